@@ -1,0 +1,71 @@
+// The CA's HTTP API: Cloudflare v4 paths under /client/v4, one envelope for every answer.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Errors, StrictedgeError } from '../errors/catalogue.js';
+import type { Ca } from '../ca/service.js';
+import type { ZoneService } from '../ca/zones.js';
+import type { AccountStore } from '../store/accounts.js';
+import type { Logger } from '../log.js';
+import { authenticate } from './auth.js';
+import { readJsonBody } from './body.js';
+import { sendError, sendResult } from './envelope.js';
+import { createRouter } from './router.js';
+import { certificateRoutes } from './routes/certificates.js';
+import { zoneRoutes } from './routes/zones.js';
+
+export const API_BASE = '/client/v4';
+export const DEFAULT_BODY_LIMIT = 64 * 1024;
+
+export interface ApiDeps {
+  readonly accounts: AccountStore;
+  readonly ca: Ca;
+  readonly zones: ZoneService;
+  readonly logger: Logger;
+  readonly bodyLimit?: number;
+}
+
+const METHODS_WITH_BODY = new Set(['POST', 'PATCH', 'PUT']);
+
+export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const match = createRouter([...certificateRoutes(deps.ca), ...zoneRoutes(deps.zones)]);
+  const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== API_BASE && !url.pathname.startsWith(`${API_BASE}/`)) throw new StrictedgeError(Errors.ROUTE_NOT_FOUND);
+    const found = match(req.method ?? 'GET', url.pathname.slice(API_BASE.length));
+    if (found.kind === 'not_found') throw new StrictedgeError(Errors.ROUTE_NOT_FOUND);
+    if (found.kind === 'method_not_allowed') {
+      sendError(res, Errors.METHOD_NOT_ALLOWED, req.method, { allow: found.allow });
+      return;
+    }
+    const account = authenticate(req.headers, deps.accounts);
+    const body = METHODS_WITH_BODY.has(req.method!) ? await readJsonBody(req, bodyLimit) : undefined;
+    const outcome = await found.handler({ account, params: found.params, query: url.searchParams, body });
+    sendResult(res, outcome.status ?? 200, outcome.result, outcome.resultInfo);
+  }
+
+  return (req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (error instanceof StrictedgeError) {
+        // A body we refused to read: close the connection rather than drain it.
+        const headers: Record<string, string> = error.def === Errors.BODY_TOO_LARGE ? { connection: 'close' } : {};
+        sendError(res, error.def, error.detail, headers);
+        if (error.def.http >= 500) deps.logger.log('error', 'request failed', { code: error.code, cause: String(error.cause) });
+        return;
+      }
+      deps.logger.log('error', 'unexpected error', { method: req.method, error: error instanceof Error ? error.stack : String(error) });
+      sendError(res, Errors.INTERNAL);
+    });
+  };
+}
+
+export function createApiServer(deps: ApiDeps): Server {
+  const server = createServer({ keepAliveTimeout: 10_000 }, createApiHandler(deps));
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 30_000;
+  return server;
+}

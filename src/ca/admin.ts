@@ -1,0 +1,112 @@
+// Administration that works on the state folder directly: accounts, API keys, zones.
+import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
+import { Errors, StrictedgeError } from '../errors/catalogue.js';
+import type { Account, AccountStore } from '../store/accounts.js';
+import { SSL_MODES, type SslMode, type Zone, type ZoneStore } from '../store/zones.js';
+import type { Clock } from '../clock.js';
+import { apiKeyId, newApiKey } from './api-keys.js';
+import { normalizeHostname } from './policy.js';
+
+export interface AdminDeps {
+  readonly accounts: AccountStore;
+  readonly zones: ZoneStore;
+  readonly clock: Clock;
+}
+
+export interface NewZone {
+  readonly name: string;
+  readonly account: string;
+  readonly originHttp?: string | undefined;
+  readonly originHttps?: string | undefined;
+  readonly mode?: string | undefined;
+}
+
+const ACCOUNT_NAME = /^[a-z0-9._-]{1,64}$/;
+
+export function checkSslMode(value: unknown): SslMode {
+  if (typeof value === 'string' && (SSL_MODES as readonly string[]).includes(value)) return value as SslMode;
+  throw new StrictedgeError(Errors.SSL_MODE_INVALID, JSON.stringify(value));
+}
+
+/** HOST:PORT with a DNS name, IPv4 address or [IPv6] address, port 1-65535. */
+export function checkOrigin(value: string): string {
+  const match = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+):(\d{1,5})$/.exec(value);
+  const port = Number(match?.[2]);
+  if (!match || port < 1 || port > 65535) throw new StrictedgeError(Errors.ORIGIN_INVALID, JSON.stringify(value));
+  const host = match[1]!;
+  if (host.startsWith('[') ? isIP(host.slice(1, -1)) !== 6 : !isIP(host) && !isHostname(host)) {
+    throw new StrictedgeError(Errors.ORIGIN_INVALID, JSON.stringify(value));
+  }
+  return value;
+}
+
+function isHostname(host: string): boolean {
+  if (host === 'localhost') return true;
+  try {
+    return !normalizeHostname(host).startsWith('*.');
+  } catch {
+    return false;
+  }
+}
+
+export function checkZoneName(value: string): string {
+  let name: string;
+  try {
+    name = normalizeHostname(value);
+  } catch (error) {
+    throw new StrictedgeError(Errors.ZONE_NAME_INVALID, JSON.stringify(value), { cause: error });
+  }
+  if (name.startsWith('*.') || !name.includes('.')) throw new StrictedgeError(Errors.ZONE_NAME_INVALID, JSON.stringify(value));
+  return name;
+}
+
+export function createAdmin({ accounts, zones, clock }: AdminDeps) {
+  function account(name: string): Account {
+    const found = accounts.byName(name);
+    if (!found) throw new StrictedgeError(Errors.ACCOUNT_NOT_FOUND, JSON.stringify(name));
+    return found;
+  }
+
+  return {
+    account,
+    /** Creates an account with one API key; the key is returned once and never stored. */
+    createAccount(name: string): { account: Account; apiKey: string } {
+      if (!ACCOUNT_NAME.test(name)) throw new StrictedgeError(Errors.ACCOUNT_NAME_INVALID, JSON.stringify(name));
+      const created: Account = { id: randomBytes(16).toString('hex'), name, createdAt: clock().toISOString() };
+      const key = newApiKey();
+      if (!accounts.createWithKey(created, key.id, key.hash)) throw new StrictedgeError(Errors.ACCOUNT_EXISTS, JSON.stringify(name));
+      return { account: created, apiKey: key.key };
+    },
+    createKey(accountName: string): string {
+      const key = newApiKey();
+      accounts.addKey(account(accountName).id, key.id, key.hash, clock().toISOString());
+      return key.key;
+    },
+    /** Revokes by the whole key or by its 24-hex id. */
+    revokeKey(keyOrId: string): void {
+      const id = apiKeyId(keyOrId) ?? keyOrId;
+      if (!accounts.revokeKey(id, clock().toISOString())) throw new StrictedgeError(Errors.API_KEY_NOT_FOUND);
+    },
+    addZone(input: NewZone): Zone {
+      const now = clock().toISOString();
+      const zone: Zone = {
+        id: randomBytes(16).toString('hex'),
+        accountId: account(input.account).id,
+        name: checkZoneName(input.name),
+        originHttp: input.originHttp === undefined ? null : checkOrigin(input.originHttp),
+        originHttps: input.originHttps === undefined ? null : checkOrigin(input.originHttps),
+        sslMode: input.mode === undefined ? 'full' : checkSslMode(input.mode),
+        createdAt: now,
+        modifiedOn: now,
+      };
+      if (!zones.add(zone)) throw new StrictedgeError(Errors.ZONE_EXISTS, JSON.stringify(zone.name));
+      return zone;
+    },
+    listZones(accountName?: string): Zone[] {
+      return accountName === undefined ? zones.all() : zones.forAccount(account(accountName).id);
+    },
+  };
+}
+
+export type Admin = ReturnType<typeof createAdmin>;

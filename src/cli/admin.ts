@@ -1,0 +1,92 @@
+// Admin commands that work on the state folder directly:
+//   strictedge accounts create NAME
+//   strictedge keys create --account NAME | keys revoke KEY_OR_ID
+//   strictedge zones add NAME --account A [--origin-https H:P] [--origin-http H:P] [--mode M]
+//   strictedge zones list [--account A]
+//   strictedge ca init
+import { openState } from '../app.js';
+import { initRoots } from '../ca/roots.js';
+import type { Clock } from '../clock.js';
+import { parseFlags, requiredPositional, stateOption, UsageError } from './args.js';
+
+type Out = { stdout: (data: string) => void; log: (line: string) => void };
+
+function withState<T>(dir: string, clock: Clock, run: (state: ReturnType<typeof openState>) => T): T {
+  const state = openState({ dir, clock });
+  try {
+    return run(state);
+  } finally {
+    state.close();
+  }
+}
+
+export function accounts(argv: readonly string[], clock: Clock, out: Out): void {
+  const [action, ...rest] = argv;
+  if (action !== 'create') throw new UsageError('usage: strictedge accounts create NAME');
+  const { values, positionals } = parseFlags(rest, stateOption, 1);
+  const name = requiredPositional(positionals, 0, 'account name');
+  const { apiKey } = withState(values.state, clock, (state) => state.admin.createAccount(name));
+  out.log(`created account ${name}; its API key follows (shown once, stored only as a hash)`);
+  out.stdout(`${apiKey}\n`);
+}
+
+export function keys(argv: readonly string[], clock: Clock, out: Out): void {
+  const [action, ...rest] = argv;
+  if (action === 'create') {
+    const { values } = parseFlags(rest, { ...stateOption, account: { type: 'string' } });
+    if (!values.account) throw new UsageError('--account is required');
+    const key = withState(values.state, clock, (state) => state.admin.createKey(values.account!));
+    out.log(`created an API key for ${values.account} (shown once)`);
+    out.stdout(`${key}\n`);
+    return;
+  }
+  if (action === 'revoke') {
+    const { values, positionals } = parseFlags(rest, stateOption, 1);
+    const key = requiredPositional(positionals, 0, 'API key or key id');
+    withState(values.state, clock, (state) => state.admin.revokeKey(key));
+    out.log('API key revoked');
+    return;
+  }
+  throw new UsageError('usage: strictedge keys create --account NAME | keys revoke KEY');
+}
+
+export function zones(argv: readonly string[], clock: Clock, out: Out): void {
+  const [action, ...rest] = argv;
+  if (action === 'add') {
+    const { values, positionals } = parseFlags(
+      rest,
+      { ...stateOption, account: { type: 'string' }, 'origin-https': { type: 'string' }, 'origin-http': { type: 'string' }, mode: { type: 'string' } },
+      1,
+    );
+    const name = requiredPositional(positionals, 0, 'zone name');
+    if (!values.account) throw new UsageError('--account is required');
+    const zone = withState(values.state, clock, (state) =>
+      state.admin.addZone({ name, account: values.account!, originHttps: values['origin-https'], originHttp: values['origin-http'], mode: values.mode }),
+    );
+    out.stdout(`${zone.id}  ${zone.name}  ${zone.sslMode}\n`);
+    return;
+  }
+  if (action === 'list') {
+    const { values } = parseFlags(rest, { ...stateOption, account: { type: 'string' } });
+    const list = withState(values.state, clock, (state) => state.admin.listZones(values.account));
+    for (const zone of list) {
+      out.stdout(`${zone.id}  ${zone.name}  ${zone.sslMode}  https=${zone.originHttps ?? '-'}  http=${zone.originHttp ?? '-'}\n`);
+    }
+    return;
+  }
+  throw new UsageError('usage: strictedge zones add NAME --account A [...] | zones list [--account A]');
+}
+
+export async function ca(argv: readonly string[], clock: Clock, out: Out): Promise<void> {
+  const [action, ...rest] = argv;
+  if (action !== 'init') throw new UsageError('usage: strictedge ca init [--state DIR]');
+  const { values } = parseFlags(rest, stateOption);
+  const state = openState({ dir: values.state, clock });
+  try {
+    const created = await initRoots(state.paths, clock());
+    out.log(created.length ? `created roots: ${created.join(', ')}` : 'roots exist; nothing to do');
+    out.stdout(`${state.paths.rootCert('ecdsa')}\n${state.paths.rootCert('rsa')}\n`);
+  } finally {
+    state.close();
+  }
+}

@@ -1,0 +1,54 @@
+// The CLI's client for the CA API. Key from STRICTEDGE_API_KEY (or cfca's CF_API_KEY),
+// URL from STRICTEDGE_API_URL (default: the local CA).
+import { UsageError } from './args.js';
+
+export const DEFAULT_API_URL = 'http://127.0.0.1:8787/client/v4';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: number | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Envelope<T> {
+  success: boolean;
+  errors: { code: number; message: string }[];
+  result: T;
+  result_info?: { page: number; per_page: number; count: number; total_count: number; total_pages: number };
+}
+
+export function apiSettings(env: NodeJS.ProcessEnv = process.env): { url: string; key: string } {
+  const key = env.STRICTEDGE_API_KEY || env.CF_API_KEY;
+  if (!key) throw new UsageError('set STRICTEDGE_API_KEY (or CF_API_KEY) to your API key');
+  return { url: (env.STRICTEDGE_API_URL || DEFAULT_API_URL).replace(/\/+$/, ''), key };
+}
+
+export async function callApi<T>(method: string, path: string, body?: unknown, env: NodeJS.ProcessEnv = process.env): Promise<Envelope<T>> {
+  const { url, key } = apiSettings(env);
+  let response: Response;
+  try {
+    response = await fetch(`${url}${path}`, {
+      method,
+      headers: { 'x-auth-user-service-key': key, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code ?? String(error);
+    throw new ApiError(0, undefined, `cannot reach the CA at ${url} (${cause})`);
+  }
+  let envelope: Envelope<T>;
+  try {
+    envelope = (await response.json()) as Envelope<T>;
+  } catch {
+    throw new ApiError(response.status, undefined, `the CA at ${url} answered ${response.status} without a JSON envelope`);
+  }
+  if (!envelope.success) {
+    const first = envelope.errors[0];
+    throw new ApiError(response.status, first?.code, first ? `${first.message} (code ${first.code})` : `request failed with ${response.status}`);
+  }
+  return envelope;
+}

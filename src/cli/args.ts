@@ -1,0 +1,37 @@
+// Flag parsing on node:util parseArgs. Both cfca's "-flag" and "--flag" spellings work.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+export class UsageError extends Error {}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** "-hostnames" becomes "--hostnames"; short single-letter flags and values are left alone. */
+export function normalizeFlags(argv: readonly string[]): string[] {
+  return argv.map((arg) => (/^-[a-z][a-z-]+(=.*)?$/i.test(arg) ? `-${arg}` : arg));
+}
+
+export function parseFlags<O extends Options>(argv: readonly string[], options: O, maxPositionals = 0) {
+  try {
+    const parsed = parseArgs({ args: normalizeFlags(argv), options, allowPositionals: true, strict: true });
+    if (parsed.positionals.length > maxPositionals) throw new UsageError(`unexpected argument: ${parsed.positionals[maxPositionals]}`);
+    return parsed;
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError((error as Error).message.split('\n')[0]!);
+  }
+}
+
+export function requiredPositional(positionals: readonly string[], index: number, what: string): string {
+  const value = positionals[index];
+  if (value === undefined || value === '') throw new UsageError(`missing ${what}`);
+  return value;
+}
+
+export function portFlag(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) throw new UsageError(`--${name} must be a port number from 0 to 65535`);
+  return port;
+}
+
+export const stateOption = { state: { type: 'string', default: '.' } } as const;

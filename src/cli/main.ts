@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// strictedge command-line entry: one subcommand per module, errors as one line on stderr.
+import { StrictedgeError } from '../errors/catalogue.js';
+import { ConfigError } from '../config/load.js';
+import { systemClock } from '../clock.js';
+import { ApiError } from './api-client.js';
+import { UsageError } from './args.js';
+import { accounts, ca, keys, zones } from './admin.js';
+import { certs } from './certs.js';
+import { convert } from './convert.js';
+import { getcert } from './getcert.js';
+import { serve } from './serve.js';
+
+const USAGE = `usage: strictedge <command> [flags]
+
+  serve [--state DIR] [--api-port N] [--listen ADDR] [--config FILE] [--demo]
+  ca init [--state DIR]
+  accounts create NAME [--state DIR]
+  keys create --account NAME | keys revoke KEY_OR_ID   [--state DIR]
+  zones add NAME --account A [--origin-https HOST:PORT] [--origin-http HOST:PORT] [--mode MODE] [--state DIR]
+  zones list [--account A] [--state DIR]
+  getcert -hostnames a,b [-days N] [-key-type rsa|ecdsa] [-key-size N] [-certificate-out F] [-key-out F] [-format pem|der|p7b] [-overwrite]
+  certs list [--zone-id ID] [--json] | certs get ID [--format pem|der|p7b] [--out F] | certs revoke ID
+  convert FILE --to pem|der|p7b [--out F]
+
+getcert and certs use STRICTEDGE_API_KEY (or CF_API_KEY) and STRICTEDGE_API_URL (default http://127.0.0.1:8787/client/v4).`;
+
+const out = {
+  stdout: (data: string | Uint8Array) => process.stdout.write(data),
+  log: (line: string) => process.stderr.write(`${line}\n`),
+};
+
+async function run(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serve(rest, systemClock);
+    case 'ca':
+      return ca(rest, systemClock, out);
+    case 'accounts':
+      return accounts(rest, systemClock, out);
+    case 'keys':
+      return keys(rest, systemClock, out);
+    case 'zones':
+      return zones(rest, systemClock, out);
+    case 'getcert':
+      return getcert(rest, out.log);
+    case 'certs':
+      return certs(rest, out);
+    case 'convert':
+      return convert(rest, out);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      out.stdout(`${USAGE}\n`);
+      return;
+    default:
+      throw new UsageError(`unknown command "${command}"\n${USAGE}`);
+  }
+}
+
+run(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof UsageError || error instanceof ConfigError || error instanceof ApiError) {
+    out.log(`strictedge: ${error.message}`);
+    process.exit(error instanceof UsageError ? 2 : 1);
+  }
+  if (error instanceof StrictedgeError) {
+    out.log(`strictedge: ${error.message} (code ${error.code})`);
+    process.exit(1);
+  }
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+    out.log(`strictedge: cannot listen: ${(error as Error).message}`);
+    process.exit(1);
+  }
+  out.log(`strictedge: unexpected error: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,66 @@
+// Accounts and their API keys (only a hash of each key is stored).
+import type { Db } from './db.js';
+
+export interface Account {
+  readonly id: string;
+  readonly name: string;
+  readonly createdAt: string;
+}
+
+export interface ApiKeyRecord {
+  readonly id: string;
+  readonly accountId: string;
+  readonly keyHash: Buffer;
+  readonly revokedAt: string | null;
+}
+
+interface AccountRow { id: string; name: string; created_at: string }
+interface ApiKeyRow { id: string; account_id: string; key_hash: Buffer; revoked_at: string | null }
+
+const toAccount = (row: AccountRow): Account => ({ id: row.id, name: row.name, createdAt: row.created_at });
+
+export function createAccountStore(db: Db) {
+  const insertAccount = db.prepare('INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?)');
+  const selectByName = db.prepare<[string], AccountRow>('SELECT id, name, created_at FROM accounts WHERE name = ?');
+  const selectById = db.prepare<[string], AccountRow>('SELECT id, name, created_at FROM accounts WHERE id = ?');
+  const selectAll = db.prepare<[], AccountRow>('SELECT id, name, created_at FROM accounts ORDER BY name');
+  const insertKey = db.prepare('INSERT INTO api_keys (id, account_id, key_hash, created_at) VALUES (?, ?, ?, ?)');
+  const selectKey = db.prepare<[string], ApiKeyRow>('SELECT id, account_id, key_hash, revoked_at FROM api_keys WHERE id = ?');
+  const revokeKey = db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
+
+  return {
+    /** Inserts an account and its first key together. Returns false if the name is taken. */
+    createWithKey(account: Account, keyId: string, keyHash: Buffer): boolean {
+      return db.transaction(() => {
+        if (selectByName.get(account.name)) return false;
+        insertAccount.run(account.id, account.name, account.createdAt);
+        insertKey.run(keyId, account.id, keyHash, account.createdAt);
+        return true;
+      }).immediate();
+    },
+    byName(name: string): Account | undefined {
+      const row = selectByName.get(name);
+      return row && toAccount(row);
+    },
+    byId(id: string): Account | undefined {
+      const row = selectById.get(id);
+      return row && toAccount(row);
+    },
+    list(): Account[] {
+      return selectAll.all().map(toAccount);
+    },
+    addKey(accountId: string, keyId: string, keyHash: Buffer, at: string): void {
+      insertKey.run(keyId, accountId, keyHash, at);
+    },
+    keyById(keyId: string): ApiKeyRecord | undefined {
+      const row = selectKey.get(keyId);
+      return row && { id: row.id, accountId: row.account_id, keyHash: row.key_hash, revokedAt: row.revoked_at };
+    },
+    /** Returns false when there is no such live key. */
+    revokeKey(keyId: string, at: string): boolean {
+      return revokeKey.run(at, keyId).changes === 1;
+    },
+  };
+}
+
+export type AccountStore = ReturnType<typeof createAccountStore>;

@@ -1,0 +1,78 @@
+// Zones: a registered domain owned by one account, with its origins and SSL mode.
+import type { Db } from './db.js';
+
+export const SSL_MODES = ['off', 'flexible', 'full', 'strict', 'origin_pull'] as const;
+export type SslMode = (typeof SSL_MODES)[number];
+
+export interface Zone {
+  readonly id: string;
+  readonly accountId: string;
+  readonly name: string;
+  readonly originHttp: string | null;
+  readonly originHttps: string | null;
+  readonly sslMode: SslMode;
+  readonly createdAt: string;
+  readonly modifiedOn: string;
+}
+
+interface ZoneRow {
+  id: string;
+  account_id: string;
+  name: string;
+  origin_http: string | null;
+  origin_https: string | null;
+  ssl_mode: SslMode;
+  created_at: string;
+  modified_on: string;
+}
+
+const COLUMNS = 'id, account_id, name, origin_http, origin_https, ssl_mode, created_at, modified_on';
+const toZone = (row: ZoneRow): Zone => ({
+  id: row.id,
+  accountId: row.account_id,
+  name: row.name,
+  originHttp: row.origin_http,
+  originHttps: row.origin_https,
+  sslMode: row.ssl_mode,
+  createdAt: row.created_at,
+  modifiedOn: row.modified_on,
+});
+
+export function createZoneStore(db: Db) {
+  const insert = db.prepare(`INSERT INTO zones (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+  const selectById = db.prepare<[string], ZoneRow>(`SELECT ${COLUMNS} FROM zones WHERE id = ?`);
+  const selectByName = db.prepare<[string], ZoneRow>(`SELECT ${COLUMNS} FROM zones WHERE name = ?`);
+  const selectByAccount = db.prepare<[string], ZoneRow>(`SELECT ${COLUMNS} FROM zones WHERE account_id = ? ORDER BY name`);
+  const selectAll = db.prepare<[], ZoneRow>(`SELECT ${COLUMNS} FROM zones ORDER BY name`);
+  const updateMode = db.prepare('UPDATE zones SET ssl_mode = ?, modified_on = ? WHERE id = ?');
+
+  return {
+    /** Returns false if a zone of that name exists. */
+    add(zone: Zone): boolean {
+      return db.transaction(() => {
+        if (selectByName.get(zone.name)) return false;
+        insert.run(zone.id, zone.accountId, zone.name, zone.originHttp, zone.originHttps, zone.sslMode, zone.createdAt, zone.modifiedOn);
+        return true;
+      }).immediate();
+    },
+    byId(id: string): Zone | undefined {
+      const row = selectById.get(id);
+      return row && toZone(row);
+    },
+    byName(name: string): Zone | undefined {
+      const row = selectByName.get(name);
+      return row && toZone(row);
+    },
+    forAccount(accountId: string): Zone[] {
+      return selectByAccount.all(accountId).map(toZone);
+    },
+    all(): Zone[] {
+      return selectAll.all().map(toZone);
+    },
+    setMode(id: string, mode: SslMode, at: string): void {
+      updateMode.run(mode, at, id);
+    },
+  };
+}
+
+export type ZoneStore = ReturnType<typeof createZoneStore>;
