@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs the Debian tools the tests use, when they are missing: openssl and nginx.
+set -euo pipefail
+missing=()
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "test-deps: installing ${missing[*]}" >&2
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The package's own nginx service is not used by the tests; each test starts its own.
+  $SUDO service nginx stop >/dev/null 2>&1 || true
+fi
