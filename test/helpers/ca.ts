@@ -1,12 +1,10 @@
 // A real CA on a temp state folder, served over HTTP on a free loopback port.
 import type { AddressInfo } from 'node:net';
-import { after } from 'node:test';
 import { openCa, type CaApp } from '../../src/app.js';
 import { createApiServer, API_BASE } from '../../src/api/server.js';
 import { silentLogger } from '../../src/log.js';
 import type { Clock } from '../../src/clock.js';
 import { systemClock } from '../../src/clock.js';
-import { tempDir } from './tmp.js';
 
 export interface TestCa {
   readonly app: CaApp;
@@ -17,8 +15,8 @@ export interface TestCa {
   close(): Promise<void>;
 }
 
-export async function startTestCa(options: { clock?: Clock; bodyLimit?: number; maxHostnames?: number } = {}): Promise<TestCa> {
-  const dir = tempDir('strictedge-ca-');
+/** Call from a before() hook; pair with after(() => ca.close()) in the suite body. */
+export async function startTestCa(dir: string, options: { clock?: Clock; bodyLimit?: number; maxHostnames?: number } = {}): Promise<TestCa> {
   const app = await openCa({ dir, clock: options.clock ?? systemClock, ...(options.maxHostnames ? { maxHostnames: options.maxHostnames } : {}) });
   const server = createApiServer({ accounts: app.accounts, ca: app.ca, zones: app.zones, logger: silentLogger, ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}) });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -31,7 +29,6 @@ export async function startTestCa(options: { clock?: Clock; bodyLimit?: number; 
     await new Promise((resolve) => server.close(resolve));
     app.close();
   };
-  after(close);
   return {
     app,
     dir,

@@ -1,4 +1,5 @@
-// Temporary folders that remove themselves after the test.
+// Temporary folders that remove themselves when the suite ends. Call from a suite body
+// or a test, not from a before() hook (an after() registered there runs right away).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
