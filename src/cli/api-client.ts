@@ -37,8 +37,8 @@ export async function callApi<T>(method: string, path: string, body?: unknown, e
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
   } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause?.code ?? String(error);
-    throw new ApiError(0, undefined, `cannot reach the CA at ${url} (${cause})`);
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    throw new ApiError(0, undefined, `cannot reach the CA at ${url} (${cause?.code ?? cause?.message ?? String(error)})`);
   }
   let envelope: Envelope<T>;
   try {

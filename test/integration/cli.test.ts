@@ -1,0 +1,215 @@
+// The CLI end to end: a real `strictedge serve` process, real files, checked with openssl.
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { openssl } from '../helpers/openssl.js';
+import { cli, startServe, type Served } from '../helpers/serve.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const mode = (path: string) => statSync(path).mode & 0o777;
+
+describe('strictedge CLI against a running serve', () => {
+  const state = tempDir('strictedge-state-');
+  const work = tempDir('strictedge-work-');
+  let served: Served;
+  let env: Record<string, string>;
+  after(() => served?.stop());
+  before(async () => {
+    served = await startServe(['--demo', '--state', state, '--api-port', '0']);
+    env = { STRICTEDGE_API_URL: served.ready.api, STRICTEDGE_API_KEY: readFileSync(join(state, 'data', 'demo-api-key'), 'utf8').trim() };
+  });
+  let closedPort = 0;
+  before(async () => {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    closedPort = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+  });
+  const run = (args: string[], extraEnv: Record<string, string> = {}) => {
+    const patched = Object.fromEntries(Object.entries(extraEnv).map(([k, v]) => [k, v.replace('CLOSED_PORT', String(closedPort))]));
+    return cli(args, { env: { ...env, ...patched }, cwd: work });
+  };
+  const filesInWork = () => readdirSync(work).sort();
+
+  it('prints one JSON ready line and lays out the state folder with private parts closed', () => {
+    assert.equal(served.ready.event, 'ready');
+    assert.match(served.ready.api, /^http:\/\/127\.0\.0\.1:\d+\/client\/v4$/);
+    assert.equal(mode(join(state, 'certs', 'private')), 0o700);
+    assert.equal(mode(join(state, 'certs', 'private', 'origin-ecc-root.key')), 0o600);
+    assert.equal(mode(join(state, 'certs', 'private', 'origin-rsa-root.key')), 0o600);
+    assert.equal(mode(join(state, 'data', 'demo-api-key')), 0o600);
+    assert.equal(mode(join(state, 'data', 'strictedge.db')), 0o600);
+    assert.ok(existsSync(join(state, 'certs', 'origin-ecc-root.pem')));
+    assert.ok(!served.stderr().includes(env.STRICTEDGE_API_KEY!), 'the API key is not printed, only its file');
+  });
+
+  it('getcert makes an ECDSA key here, saves it 0600, and the certificate verifies against the ECC root', () => {
+    const result = run(['getcert', '-hostnames', 'demo.test,*.demo.test', '-days', '7', '-key-type', 'ecdsa', '-key-size', '256', '-certificate-out', 'ecc.pem', '-key-out', 'ecc.key']);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stderr, /generating key: ecdsa-256/);
+    assert.match(result.stderr, /Successfully issued certificate for: demo\.test, \*\.demo\.test/);
+    assert.match(result.stderr, /Saved certificate to ecc\.pem/);
+    assert.ok(!result.stderr.includes('PRIVATE KEY') && !result.stdout.includes('PRIVATE KEY'));
+    assert.equal(mode(join(work, 'ecc.key')), 0o600);
+    const root = join(state, 'certs', 'origin-ecc-root.pem');
+    assert.equal(openssl(['verify', '-CAfile', root, join(work, 'ecc.pem')]).trim(), `${join(work, 'ecc.pem')}: OK`);
+    const certKey = openssl(['x509', '-in', join(work, 'ecc.pem'), '-noout', '-pubkey']);
+    assert.equal(openssl(['pkey', '-in', join(work, 'ecc.key'), '-pubout']), certKey);
+  });
+
+  it('getcert defaults to RSA-2048 for 5475 days, takes --flag spellings, and writes DER and PKCS#7', () => {
+    const der = run(['getcert', '--hostnames', 'shop.test', '--format', 'der', '--certificate-out', 'rsa.der', '--key-out', 'rsa.key']);
+    assert.equal(der.status, 0, der.stderr);
+    assert.match(der.stderr, /generating key: rsa-2048/);
+    const text = openssl(['x509', '-inform', 'der', '-in', join(work, 'rsa.der'), '-noout', '-text']);
+    assert.match(text, /Public-Key: \(2048 bit\)/);
+    assert.match(text, /Issuer: O = strictedge, OU = strictedge Origin CA, CN = strictedge Origin RSA Root/);
+    const days = (Date.parse(text.match(/Not After : (.*)/)![1]!) - Date.parse(text.match(/Not Before: (.*)/)![1]!)) / 86400_000;
+    assert.equal(days, 5475);
+    const p7b = run(['getcert', '-hostnames', 'blog.test', '-format', 'p7b', '-key-type', 'ecdsa', '-key-out', 'p7.key']);
+    assert.equal(p7b.status, 0, p7b.stderr);
+    assert.match(openssl(['pkcs7', '-in', join(work, 'certificate.p7b'), '-print_certs', '-noout']), /subject=O = strictedge/);
+  });
+
+  it('getcert rounds -days to an allowed value with a notice', () => {
+    const result = run(['getcert', '-hostnames', 'demo.test', '-days', '10', '-key-type', 'ecdsa', '-certificate-out', 'd.pem', '-key-out', 'd.key']);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stderr, /-days 10 is not one of .*; using 7/);
+  });
+
+  it('getcert refuses to overwrite without -overwrite and leaves the old files as they were', () => {
+    const before = readFileSync(join(work, 'ecc.pem'));
+    const result = run(['getcert', '-hostnames', 'demo.test', '-key-type', 'ecdsa', '-certificate-out', 'ecc.pem', '-key-out', 'new.key']);
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /ecc\.pem exists; pass -overwrite/);
+    assert.deepEqual(readFileSync(join(work, 'ecc.pem')), before);
+    assert.ok(!existsSync(join(work, 'new.key')));
+    const replaced = run(['getcert', '-hostnames', 'demo.test', '-key-type', 'ecdsa', '-certificate-out', 'ecc.pem', '-key-out', 'ecc.key', '-overwrite']);
+    assert.equal(replaced.status, 0, replaced.stderr);
+    assert.notDeepEqual(readFileSync(join(work, 'ecc.pem')), before);
+    assert.equal(mode(join(work, 'ecc.key')), 0o600);
+  });
+
+  const badInputs: [string, string[], Record<string, string>, RegExp][] = [
+    ['a hostname outside the account', ['-hostnames', 'evil.test', '-key-type', 'ecdsa'], {}, /not in a zone of this account.*code 1212/],
+    ['a bad key type', ['-hostnames', 'demo.test', '-key-type', 'dsa'], {}, /-key-type must be rsa or ecdsa/],
+    ['a bad ECDSA key size', ['-hostnames', 'demo.test', '-key-type', 'ecdsa', '-key-size', '384'], {}, /ecdsa must be 256/],
+    ['no hostnames', ['-key-type', 'ecdsa'], {}, /-hostnames is required/],
+    ['an unknown flag', ['-hostnames', 'demo.test', '-colour', 'red'], {}, /Unknown option '--colour'/],
+    ['no API key', ['-hostnames', 'demo.test', '-key-type', 'ecdsa'], { STRICTEDGE_API_KEY: '', CF_API_KEY: '' }, /set STRICTEDGE_API_KEY/],
+    ['a wrong API key', ['-hostnames', 'demo.test', '-key-type', 'ecdsa'], { STRICTEDGE_API_KEY: 'v1.0-wrong' }, /Authentication error.*code 10001/],
+    ['an unreachable CA', ['-hostnames', 'demo.test', '-key-type', 'ecdsa'], { STRICTEDGE_API_URL: 'http://127.0.0.1:CLOSED_PORT/client/v4' }, /cannot reach the CA at .*ECONNREFUSED/],
+  ];
+  for (const [title, args, extraEnv, expected] of badInputs) {
+    it(`getcert with ${title}: one line on stderr, non-zero exit, no file left`, () => {
+      const before = filesInWork();
+      const result = run(['getcert', ...args, '-certificate-out', 'bad.pem', '-key-out', 'bad.key'], extraEnv);
+      assert.notEqual(result.status, 0);
+      assert.match(result.stderr, expected);
+      assert.equal(result.stderr.trim().split('\n').filter((line) => line.startsWith('strictedge:')).length, 1);
+      assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+      assert.deepEqual(filesInWork(), before);
+    });
+  }
+
+  it('certs list, get and revoke work through the API, and revoking twice is an error', () => {
+    const listed = run(['certs', 'list', '--json']);
+    assert.equal(listed.status, 0, listed.stderr);
+    const certs = JSON.parse(listed.stdout) as { id: string; hostnames: string[]; revoked_at: string | null }[];
+    assert.ok(certs.length >= 4);
+    const target = certs[0]!;
+    const pem = run(['certs', 'get', target.id]);
+    assert.match(pem.stdout, /^-----BEGIN CERTIFICATE-----/);
+    assert.equal(run(['certs', 'get', target.id, '--format', 'der', '--out', 'got.der']).status, 0);
+    assert.match(openssl(['x509', '-inform', 'der', '-in', join(work, 'got.der'), '-noout', '-serial']), new RegExp(target.id, 'i'));
+    const revoked = run(['certs', 'revoke', target.id]);
+    assert.equal(revoked.status, 0, revoked.stderr);
+    assert.match(revoked.stdout, new RegExp(`revoked ${target.id} at `));
+    const again = run(['certs', 'revoke', target.id]);
+    assert.equal(again.status, 1);
+    assert.match(again.stderr, /already revoked.*code 1102/);
+    assert.match(run(['certs', 'list']).stdout, new RegExp(`${target.id} .* revoked `));
+    assert.match(run(['certs', 'get', 'ffff']).stderr, /Certificate not found.*code 1100/);
+  });
+
+  it('convert turns PEM into DER and PKCS#7 and back, and refuses what is not a certificate', () => {
+    const pem = join(work, 'ecc.pem');
+    assert.equal(run(['convert', pem, '--to', 'der', '--out', 'c.der']).status, 0);
+    assert.equal(run(['convert', 'c.der', '--to', 'p7b', '--out', 'c.p7b']).status, 0);
+    const back = run(['convert', 'c.p7b', '--to', 'pem']);
+    assert.equal(back.stdout, readFileSync(pem, 'utf8'));
+    assert.match(openssl(['pkcs7', '-in', join(work, 'c.p7b'), '-print_certs']), /BEGIN CERTIFICATE/);
+    writeFileSync(join(work, 'junk.txt'), 'hello');
+    const junk = run(['convert', 'junk.txt', '--to', 'der', '--out', 'junk.der']);
+    assert.equal(junk.status, 2);
+    assert.match(junk.stderr, /junk\.txt: input is not a certificate/);
+    assert.ok(!existsSync(join(work, 'junk.der')));
+    assert.match(run(['convert', 'missing.pem', '--to', 'der']).stderr, /cannot read missing\.pem: ENOENT/);
+    assert.match(run(['convert', pem, '--to', 'jks']).stderr, /--to must be one of pem, der, p7b/);
+  });
+});
+
+describe('strictedge admin commands on a state folder', () => {
+  const state = tempDir('strictedge-admin-');
+  const run = (args: string[]) => cli([...args, '--state', state]);
+
+  it('creates accounts, zones and keys, revokes keys, and refuses bad input clearly', async () => {
+    assert.equal(run(['ca', 'init']).status, 0);
+    const created = run(['accounts', 'create', 'acme']);
+    assert.equal(created.status, 0, created.stderr);
+    const key = created.stdout.trim();
+    assert.match(key, /^v1\.0-[0-9a-f]{24}-[0-9a-f]{146}$/);
+    assert.match(run(['accounts', 'create', 'acme']).stderr, /account with that name exists.*code 1700/);
+    assert.match(run(['accounts', 'create', 'Bad Name']).stderr, /code 1706/);
+
+    const zone = run(['zones', 'add', 'acme.test', '--account', 'acme', '--origin-https', '127.0.0.1:9443', '--origin-http', 'localhost:9080', '--mode', 'strict']);
+    assert.equal(zone.status, 0, zone.stderr);
+    assert.match(zone.stdout, /^[0-9a-f]{32} {2}acme\.test {2}strict$/m);
+    assert.match(run(['zones', 'add', 'acme.test', '--account', 'acme']).stderr, /code 1702/);
+    assert.match(run(['zones', 'add', 'x.test', '--account', 'nobody']).stderr, /Account not found.*code 1701/);
+    assert.match(run(['zones', 'add', 'y.test', '--account', 'acme', '--origin-https', 'nope']).stderr, /Origin must be HOST:PORT.*code 1704/);
+    assert.match(run(['zones', 'add', 'z.test', '--account', 'acme', '--mode', 'paranoid']).stderr, /code 1500/);
+    assert.match(run(['zones', 'add', 'test', '--account', 'acme']).stderr, /code 1703/);
+    assert.match(run(['zones', 'list']).stdout, /acme\.test {2}strict {2}https=127\.0\.0\.1:9443 {2}http=localhost:9080/);
+    assert.equal(run(['zones', 'list']).stdout.trim().split('\n').length, 1, 'failed adds left no zone behind');
+
+    // The stored key is a hash: the database never holds the key itself.
+    const db = readFileSync(join(state, 'data', 'strictedge.db'));
+    const wal = existsSync(join(state, 'data', 'strictedge.db-wal')) ? readFileSync(join(state, 'data', 'strictedge.db-wal')) : Buffer.alloc(0);
+    assert.ok(!db.includes(key.slice(30)) && !wal.includes(key.slice(30)));
+
+    const second = run(['keys', 'create', '--account', 'acme']).stdout.trim();
+    assert.match(second, /^v1\.0-/);
+    assert.equal(run(['keys', 'revoke', second]).status, 0);
+    assert.match(run(['keys', 'revoke', second]).stderr, /API key not found.*code 1705/);
+    const served = await startServe(['--state', state, '--api-port', '0']);
+    try {
+      const env = { STRICTEDGE_API_URL: served.ready.api };
+      const revokedUse = cli(['certs', 'list'], { env: { ...env, STRICTEDGE_API_KEY: second } });
+      assert.match(revokedUse.stderr, /code 10001/);
+      const liveUse = cli(['certs', 'list'], { env: { ...env, STRICTEDGE_API_KEY: key } });
+      assert.equal(liveUse.status, 0, liveUse.stderr);
+    } finally {
+      await served.stop();
+    }
+  });
+
+  it('serve refuses a bad config file and a busy port with one clear line', async () => {
+    const config = join(state, 'bad.yaml');
+    writeFileSync(config, 'api_port: "eighty"\n');
+    const bad = cli(['serve', '--state', state, '--config', config]);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /config .*bad\.yaml: api_port: /);
+    const served = await startServe(['--state', state, '--api-port', '0']);
+    try {
+      const port = new URL(served.ready.api).port;
+      const busy = cli(['serve', '--state', state, '--api-port', port]);
+      assert.equal(busy.status, 1);
+      assert.match(busy.stderr, /cannot listen: .*EADDRINUSE/);
+    } finally {
+      await served.stop();
+    }
+  });
+});
