@@ -7,6 +7,8 @@ import type { Clock } from './clock.js';
 import { createAccountStore, type AccountStore } from './store/accounts.js';
 import { createCertificateStore, type CertificateStore } from './store/certificates.js';
 import { openDatabase, type Db } from './store/db.js';
+import { startCheckpointer } from './store/checkpointer.js';
+import { createChangeTracker } from './store/read-cache.js';
 import { ensureStateFolders, statePaths, type StatePaths } from './store/state-folder.js';
 import { createZoneStore, type ZoneStore } from './store/zones.js';
 import { DEFAULT_MAX_HOSTNAMES } from './ca/policy.js';
@@ -32,8 +34,9 @@ export function openState({ dir, clock }: StateOptions): State {
   const paths = statePaths(dir);
   ensureStateFolders(paths);
   const db = openDatabase(paths.database);
-  const accounts = createAccountStore(db);
-  const zoneStore = createZoneStore(db);
+  const tracker = createChangeTracker(db);
+  const accounts = createAccountStore(db, tracker);
+  const zoneStore = createZoneStore(db, tracker);
   return {
     paths,
     db,
@@ -45,10 +48,11 @@ export function openState({ dir, clock }: StateOptions): State {
   };
 }
 
-export interface CaApp extends State {
+export interface CaApp extends Omit<State, 'close'> {
   readonly roots: OriginRoots;
   readonly ca: Ca;
   readonly zones: ZoneService;
+  close(): Promise<void>;
 }
 
 /** Opens the state folder and its roots (creating missing roots) and builds the CA services. */
@@ -64,7 +68,13 @@ export async function openCa(options: StateOptions): Promise<CaApp> {
       clock: options.clock,
       maxHostnames: options.maxHostnames ?? DEFAULT_MAX_HOSTNAMES,
     });
-    return { ...state, roots, ca, zones: createZoneService({ zones: state.zoneStore, clock: options.clock }) };
+    // A long-running CA checkpoints in the background; one-shot admin commands need not.
+    const checkpointer = startCheckpointer(state.db);
+    const close = async () => {
+      await checkpointer.stop();
+      state.close();
+    };
+    return { ...state, roots, ca, zones: createZoneService({ zones: state.zoneStore, clock: options.clock }), close };
   } catch (error) {
     state.close();
     throw error;

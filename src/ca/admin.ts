@@ -103,7 +103,7 @@ export function createAdmin({ accounts, zones, clock }: AdminDeps) {
       if (!zones.add(zone)) throw new StrictedgeError(Errors.ZONE_EXISTS, JSON.stringify(zone.name));
       return zone;
     },
-    listZones(accountName?: string): Zone[] {
+    listZones(accountName?: string): readonly Zone[] {
       return accountName === undefined ? zones.all() : zones.forAccount(account(accountName).id);
     },
   };

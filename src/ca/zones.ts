@@ -20,7 +20,7 @@ export function createZoneService({ zones, clock, onModeChanged }: ZoneServiceDe
     return zone;
   }
   return {
-    list: (account: Account): Zone[] => zones.forAccount(account.id),
+    list: (account: Account): readonly Zone[] => zones.forAccount(account.id),
     get,
     setSslMode(account: Account, zoneId: string, value: unknown): Zone {
       const zone = get(account, zoneId);

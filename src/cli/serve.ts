@@ -43,8 +43,7 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
   const stop = () => {
     server.close();
     server.closeAllConnections();
-    app.close();
-    process.exit(0);
+    app.close().finally(() => process.exit(0));
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

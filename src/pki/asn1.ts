@@ -59,30 +59,3 @@ export function timeDer(date: Date): Der {
     ? tlv(TAG.UTC_TIME, Buffer.from(`${digits.slice(2)}Z`, 'latin1'))
     : tlv(TAG.GENERALIZED_TIME, Buffer.from(`${digits}Z`, 'latin1'));
 }
-
-/** Parses one DER element and insists that nothing trails it. */
-export function parseDer(der: Uint8Array): asn1js.AsnType {
-  const buf = der.buffer.slice(der.byteOffset, der.byteOffset + der.byteLength) as ArrayBuffer;
-  const parsed = asn1js.fromBER(buf);
-  if (parsed.offset === -1 || parsed.offset !== der.byteLength) {
-    throw new Error(parsed.result.error || 'trailing or truncated DER');
-  }
-  return parsed.result;
-}
-
-/** The exact encoded bytes of a parsed element (used to reuse subjects and SPKIs verbatim). */
-export function encodedBytes(node: asn1js.AsnType): Uint8Array {
-  return new Uint8Array((node as asn1js.BaseBlock).valueBeforeDecodeView);
-}
-
-export function children(node: asn1js.AsnType): asn1js.AsnType[] {
-  const value = (node as asn1js.Constructed).valueBlock?.value;
-  if (!Array.isArray(value)) throw new Error('expected a constructed DER element');
-  return value as asn1js.AsnType[];
-}
-
-export function child(node: asn1js.AsnType, index: number): asn1js.AsnType {
-  const found = children(node)[index];
-  if (!found) throw new Error(`DER element ${index} missing`);
-  return found;
-}

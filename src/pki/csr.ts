@@ -1,13 +1,13 @@
 // PKCS#10 CSRs: parse, check the signature, and describe the key. Only the key is taken
 // from a CSR; its subject and requested extensions are ignored (hostnames come from the API).
 import type { KeyObject } from 'node:crypto';
-import * as asn1js from 'asn1js';
 import { Errors, StrictedgeError } from '../errors/catalogue.js';
-import { child, encodedBytes, parseDer } from './asn1.js';
+import { TAG, oid, toDer } from './asn1.js';
+import { DerError, bitStringBytes, expectTag, readChildren, readWhole } from './der-reader.js';
 import { pemBlocks } from './formats.js';
 import { verifySignature } from './keys.js';
 import { CSR_SIGNATURE_DIGESTS } from './oids.js';
-import { readSpki, UnsupportedKeyError, type PublicKeyDescription } from './spki.js';
+import { oidText, readSpki, UnsupportedKeyError, type PublicKeyDescription } from './spki.js';
 
 export interface ParsedCsr {
   readonly key: PublicKeyDescription;
@@ -20,6 +20,10 @@ export interface ParsedCsr {
 }
 
 const CSR_LABELS = new Set(['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST']);
+/** Encoded signature-algorithm OID (hex) -> digest name for crypto.verify. */
+const DIGEST_BY_OID: ReadonlyMap<string, string> = new Map(
+  [...CSR_SIGNATURE_DIGESTS].map(([dotted, digest]) => [Buffer.from(toDer(oid(dotted))).toString('hex'), digest]),
+);
 
 function unparsable(detail: string, cause?: unknown): StrictedgeError {
   return new StrictedgeError(Errors.CSR_UNPARSABLE, detail, { cause });
@@ -35,26 +39,24 @@ export function parseCsr(pem: string): ParsedCsr {
   }
   if (!der) throw unparsable('no "BEGIN CERTIFICATE REQUEST" PEM block');
 
-  let info: asn1js.AsnType, spki: asn1js.AsnType, algorithmId: asn1js.AsnType, signatureBits: asn1js.AsnType;
+  let parts;
   try {
-    const root = parseDer(der);
-    info = child(root, 0);
+    // CertificationRequest: info, signatureAlgorithm, signature
+    const [info, algorithm, signature] = readChildren(readWhole(der, TAG.SEQUENCE));
     // CertificationRequestInfo: version, subject, subjectPKInfo, [0] attributes
-    spki = child(info, 2);
-    algorithmId = child(child(root, 1), 0);
-    signatureBits = child(root, 2);
+    const [, , spki] = readChildren(expectTag(info, TAG.SEQUENCE, 'CertificationRequestInfo'));
+    const [algorithmId] = readChildren(expectTag(algorithm, TAG.SEQUENCE, 'signature algorithm'));
+    parts = { info: info!, spki: expectTag(spki, TAG.SEQUENCE, 'subjectPKInfo'), algorithmId: expectTag(algorithmId, 0x06, 'signature algorithm OID'), signature: bitStringBytes(expectTag(signature, TAG.BIT_STRING, 'signature')) };
   } catch (error) {
-    throw unparsable('not a DER PKCS#10 structure', error);
+    if (error instanceof DerError) throw unparsable(`not a DER PKCS#10 structure (${error.message})`, error);
+    throw error;
   }
-  if (!(signatureBits instanceof asn1js.BitString) || !(info instanceof asn1js.Sequence)) {
-    throw unparsable('not a DER PKCS#10 structure');
-  }
-  const digest = algorithmId instanceof asn1js.ObjectIdentifier ? CSR_SIGNATURE_DIGESTS.get(algorithmId.valueBlock.toString()) : undefined;
-  if (!digest) throw new StrictedgeError(Errors.CSR_UNSUPPORTED_ALGORITHM, 'signature algorithm');
+  const digest = DIGEST_BY_OID.get(Buffer.from(parts.algorithmId.bytes).toString('hex'));
+  if (!digest) throw new StrictedgeError(Errors.CSR_UNSUPPORTED_ALGORITHM, `signature algorithm ${oidText(parts.algorithmId)}`);
 
   try {
-    const { key, publicKey, spkiDer } = readSpki(spki);
-    return { key, publicKey, spkiDer, infoDer: encodedBytes(info), signature: new Uint8Array(signatureBits.valueBlock.valueHexView), digest };
+    const { key, publicKey, spkiDer } = readSpki(parts.spki);
+    return { key, publicKey, spkiDer, infoDer: parts.info.bytes, signature: parts.signature, digest };
   } catch (error) {
     if (error instanceof UnsupportedKeyError) throw new StrictedgeError(Errors.CSR_UNSUPPORTED_ALGORITHM, error.message, { cause: error });
     throw new StrictedgeError(Errors.CSR_UNSUPPORTED_ALGORITHM, 'public key could not be read', { cause: error });

@@ -1,6 +1,7 @@
 // Origin CA roots: made once, then loaded with a ready leaf template.
 import { X509Certificate, createHash, createPrivateKey, type KeyObject } from 'node:crypto';
-import { child, encodedBytes, parseDer, type Der } from './asn1.js';
+import { TAG, type Der } from './asn1.js';
+import { readChildren, readWhole } from './der-reader.js';
 import { derToPem, pemToDer } from './formats.js';
 import { generateKey, privateKeyPem, randomSerial, signSha256, spkiDer } from './keys.js';
 import { assembleSigned, createLeafTemplate, rootTbs, signatureAlgorithmDer, type KeyType, type LeafTemplate, type NameFields } from './profile.js';
@@ -49,7 +50,8 @@ export function loadRoot(certPem: string, keyPem: string): OriginRoot {
   if (!cert.checkPrivateKey(key)) throw new Error('root key does not match root certificate');
   const keyType: KeyType = key.asymmetricKeyType === 'ec' ? 'ecdsa' : 'rsa';
   // TBSCertificate: [0]version, serial, signature, issuer, validity, subject, ...
-  const subjectDer = encodedBytes(child(child(parseDer(certDer), 0), 5));
+  const [tbs] = readChildren(readWhole(certDer, TAG.SEQUENCE));
+  const subjectDer = readChildren(tbs!)[5]!.bytes;
   return {
     keyType,
     certPem: derToPem(certDer, 'CERTIFICATE'),

@@ -1,5 +1,6 @@
 // Accounts and their API keys (only a hash of each key is stored).
 import type { Db } from './db.js';
+import { createReadCache, type ChangeTracker } from './read-cache.js';
 
 export interface Account {
   readonly id: string;
@@ -19,7 +20,7 @@ interface ApiKeyRow { id: string; account_id: string; key_hash: Buffer; revoked_
 
 const toAccount = (row: AccountRow): Account => ({ id: row.id, name: row.name, createdAt: row.created_at });
 
-export function createAccountStore(db: Db) {
+export function createAccountStore(db: Db, tracker: ChangeTracker) {
   const insertAccount = db.prepare('INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?)');
   const selectByName = db.prepare<[string], AccountRow>('SELECT id, name, created_at FROM accounts WHERE name = ?');
   const selectById = db.prepare<[string], AccountRow>('SELECT id, name, created_at FROM accounts WHERE id = ?');
@@ -27,6 +28,15 @@ export function createAccountStore(db: Db) {
   const insertKey = db.prepare('INSERT INTO api_keys (id, account_id, key_hash, created_at) VALUES (?, ?, ?, ?)');
   const selectKey = db.prepare<[string], ApiKeyRow>('SELECT id, account_id, key_hash, revoked_at FROM api_keys WHERE id = ?');
   const revokeKey = db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
+  // Read on every API request; cached until any write.
+  const cachedAccount = createReadCache(tracker, (id) => {
+    const row = selectById.get(id);
+    return row && toAccount(row);
+  });
+  const cachedKey = createReadCache(tracker, (keyId): ApiKeyRecord | undefined => {
+    const row = selectKey.get(keyId);
+    return row && { id: row.id, accountId: row.account_id, keyHash: row.key_hash, revokedAt: row.revoked_at };
+  });
 
   return {
     /** Inserts an account and its first key together. Returns false if the name is taken. */
@@ -35,6 +45,7 @@ export function createAccountStore(db: Db) {
         if (selectByName.get(account.name)) return false;
         insertAccount.run(account.id, account.name, account.createdAt);
         insertKey.run(keyId, account.id, keyHash, account.createdAt);
+        tracker.touch();
         return true;
       }).immediate();
     },
@@ -42,23 +53,20 @@ export function createAccountStore(db: Db) {
       const row = selectByName.get(name);
       return row && toAccount(row);
     },
-    byId(id: string): Account | undefined {
-      const row = selectById.get(id);
-      return row && toAccount(row);
-    },
+    byId: cachedAccount,
     list(): Account[] {
       return selectAll.all().map(toAccount);
     },
     addKey(accountId: string, keyId: string, keyHash: Buffer, at: string): void {
       insertKey.run(keyId, accountId, keyHash, at);
+      tracker.touch();
     },
-    keyById(keyId: string): ApiKeyRecord | undefined {
-      const row = selectKey.get(keyId);
-      return row && { id: row.id, accountId: row.account_id, keyHash: row.key_hash, revokedAt: row.revoked_at };
-    },
+    keyById: cachedKey,
     /** Returns false when there is no such live key. */
     revokeKey(keyId: string, at: string): boolean {
-      return revokeKey.run(at, keyId).changes === 1;
+      const revoked = revokeKey.run(at, keyId).changes === 1;
+      tracker.touch();
+      return revoked;
     },
   };
 }

@@ -1,5 +1,6 @@
 // Zones: a registered domain owned by one account, with its origins and SSL mode.
 import type { Db } from './db.js';
+import { createReadCache, type ChangeTracker } from './read-cache.js';
 
 export const SSL_MODES = ['off', 'flexible', 'full', 'strict', 'origin_pull'] as const;
 export type SslMode = (typeof SSL_MODES)[number];
@@ -38,13 +39,15 @@ const toZone = (row: ZoneRow): Zone => ({
   modifiedOn: row.modified_on,
 });
 
-export function createZoneStore(db: Db) {
+export function createZoneStore(db: Db, tracker: ChangeTracker) {
   const insert = db.prepare(`INSERT INTO zones (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
   const selectById = db.prepare<[string], ZoneRow>(`SELECT ${COLUMNS} FROM zones WHERE id = ?`);
   const selectByName = db.prepare<[string], ZoneRow>(`SELECT ${COLUMNS} FROM zones WHERE name = ?`);
   const selectByAccount = db.prepare<[string], ZoneRow>(`SELECT ${COLUMNS} FROM zones WHERE account_id = ? ORDER BY name`);
   const selectAll = db.prepare<[], ZoneRow>(`SELECT ${COLUMNS} FROM zones ORDER BY name`);
   const updateMode = db.prepare('UPDATE zones SET ssl_mode = ?, modified_on = ? WHERE id = ?');
+  // Read on every issuance; cached until any write.
+  const cachedForAccount = createReadCache(tracker, (accountId) => selectByAccount.all(accountId).map(toZone));
 
   return {
     /** Returns false if a zone of that name exists. */
@@ -52,6 +55,7 @@ export function createZoneStore(db: Db) {
       return db.transaction(() => {
         if (selectByName.get(zone.name)) return false;
         insert.run(zone.id, zone.accountId, zone.name, zone.originHttp, zone.originHttps, zone.sslMode, zone.createdAt, zone.modifiedOn);
+        tracker.touch();
         return true;
       }).immediate();
     },
@@ -63,14 +67,14 @@ export function createZoneStore(db: Db) {
       const row = selectByName.get(name);
       return row && toZone(row);
     },
-    forAccount(accountId: string): Zone[] {
-      return selectByAccount.all(accountId).map(toZone);
-    },
+    /** The account's zones, by name. The array is shared: do not modify it. */
+    forAccount: (accountId: string): readonly Zone[] => cachedForAccount(accountId),
     all(): Zone[] {
       return selectAll.all().map(toZone);
     },
     setMode(id: string, mode: SslMode, at: string): void {
       updateMode.run(mode, at, id);
+      tracker.touch();
     },
   };
 }

@@ -27,7 +27,7 @@ export async function startTestCa(dir: string, options: { clock?: Clock; bodyLim
     closed = true;
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
-    app.close();
+    await app.close();
   };
   return {
     app,

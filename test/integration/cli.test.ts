@@ -5,7 +5,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openssl } from '../helpers/openssl.js';
-import { cli, startServe, type Served } from '../helpers/serve.js';
+import { cli, cliAsync, startServe, type Served } from '../helpers/serve.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const mode = (path: string) => statSync(path).mode & 0o777;
@@ -182,15 +182,21 @@ describe('strictedge admin commands on a state folder', () => {
 
     const second = run(['keys', 'create', '--account', 'acme']).stdout.trim();
     assert.match(second, /^v1\.0-/);
-    assert.equal(run(['keys', 'revoke', second]).status, 0);
-    assert.match(run(['keys', 'revoke', second]).stderr, /API key not found.*code 1705/);
     const served = await startServe(['--state', state, '--api-port', '0']);
     try {
+      // Admin commands write through another connection while serve runs: serve sees them at once.
       const env = { STRICTEDGE_API_URL: served.ready.api };
-      const revokedUse = cli(['certs', 'list'], { env: { ...env, STRICTEDGE_API_KEY: second } });
+      assert.equal((await cliAsync(['certs', 'list'], { env: { ...env, STRICTEDGE_API_KEY: second } })).status, 0);
+      assert.equal(run(['keys', 'revoke', second]).status, 0);
+      assert.match(run(['keys', 'revoke', second]).stderr, /API key not found.*code 1705/);
+      const revokedUse = await cliAsync(['certs', 'list'], { env: { ...env, STRICTEDGE_API_KEY: second } });
       assert.match(revokedUse.stderr, /code 10001/);
-      const liveUse = cli(['certs', 'list'], { env: { ...env, STRICTEDGE_API_KEY: key } });
-      assert.equal(liveUse.status, 0, liveUse.stderr);
+      const work = tempDir('strictedge-admin-work-');
+      const getcert = (host: string) => cliAsync(['getcert', '-hostnames', host, '-key-type', 'ecdsa', '-overwrite'], { env: { ...env, STRICTEDGE_API_KEY: key }, cwd: work });
+      assert.match((await getcert('late.test')).stderr, /code 1212/);
+      assert.equal(run(['zones', 'add', 'late.test', '--account', 'acme']).status, 0);
+      const issued = await getcert('late.test');
+      assert.equal(issued.status, 0, issued.stderr);
     } finally {
       await served.stop();
     }
