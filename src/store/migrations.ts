@@ -34,7 +34,7 @@ export const MIGRATIONS: readonly string[] = [
     hostnames TEXT NOT NULL,
     csr TEXT NOT NULL,
     pem TEXT NOT NULL,
-    sha256 TEXT NOT NULL UNIQUE,
+    sha256 TEXT NOT NULL,
     not_before TEXT NOT NULL,
     expires_on TEXT NOT NULL,
     created_at TEXT NOT NULL,
