@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian tools the tests use, when they are missing: openssl and nginx.
+# Installs the Debian tools the tests use, when they are missing: openssl, curl and nginx.
 set -euo pipefail
 missing=()
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test-deps: installing ${missing[*]}" >&2

@@ -8,7 +8,12 @@ import { createAccountStore, type AccountStore } from './store/accounts.js';
 import { createCertificateStore, type CertificateStore } from './store/certificates.js';
 import { openDatabase, type Db } from './store/db.js';
 import { startCheckpointer } from './store/checkpointer.js';
-import { createChangeTracker } from './store/read-cache.js';
+import { createChangeTracker, type ChangeTracker } from './store/read-cache.js';
+import type { CertEvent } from './store/certificates.js';
+import { createRevocationIndex, type RevocationIndex } from './revocation/revocation-index.js';
+import { openEdgeCa } from './edge/edge-ca.js';
+import { createEdge, type Edge, type EdgeOptions } from './edge/edge.js';
+import type { Logger } from './log.js';
 import { ensureStateFolders, statePaths, type StatePaths } from './store/state-folder.js';
 import { createZoneStore, type ZoneStore } from './store/zones.js';
 import { DEFAULT_MAX_HOSTNAMES } from './ca/policy.js';
@@ -26,6 +31,7 @@ export interface State {
   readonly zoneStore: ZoneStore;
   readonly certificates: CertificateStore;
   readonly admin: Admin;
+  readonly tracker: ChangeTracker;
   close(): void;
 }
 
@@ -44,6 +50,7 @@ export function openState({ dir, clock }: StateOptions): State {
     zoneStore,
     certificates: createCertificateStore(db),
     admin: createAdmin({ accounts, zones: zoneStore, clock }),
+    tracker,
     close: () => db.close(),
   };
 }
@@ -52,6 +59,8 @@ export interface CaApp extends Omit<State, 'close'> {
   readonly roots: OriginRoots;
   readonly ca: Ca;
   readonly zones: ZoneService;
+  /** Hears every issuance and revocation after it is committed. */
+  onCertEvent(listener: (event: Pick<CertEvent, 'kind' | 'serial' | 'sha256'>) => void): void;
   close(): Promise<void>;
 }
 
@@ -61,12 +70,16 @@ export async function openCa(options: StateOptions): Promise<CaApp> {
   try {
     await initRoots(state.paths, options.clock());
     const roots = loadRoots(state.paths);
+    const listeners = new Set<(event: Pick<CertEvent, 'kind' | 'serial' | 'sha256'>) => void>();
+    const emit = (event: Pick<CertEvent, 'kind' | 'serial' | 'sha256'>) => listeners.forEach((listener) => listener(event));
     const ca = createCa({
       certificates: state.certificates,
       zones: state.zoneStore,
       roots,
       clock: options.clock,
       maxHostnames: options.maxHostnames ?? DEFAULT_MAX_HOSTNAMES,
+      onIssued: (record) => emit({ kind: 'issued', serial: record.serial, sha256: record.sha256 }),
+      onRevoked: (record) => emit({ kind: 'revoked', serial: record.serial, sha256: record.sha256 }),
     });
     // A long-running CA checkpoints in the background; one-shot admin commands need not.
     const checkpointer = startCheckpointer(state.db);
@@ -74,9 +87,42 @@ export async function openCa(options: StateOptions): Promise<CaApp> {
       await checkpointer.stop();
       state.close();
     };
-    return { ...state, roots, ca, zones: createZoneService({ zones: state.zoneStore, clock: options.clock }), close };
+    return {
+      ...state,
+      roots,
+      ca,
+      zones: createZoneService({ zones: state.zoneStore, clock: options.clock }),
+      onCertEvent: (listener) => void listeners.add(listener),
+      close,
+    };
   } catch (error) {
     state.close();
     throw error;
   }
+}
+
+/** The index of every certificate event in the store, kept current by the CA in this process. */
+export function openRevocationIndex(app: CaApp): RevocationIndex {
+  const index = createRevocationIndex();
+  app.onCertEvent((event) => index.apply(event)); // subscribe first: nothing committed meanwhile is missed
+  for (let seq = 0; ; ) {
+    const events = app.certificates.eventsSince(seq, 10_000);
+    if (events.length === 0) break;
+    for (const event of events) index.apply(event);
+    seq = events[events.length - 1]!.seq;
+  }
+  return index;
+}
+
+/** The edge sharing the CA's process and store (the embedded default of `serve`). */
+export async function openEmbeddedEdge(app: CaApp, options: EdgeOptions, logger: Logger, clock: Clock): Promise<Edge> {
+  return createEdge({
+    originRootsPem: [app.roots.ecdsa.certPem, app.roots.rsa.certPem],
+    edgeCa: await openEdgeCa(app.paths, clock),
+    index: openRevocationIndex(app),
+    loadZones: () => app.zoneStore.all(),
+    zonesStamp: () => app.tracker.stamp(),
+    logger,
+    options,
+  });
 }

@@ -1,49 +1,101 @@
-// strictedge serve: the CA API (later the edge joins it). Prints one JSON `ready` line.
+// strictedge serve: the CA API and the edge in one process (the embedded default).
+// Prints one JSON `ready` line on stdout once everything listens.
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { openCa } from '../app.js';
+import { rootCertificates } from 'node:tls';
+import { openCa, openEmbeddedEdge } from '../app.js';
 import { createApiServer, API_BASE } from '../api/server.js';
 import type { Clock } from '../clock.js';
-import { loadConfig } from '../config/load.js';
+import { loadConfig, ConfigError } from '../config/load.js';
+import type { Config } from '../config/schema.js';
 import { createLogger } from '../log.js';
-import { parseFlags, portFlag, stateOption } from './args.js';
+import { pemBlocks, derToPem } from '../pki/formats.js';
+import { parseFlags, portFlag, stateOption, UsageError } from './args.js';
 import { demoUsage, ensureDemo } from './demo.js';
 
 const FLAGS = {
   ...stateOption,
   'api-port': { type: 'string' },
+  'http-port': { type: 'string' },
+  'https-port': { type: 'string' },
+  'origin-connect-timeout': { type: 'string' },
+  'origin-timeout': { type: 'string' },
   listen: { type: 'string' },
   config: { type: 'string' },
   demo: { type: 'boolean', default: false },
 } as const;
 
+function seconds(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!(parsed > 0) || parsed > 6000) throw new UsageError(`--${name} must be a number of seconds, e.g. 15 or 0.5`);
+  return parsed;
+}
+
+function publicRoots(setting: string): readonly string[] {
+  if (setting === 'system') return rootCertificates;
+  if (setting === 'none') return [];
+  try {
+    return pemBlocks(readFileSync(setting, 'utf8')).filter((b) => b.label === 'CERTIFICATE').map((b) => derToPem(b.der, 'CERTIFICATE'));
+  } catch (error) {
+    throw new ConfigError(`edge.public_roots: cannot read ${setting}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+  }
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
 export async function serve(argv: readonly string[], clock: Clock): Promise<void> {
   const { values } = parseFlags(argv, FLAGS);
-  const config = loadConfig(values.config);
-  const apiPort = portFlag(values['api-port'], 'api-port') ?? config.api_port;
+  const config: Config = loadConfig(values.config);
   const host = values.listen ?? config.listen;
   const logger = createLogger(config.log_level);
   const log = (line: string) => process.stderr.write(`${line}\n`);
+  const edgeOptions = {
+    connectTimeoutMs: (seconds(values['origin-connect-timeout'], 'origin-connect-timeout') ?? config.edge.connect_timeout_s) * 1000,
+    responseTimeoutMs: (seconds(values['origin-timeout'], 'origin-timeout') ?? config.edge.origin_timeout_s) * 1000,
+    publicRoots: publicRoots(config.edge.public_roots),
+  };
+  const ports = {
+    api: portFlag(values['api-port'], 'api-port') ?? config.api_port,
+    http: portFlag(values['http-port'], 'http-port') ?? config.edge.http_port,
+    https: portFlag(values['https-port'], 'https-port') ?? config.edge.https_port,
+  };
 
   const app = await openCa({ dir: values.state, clock, maxHostnames: config.max_hostnames });
   const demoCreated = values.demo && ensureDemo(app, log);
+  const api = createApiServer({ accounts: app.accounts, ca: app.ca, zones: app.zones, logger, bodyLimit: config.max_body_bytes });
+  const edge = await openEmbeddedEdge(app, edgeOptions, logger, clock);
 
-  const server = createApiServer({ accounts: app.accounts, ca: app.ca, zones: app.zones, logger, bodyLimit: config.max_body_bytes });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(apiPort, host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
   const hostForUrl = host.includes(':') ? `[${host}]` : host;
-  const api = `http://${hostForUrl}:${port}${API_BASE}`;
-  if (values.demo) log(demoUsage(app.paths.demoApiKey, api));
+  const apiPort = await listen(api, ports.api, host);
+  const httpPort = await listen(edge.http, ports.http, host);
+  const httpsPort = await listen(edge.https, ports.https, host);
+  const apiUrl = `http://${hostForUrl}:${apiPort}${API_BASE}`;
+  if (values.demo) log(demoUsage(app.paths.demoApiKey, apiUrl));
   process.stdout.write(
-    `${JSON.stringify({ event: 'ready', api, state: app.paths.root, roots: { ecc: app.paths.rootCert('ecdsa'), rsa: app.paths.rootCert('rsa') }, demo: values.demo, demo_created: demoCreated })}\n`,
+    `${JSON.stringify({
+      event: 'ready',
+      api: apiUrl,
+      http: `http://${hostForUrl}:${httpPort}`,
+      https: `https://${hostForUrl}:${httpsPort}`,
+      edge_ca: app.paths.edgeCaCert,
+      state: app.paths.root,
+      roots: { ecc: app.paths.rootCert('ecdsa'), rsa: app.paths.rootCert('rsa') },
+      demo: values.demo,
+      demo_created: demoCreated,
+    })}\n`,
   );
 
   const stop = () => {
-    server.close();
-    server.closeAllConnections();
-    app.close().finally(() => process.exit(0));
+    api.close();
+    api.closeAllConnections();
+    Promise.allSettled([edge.close(), app.close()]).finally(() => process.exit(0));
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

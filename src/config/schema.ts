@@ -12,6 +12,17 @@ export const ConfigSchema = z
     max_hostnames: z.number().int().min(1).max(MAX_HOSTNAMES_CEILING).default(DEFAULT_MAX_HOSTNAMES),
     max_body_bytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(DEFAULT_BODY_LIMIT),
     log_level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+    edge: z
+      .object({
+        http_port: port.default(8080),
+        https_port: port.default(8443),
+        connect_timeout_s: z.number().positive().max(600).default(15),
+        origin_timeout_s: z.number().positive().max(6000).default(100),
+        /** Roots trusted in strict mode besides the Origin CA's: Node's bundle, none, or a PEM file. */
+        public_roots: z.string().min(1).default('system'),
+      })
+      .strict()
+      .default({ http_port: 8080, https_port: 8443, connect_timeout_s: 15, origin_timeout_s: 100, public_roots: 'system' }),
   })
   .strict();
 

@@ -23,7 +23,7 @@ export interface OriginRoot {
   readonly template: LeafTemplate;
 }
 
-export async function generateRoot(keyType: KeyType, now: Date): Promise<{ certPem: string; keyPem: string }> {
+export async function generateRoot(keyType: KeyType, now: Date, subject: NameFields = ROOT_SUBJECTS[keyType]): Promise<{ certPem: string; keyPem: string }> {
   const { publicKey, privateKey } = await generateKey({ keyType, size: keyType === 'ecdsa' ? 256 : 2048 });
   const spki = spkiDer(publicKey);
   const notBefore = new Date(Math.floor(now.getTime() / 1000) * 1000);
@@ -31,7 +31,7 @@ export async function generateRoot(keyType: KeyType, now: Date): Promise<{ certP
   notAfter.setUTCFullYear(notAfter.getUTCFullYear() + ROOT_LIFETIME_YEARS);
   const tbs = rootTbs({
     keyType,
-    subject: ROOT_SUBJECTS[keyType],
+    subject,
     serial: randomSerial(),
     notBefore,
     notAfter,
@@ -43,7 +43,7 @@ export async function generateRoot(keyType: KeyType, now: Date): Promise<{ certP
   return { certPem: derToPem(der, 'CERTIFICATE'), keyPem: privateKeyPem(privateKey) };
 }
 
-export function loadRoot(certPem: string, keyPem: string): OriginRoot {
+export function loadRoot(certPem: string, keyPem: string, leafSubject?: NameFields): OriginRoot {
   const certDer = pemToDer(certPem, 'CERTIFICATE');
   const cert = new X509Certificate(certDer);
   const key = createPrivateKey(keyPem);
@@ -58,6 +58,6 @@ export function loadRoot(certPem: string, keyPem: string): OriginRoot {
     certDer,
     key,
     notAfter: new Date(cert.validTo),
-    template: createLeafTemplate(keyType, subjectDer),
+    template: createLeafTemplate(keyType, subjectDer, leafSubject),
   };
 }

@@ -13,6 +13,8 @@ export interface StatePaths {
   readonly demoApiKey: string;
   rootCert(keyType: 'ecdsa' | 'rsa'): string;
   rootKey(keyType: 'ecdsa' | 'rsa'): string;
+  readonly edgeCaCert: string;
+  readonly edgeCaKey: string;
 }
 
 const ROOT_FILE = { ecdsa: 'origin-ecc-root', rsa: 'origin-rsa-root' } as const;
@@ -31,6 +33,8 @@ export function statePaths(dir: string): StatePaths {
     demoApiKey: join(data, 'demo-api-key'),
     rootCert: (keyType) => join(certs, `${ROOT_FILE[keyType]}.pem`),
     rootKey: (keyType) => join(privateKeys, `${ROOT_FILE[keyType]}.key`),
+    edgeCaCert: join(certs, 'edge-ca.pem'),
+    edgeCaKey: join(privateKeys, 'edge-ca.key'),
   };
 }
 

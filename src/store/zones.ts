@@ -46,6 +46,7 @@ export function createZoneStore(db: Db, tracker: ChangeTracker) {
   const selectByAccount = db.prepare<[string], ZoneRow>(`SELECT ${COLUMNS} FROM zones WHERE account_id = ? ORDER BY name`);
   const selectAll = db.prepare<[], ZoneRow>(`SELECT ${COLUMNS} FROM zones ORDER BY name`);
   const updateMode = db.prepare('UPDATE zones SET ssl_mode = ?, modified_on = ? WHERE id = ?');
+  const updateOrigins = db.prepare('UPDATE zones SET origin_http = ?, origin_https = ?, modified_on = ? WHERE id = ?');
   // Read on every issuance; cached until any write.
   const cachedForAccount = createReadCache(tracker, (accountId) => selectByAccount.all(accountId).map(toZone));
 
@@ -74,6 +75,10 @@ export function createZoneStore(db: Db, tracker: ChangeTracker) {
     },
     setMode(id: string, mode: SslMode, at: string): void {
       updateMode.run(mode, at, id);
+      tracker.touch();
+    },
+    setOrigins(id: string, originHttp: string | null, originHttps: string | null, at: string): void {
+      updateOrigins.run(originHttp, originHttps, at, id);
       tracker.touch();
     },
   };

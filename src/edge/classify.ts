@@ -1,0 +1,30 @@
+// Pure: which edge error a failed origin exchange becomes. The connector tags each error
+// with the phase it happened in; undici reports timeouts and protocol errors by code.
+import type { EdgeFailure } from './error-pages.js';
+import { OriginVerifyError, X509_VERIFY_CODES, chainVerdict } from './verify.js';
+
+export type OriginPhase = 'tcp' | 'tcp_timeout' | 'tls' | 'tls_timeout';
+
+export interface TaggedError {
+  readonly code?: string;
+  readonly originPhase?: OriginPhase;
+}
+
+const RESPONSE_TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+export function classifyOriginError(error: unknown): EdgeFailure {
+  if (error instanceof OriginVerifyError) return { status: 526, verdict: error.verdict };
+  const { code = '', originPhase } = (error ?? {}) as TaggedError;
+  switch (originPhase) {
+    case 'tcp':
+      return { status: 521 };
+    case 'tcp_timeout':
+      return { status: 522 };
+    case 'tls':
+      return X509_VERIFY_CODES.has(code) ? { status: 526, verdict: chainVerdict(code) } : { status: 525 };
+    case 'tls_timeout':
+      return { status: 525 };
+  }
+  if (RESPONSE_TIMEOUTS.has(code)) return { status: 524 };
+  return { status: 520 };
+}

@@ -1,0 +1,105 @@
+// The edge: client listeners (HTTP and HTTPS with SNI), the zone table kept in step with the
+// store, the revocation index, and the origin pools. Dependencies come in; nothing is global.
+import { X509Certificate } from 'node:crypto';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { createSecureContext, rootCertificates } from 'node:tls';
+import type { Logger } from '../log.js';
+import type { RevocationIndex } from '../revocation/revocation-index.js';
+import type { Zone } from '../store/zones.js';
+import type { EdgeCa } from './edge-ca.js';
+import { createOriginSockets, type OriginSockets } from './origin-sockets.js';
+import { createProxy } from './proxy.js';
+import { createUpstreams } from './upstream.js';
+import { createUpgradeHandler } from './websocket.js';
+import { buildZoneTable, type ZoneTable } from './zone-table.js';
+
+export interface EdgeOptions {
+  readonly connectTimeoutMs: number;
+  readonly responseTimeoutMs: number;
+  /** PEM roots trusted in strict mode besides the Origin CA roots (default: Node's bundle). */
+  readonly publicRoots?: readonly string[];
+  /** How often the zone table is checked against the store. */
+  readonly zoneRefreshMs?: number;
+}
+
+export interface EdgeDeps {
+  readonly originRootsPem: readonly string[];
+  readonly edgeCa: EdgeCa;
+  readonly index: RevocationIndex;
+  /** All zones, and a stamp that changes whenever they may have changed. */
+  readonly loadZones: () => readonly Zone[];
+  readonly zonesStamp: () => string;
+  readonly logger: Logger;
+  readonly options: EdgeOptions;
+}
+
+export interface Edge {
+  readonly http: HttpServer;
+  readonly https: HttpsServer;
+  readonly sockets: OriginSockets;
+  zones(): ZoneTable;
+  /** Re-reads zones now (the timer does it within zoneRefreshMs anyway). */
+  refreshZones(): void;
+  close(): Promise<void>;
+}
+
+export function createEdge(deps: EdgeDeps): Edge {
+  const { options, logger } = deps;
+  let table = buildZoneTable(deps.loadZones());
+  let stamp = deps.zonesStamp();
+  const refreshZones = () => {
+    stamp = deps.zonesStamp();
+    table = buildZoneTable(deps.loadZones());
+  };
+  const timer = setInterval(() => {
+    if (deps.zonesStamp() !== stamp) refreshZones();
+  }, options.zoneRefreshMs ?? 250);
+  timer.unref();
+
+  const sockets = createOriginSockets();
+  const upstreams = createUpstreams({
+    connectTimeoutMs: options.connectTimeoutMs,
+    responseTimeoutMs: options.responseTimeoutMs,
+    strictContext: createSecureContext({ ca: [...deps.originRootsPem, ...(options.publicRoots ?? rootCertificates)] }),
+    originRootFingerprints: new Set(deps.originRootsPem.map((pem) => new X509Certificate(pem).fingerprint256)),
+    index: deps.index,
+    sockets,
+  });
+  const zones = () => table;
+  const proxy = createProxy({ zones, upstreams, logger });
+  const upgrade = createUpgradeHandler({ zones, upstreams, sockets, connectTimeoutMs: options.connectTimeoutMs, logger });
+
+  const http = createHttpServer({ keepAliveTimeout: 65_000 }, (req, res) => proxy(req, res, 'http'));
+  http.on('upgrade', (req, socket, head) => upgrade(req, socket, head, 'http'));
+  const https = createHttpsServer(
+    {
+      ALPNProtocols: ['http/1.1'],
+      SNICallback: (servername, callback) => {
+        const zone = table.lookup(servername.toLowerCase());
+        if (!zone) return callback(new Error('no zone for this server name'), undefined);
+        deps.edgeCa.contextFor(zone.name).then((context) => callback(null, context), (error: Error) => callback(error, undefined));
+      },
+    },
+    (req, res) => proxy(req, res, 'https'),
+  );
+  https.keepAliveTimeout = 65_000;
+  https.on('upgrade', (req, socket, head) => upgrade(req, socket, head, 'https'));
+  https.on('tlsClientError', () => undefined); // unknown SNI and scanners: the alert is the answer
+
+  return {
+    http,
+    https,
+    sockets,
+    zones,
+    refreshZones,
+    async close() {
+      clearInterval(timer);
+      for (const server of [http, https]) {
+        server.close();
+        server.closeAllConnections();
+      }
+      await upstreams.close();
+    },
+  };
+}

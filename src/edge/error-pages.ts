@@ -1,0 +1,52 @@
+// The edge's own answers: Cloudflare's 52x codes and 421 for a host with no zone. Each page
+// names the code and the request id, never the origin's address or an internal error text.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Verdict } from './verify.js';
+
+export type EdgeStatus = 421 | 520 | 521 | 522 | 524 | 525 | 526;
+
+const TITLES: Record<EdgeStatus, string> = {
+  421: 'No zone is configured for this host',
+  520: 'The origin returned an empty or malformed response',
+  521: 'The origin refused the connection',
+  522: 'Connecting to the origin timed out',
+  524: 'The origin did not answer in time',
+  525: 'The TLS handshake with the origin failed',
+  526: 'The origin presented an invalid certificate',
+};
+
+export interface EdgeFailure {
+  readonly status: EdgeStatus;
+  readonly verdict?: Verdict;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+export function renderEdgeError(req: IncomingMessage, failure: EdgeFailure, requestId: string): { type: string; body: string } {
+  const title = TITLES[failure.status];
+  if ((req.headers.accept ?? '').includes('application/json')) {
+    return {
+      type: 'application/json; charset=utf-8',
+      body: JSON.stringify({ success: false, error: { code: failure.status, title, ...(failure.verdict ? { verdict: failure.verdict } : {}) }, request_id: requestId }),
+    };
+  }
+  const detail = failure.verdict ? `<p>Strict verification: <code>${failure.verdict}</code></p>` : '';
+  return {
+    type: 'text/html; charset=utf-8',
+    body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${failure.status}: ${escapeHtml(title)}</title></head><body><h1>Error ${failure.status}</h1><p>${escapeHtml(title)}</p>${detail}<p>Request id: <code>${escapeHtml(requestId)}</code></p></body></html>\n`,
+  };
+}
+
+export function sendEdgeError(req: IncomingMessage, res: ServerResponse, failure: EdgeFailure, requestId: string): void {
+  const { type, body } = renderEdgeError(req, failure, requestId);
+  res.writeHead(failure.status, {
+    'content-type': type,
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    'x-request-id': requestId,
+    ...(failure.verdict ? { 'x-strictedge-verdict': failure.verdict } : {}),
+  });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}

@@ -1,0 +1,59 @@
+// Request and response headers across the edge: hop-by-hop headers stay behind, the origin
+// learns who asked (X-Forwarded-*), and both sides see the request id.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Scheme } from './route.js';
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect']);
+const REPLACED = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id']);
+const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+export const REQUEST_ID_HEADER = 'x-request-id';
+
+/** The client's request id when it is a sane token, else a new one. */
+export function requestIdFor(req: IncomingMessage): string {
+  const given = req.headers[REQUEST_ID_HEADER];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
+  if (!value) return undefined;
+  const tokens = (Array.isArray(value) ? value.join(',') : value).split(',').map((t) => t.trim().toLowerCase()).filter(Boolean);
+  return tokens.length ? new Set(tokens) : undefined;
+}
+
+/** Flat [name, value, ...] list for the origin. `keepUpgrade` keeps Connection/Upgrade (WebSocket). */
+export function originRequestHeaders(req: IncomingMessage, scheme: Scheme, requestId: string, keepUpgrade = false): string[] {
+  const listed = connectionTokens(req.headers.connection);
+  const out: string[] = [];
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (REPLACED.has(name)) continue;
+    if (keepUpgrade && (name === 'connection' || name === 'upgrade')) {
+      out.push(raw[i]!, raw[i + 1]!);
+      continue;
+    }
+    if (HOP_BY_HOP.has(name) || listed?.has(name)) continue;
+    out.push(raw[i]!, raw[i + 1]!);
+  }
+  const prior = req.headers['x-forwarded-for'];
+  const client = req.socket.remoteAddress ?? '';
+  out.push('x-forwarded-for', prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${client}` : client);
+  out.push('x-forwarded-proto', scheme);
+  if (req.headers.host) out.push('x-forwarded-host', req.headers.host);
+  out.push(REQUEST_ID_HEADER, requestId);
+  return out;
+}
+
+/** Response headers for the client, without hop-by-hop ones, with the request id. */
+export function clientResponseHeaders(headers: Record<string, string | string[] | undefined>, requestId: string): Record<string, string | string[]> {
+  const listed = connectionTokens(headers.connection);
+  const out: Record<string, string | string[]> = {};
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || HOP_BY_HOP.has(name) || listed?.has(name)) continue;
+    out[name] = value;
+  }
+  out[REQUEST_ID_HEADER] = requestId;
+  return out;
+}

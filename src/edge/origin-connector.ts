@@ -1,0 +1,106 @@
+// Opens a connection to an origin: TCP, then TLS when the mode says so. Every failure is
+// tagged with the phase it happened in (see classify.ts). Strict verification runs inside the
+// handshake: OpenSSL checks the chain against the trusted roots and dates, then
+// checkServerIdentity checks the name and probes the revocation index. The socket is handed
+// to the HTTP client only after all of that passed.
+import { connect as netConnect, type Socket } from 'node:net';
+import { checkServerIdentity, connect as tlsConnect, type PeerCertificate, type SecureContext, type TLSSocket } from 'node:tls';
+import type { RevocationIndex } from '../revocation/revocation-index.js';
+import type { OriginPhase } from './classify.js';
+import { identityVerdict, OriginVerifyError } from './verify.js';
+
+export type TlsPolicy =
+  | { readonly kind: 'plain' }
+  /** full mode: TLS, any certificate. */
+  | { readonly kind: 'any' }
+  | { readonly kind: 'strict'; readonly secureContext: SecureContext; readonly originRootFingerprints: ReadonlySet<string>; readonly index: RevocationIndex };
+
+export interface OriginAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface ConnectOptions {
+  readonly address: OriginAddress;
+  /** Sent as SNI and checked against the certificate: the request's Host. */
+  readonly servername: string;
+  readonly policy: TlsPolicy;
+  /** Budget for TCP connect plus TLS handshake. */
+  readonly connectTimeoutMs: number;
+  /** Told about every TLS socket once it is accepted, with the peer certificate's serial. */
+  readonly onTlsSocket?: (socket: TLSSocket, serial: string) => void;
+}
+
+function tagged(error: Error, originPhase: OriginPhase): Error {
+  return Object.assign(error, { originPhase });
+}
+
+/** strict mode's checkServerIdentity: hostname, then (Origin CA leaves) the index. */
+export function strictIdentityCheck(policy: Extract<TlsPolicy, { kind: 'strict' }>) {
+  return (hostname: string, cert: PeerCertificate): Error | undefined => {
+    const issuer = (cert as PeerCertificate & { issuerCertificate?: PeerCertificate }).issuerCertificate;
+    const verdict = identityVerdict({
+      hostnameMatches: checkServerIdentity(hostname, cert) === undefined,
+      issuedByOriginRoot: issuer !== undefined && policy.originRootFingerprints.has(issuer.fingerprint256),
+      probe: () => policy.index.probe(cert.serialNumber.toLowerCase(), cert.fingerprint256.replaceAll(':', '').toLowerCase()),
+    });
+    return verdict ? new OriginVerifyError(verdict) : undefined;
+  };
+}
+
+export function connectOrigin(options: ConnectOptions): Promise<Socket> {
+  const { address, servername, policy } = options;
+  return new Promise((resolve, reject) => {
+    let phase: 'tcp' | 'tls' = 'tcp';
+    let settled = false;
+    const tcp = netConnect({ host: address.host, port: address.port });
+    let tls: TLSSocket | undefined;
+    const fail = (error: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      tcp.destroy();
+      tls?.destroy();
+      reject(error);
+    };
+    const succeed = (socket: Socket) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      resolve(socket);
+    };
+    const timer = setTimeout(() => {
+      const timeout = new Error(`origin ${phase === 'tcp' ? 'connect' : 'TLS handshake'} timed out`);
+      fail(tagged(Object.assign(timeout, { code: 'STRICTEDGE_ORIGIN_TIMEOUT' }), phase === 'tcp' ? 'tcp_timeout' : 'tls_timeout'));
+    }, options.connectTimeoutMs);
+    tcp.setNoDelay(true);
+    tcp.once('error', (error) => fail(tagged(error, phase)));
+    tcp.once('connect', () => {
+      if (policy.kind === 'plain') return succeed(tcp);
+      phase = 'tls';
+      tls =
+        policy.kind === 'strict'
+          ? tlsConnect({
+              socket: tcp,
+              servername,
+              secureContext: policy.secureContext,
+              rejectUnauthorized: true,
+              checkServerIdentity: strictIdentityCheck(policy),
+              ALPNProtocols: ['http/1.1'],
+            })
+          : tlsConnect({
+              socket: tcp,
+              servername,
+              rejectUnauthorized: false, // full mode: any certificate is accepted, by definition (insecure)
+              ALPNProtocols: ['http/1.1'],
+            });
+      tls.once('error', (error) => fail(tagged(error, 'tls')));
+      tls.once('secureConnect', () => {
+        const socket = tls!;
+        options.onTlsSocket?.(socket, socket.getPeerCertificate().serialNumber?.toLowerCase() ?? '');
+        succeed(socket);
+      });
+    });
+  });
+}

@@ -1,0 +1,38 @@
+// Every live TLS socket to an origin, by the serial of the certificate its peer presented,
+// so that a revocation can close exactly the sockets that rely on the revoked certificate.
+import type { TLSSocket } from 'node:tls';
+
+export interface OriginSockets {
+  add(socket: TLSSocket, serial: string): void;
+  /** Destroys every live socket whose peer certificate has this serial; returns how many. */
+  closeBySerial(serial: string): number;
+  readonly size: number;
+}
+
+export function createOriginSockets(): OriginSockets {
+  const bySerial = new Map<string, Set<TLSSocket>>();
+  let size = 0;
+  return {
+    add(socket, serial) {
+      let set = bySerial.get(serial);
+      if (!set) bySerial.set(serial, (set = new Set()));
+      set.add(socket);
+      size++;
+      socket.once('close', () => {
+        size--;
+        set!.delete(socket);
+        if (set!.size === 0 && bySerial.get(serial) === set) bySerial.delete(serial);
+      });
+    },
+    closeBySerial(serial) {
+      const set = bySerial.get(serial);
+      if (!set) return 0;
+      const count = set.size;
+      for (const socket of set) socket.destroy();
+      return count;
+    },
+    get size() {
+      return size;
+    },
+  };
+}

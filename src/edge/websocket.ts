@@ -1,0 +1,69 @@
+// WebSocket (and any HTTP/1.1 Upgrade) through the edge, in every mode: the same routing and
+// origin verification as plain requests, then bytes are piped both ways.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from '../log.js';
+import { classifyOriginError } from './classify.js';
+import { renderEdgeError, type EdgeFailure } from './error-pages.js';
+import { originRequestHeaders, requestIdFor } from './headers.js';
+import { connectOrigin } from './origin-connector.js';
+import { decideRoute, type Scheme } from './route.js';
+import { parseOrigin, type Upstreams } from './upstream.js';
+import { hostOf, type ZoneTable } from './zone-table.js';
+import type { OriginSockets } from './origin-sockets.js';
+
+export interface UpgradeDeps {
+  readonly zones: () => ZoneTable;
+  readonly upstreams: Upstreams;
+  readonly sockets: OriginSockets;
+  readonly connectTimeoutMs: number;
+  readonly logger: Logger;
+}
+
+function refuse(req: IncomingMessage, client: Duplex, failure: EdgeFailure, requestId: string): void {
+  const { type, body } = renderEdgeError(req, failure, requestId);
+  client.end(`HTTP/1.1 ${failure.status} Edge Error\r\ncontent-type: ${type}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`);
+}
+
+export function createUpgradeHandler(deps: UpgradeDeps) {
+  return function upgrade(req: IncomingMessage, client: Duplex, head: Buffer, scheme: Scheme): void {
+    const requestId = requestIdFor(req);
+    client.on('error', () => client.destroy());
+    const host = hostOf(req.headers.host);
+    const zone = host === undefined ? undefined : deps.zones().lookup(host);
+    if (!zone || host === undefined) return refuse(req, client, { status: 421 }, requestId);
+    const decision = decideRoute(zone, scheme);
+    if (decision.kind === 'redirect_to_http') {
+      client.end(`HTTP/1.1 301 Moved Permanently\r\nlocation: http://${req.headers.host}${req.url}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+      return;
+    }
+    if (decision.kind === 'no_origin') return refuse(req, client, { status: 521 }, requestId);
+
+    connectOrigin({
+      address: parseOrigin(decision.origin),
+      servername: host,
+      policy: deps.upstreams.policyFor(decision.policy),
+      connectTimeoutMs: deps.connectTimeoutMs,
+      onTlsSocket: (socket, serial) => deps.sockets.add(socket, serial),
+    }).then(
+      (origin) => {
+        if (client.destroyed) return origin.destroy();
+        const headers = originRequestHeaders(req, scheme, requestId, true);
+        let head1 = `${req.method} ${req.url} HTTP/1.1\r\n`;
+        for (let i = 0; i < headers.length; i += 2) head1 += `${headers[i]}: ${headers[i + 1]}\r\n`;
+        origin.write(`${head1}\r\n`);
+        if (head.length) origin.write(head);
+        origin.on('error', () => client.destroy());
+        client.on('close', () => origin.destroy());
+        origin.on('close', () => client.destroy());
+        origin.pipe(client);
+        client.pipe(origin);
+      },
+      (error: unknown) => {
+        const failure = classifyOriginError(error);
+        if (deps.logger.enabled('info')) deps.logger.log('info', 'origin upgrade failed', { status: failure.status, verdict: failure.verdict, request_id: requestId });
+        refuse(req, client, failure, requestId);
+      },
+    );
+  };
+}

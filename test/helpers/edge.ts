@@ -1,0 +1,88 @@
+// An in-process CA + edge on a temp state folder, with loopback listeners on free ports,
+// and a client that speaks to the edge as a browser would (Host header, SNI, edge CA trust).
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { openCa, openEmbeddedEdge, type CaApp } from '../../src/app.js';
+import { createApiServer, API_BASE } from '../../src/api/server.js';
+import type { Edge } from '../../src/edge/edge.js';
+import { silentLogger } from '../../src/log.js';
+import { systemClock } from '../../src/clock.js';
+import { readFileSync } from 'node:fs';
+
+export interface TestEdge {
+  readonly app: CaApp;
+  readonly edge: Edge;
+  readonly api: string;
+  readonly httpPort: number;
+  readonly httpsPort: number;
+  readonly edgeCaPem: string;
+  close(): Promise<void>;
+}
+
+async function listen(server: Server): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+export async function startTestEdge(dir: string, options: { connectTimeoutMs?: number; responseTimeoutMs?: number } = {}): Promise<TestEdge> {
+  const app = await openCa({ dir, clock: systemClock });
+  const edge = await openEmbeddedEdge(app, { connectTimeoutMs: options.connectTimeoutMs ?? 2000, responseTimeoutMs: options.responseTimeoutMs ?? 1500, publicRoots: [], zoneRefreshMs: 100 }, silentLogger, systemClock);
+  const api = createApiServer({ accounts: app.accounts, ca: app.ca, zones: app.zones, logger: silentLogger });
+  const [apiPort, httpPort, httpsPort] = [await listen(api), await listen(edge.http), await listen(edge.https)];
+  return {
+    app,
+    edge,
+    api: `http://127.0.0.1:${apiPort}${API_BASE}`,
+    httpPort,
+    httpsPort,
+    edgeCaPem: readFileSync(app.paths.edgeCaCert, 'utf8'),
+    async close() {
+      api.closeAllConnections();
+      api.close();
+      await edge.close();
+      await app.close();
+    },
+  };
+}
+
+export interface EdgeResponse {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer;
+}
+
+export interface EdgeRequest {
+  readonly scheme: 'http' | 'https';
+  readonly host: string;
+  readonly path?: string;
+  readonly method?: string;
+  readonly headers?: Record<string, string>;
+  readonly body?: string | Buffer;
+}
+
+/** One request to the edge with a fresh connection; resolves with the whole response. */
+export function edgeRequest(edge: TestEdge, request: EdgeRequest): Promise<EdgeResponse> {
+  return new Promise((resolve, reject) => {
+    const common = {
+      host: '127.0.0.1',
+      method: request.method ?? 'GET',
+      path: request.path ?? '/',
+      headers: { host: request.host, ...(request.headers ?? {}) },
+      agent: false as const,
+    };
+    const onResponse = (res: import('node:http').IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    };
+    const req =
+      request.scheme === 'https'
+        ? httpsRequest({ ...common, port: edge.httpsPort, servername: request.host, ca: edge.edgeCaPem }, onResponse)
+        : httpRequest({ ...common, port: edge.httpPort }, onResponse);
+    req.on('error', reject);
+    req.end(request.body);
+  });
+}

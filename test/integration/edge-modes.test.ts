@@ -1,0 +1,178 @@
+// The edge end to end: client -> edge -> origin over real sockets, certificates from the CA.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { connect as tlsConnect } from 'node:tls';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DEMO_CASES, startDemoOrigins, type DemoOrigins } from '../../src/origin/demo.js';
+import { startOrigin, type RunningOrigin } from '../../src/origin/server.js';
+import { api } from '../helpers/ca.js';
+import { edgeRequest, startTestEdge, type TestEdge } from '../helpers/edge.js';
+import { startNginx, type RunningNginx } from '../helpers/nginx.js';
+import { startBlackhole, type Blackhole } from '../helpers/blackhole.js';
+import { opensslCsr, writeTemp } from '../helpers/openssl.js';
+import { tempDir } from '../helpers/tmp.js';
+import { join } from 'node:path';
+
+describe('edge modes and errors', () => {
+  const dir = tempDir('strictedge-edge-');
+  let edge: TestEdge;
+  let demo: DemoOrigins;
+  let apiKey: string;
+  const extra: { close(): Promise<void> }[] = [];
+  after(async () => {
+    await Promise.all(extra.map((thing) => thing.close()));
+    await demo?.close();
+    await edge?.close();
+  });
+  before(async () => {
+    edge = await startTestEdge(join(dir, 'state'));
+    apiKey = edge.app.admin.createAccount('site').apiKey;
+    demo = await startDemoOrigins(edge.app, 'site', () => new Date());
+    edge.edge.refreshZones();
+  });
+
+  for (const demoCase of DEMO_CASES) {
+    it(`${demoCase.zone} (${demoCase.mode}, ${demoCase.what}) answers ${demoCase.status}${demoCase.verdict ? ` ${demoCase.verdict}` : ''}`, async () => {
+      const response = await edgeRequest(edge, { scheme: demoCase.scheme, host: demoCase.zone, path: '/hello?x=1', headers: { accept: 'application/json' } });
+      assert.equal(response.status, demoCase.status, response.body.toString());
+      assert.match(String(response.headers['x-request-id']), /^[0-9a-f-]{36}$/);
+      if (demoCase.status === 200) {
+        const echoed = JSON.parse(response.body.toString());
+        assert.equal(echoed.url, '/hello?x=1');
+      } else if (demoCase.status >= 500) {
+        const page = JSON.parse(response.body.toString());
+        assert.equal(page.error.code, demoCase.status);
+        assert.equal(page.error.verdict, demoCase.verdict);
+        assert.equal(page.request_id, response.headers['x-request-id']);
+        assert.doesNotMatch(response.body.toString(), /127\.0\.0\.1|ECONN|ERR_/, 'no origin address or internal error text');
+      }
+    });
+  }
+
+  it('serves an HTML error page unless JSON is asked for', async () => {
+    const response = await edgeRequest(edge, { scheme: 'https', host: 'expired.test' });
+    assert.equal(response.status, 526);
+    assert.match(String(response.headers['content-type']), /text\/html/);
+    assert.match(response.body.toString(), /Error 526[\s\S]*expired[\s\S]*Request id: <code>[0-9a-f-]{36}<\/code>/);
+  });
+
+  it('reaches every mode over plain HTTP too: the origin leg follows the mode', async () => {
+    for (const zone of ['strict-ecc.test', 'full.test', 'flexible.test', 'off.test']) {
+      const response = await edgeRequest(edge, { scheme: 'http', host: zone });
+      assert.equal(response.status, 200, zone);
+      assert.equal(response.headers['x-origin'], 'http-origin', `${zone} over http goes to the http origin`);
+    }
+    const offHttps = await edgeRequest(edge, { scheme: 'https', host: 'www.off.test', path: '/a?b=c' });
+    assert.equal(offHttps.headers.location, 'http://www.off.test/a?b=c');
+  });
+
+  it('sends the Host as SNI and to the origin, with forwarding headers and the request id, and strips hop-by-hop headers', async () => {
+    const response = await edgeRequest(edge, {
+      scheme: 'https',
+      host: 'www.strict-ecc.test',
+      method: 'POST',
+      path: '/p',
+      headers: { 'x-request-id': 'client-chosen-id-1', 'x-forwarded-for': '203.0.113.9', connection: 'keep-alive, x-secret', 'x-secret': 'hop', 'keep-alive': 'timeout=5', te: 'trailers', 'x-keep': 'yes' },
+      body: 'payload',
+    });
+    assert.equal(response.status, 200);
+    assert.equal(response.headers['x-request-id'], 'client-chosen-id-1');
+    const seen = JSON.parse(response.body.toString());
+    assert.equal(seen.origin, 'strict-ecc');
+    assert.equal(seen.method, 'POST');
+    assert.equal(seen.headers.host, 'www.strict-ecc.test');
+    assert.equal(seen.headers['x-forwarded-for'], '203.0.113.9, 127.0.0.1');
+    assert.equal(seen.headers['x-forwarded-proto'], 'https');
+    assert.equal(seen.headers['x-forwarded-host'], 'www.strict-ecc.test');
+    assert.equal(seen.headers['x-request-id'], 'client-chosen-id-1');
+    assert.equal(seen.headers['x-keep'], 'yes');
+    for (const hop of ['x-secret', 'keep-alive', 'te']) assert.equal(seen.headers[hop], undefined, hop);
+  });
+
+  it('answers 421 to a host with no zone and never contacts an origin', async () => {
+    const response = await edgeRequest(edge, { scheme: 'http', host: 'nowhere.example' });
+    assert.equal(response.status, 421);
+    assert.equal((await edgeRequest(edge, { scheme: 'http', host: 'notstrict-ecc.test' })).status, 421);
+  });
+
+  it('fails the handshake cleanly for an unknown SNI name', async () => {
+    await assert.rejects(
+      new Promise((resolve, reject) => {
+        const socket = tlsConnect({ host: '127.0.0.1', port: edge.httpsPort, servername: 'nowhere.example', ca: edge.edgeCaPem }, () => resolve(socket));
+        socket.on('error', reject);
+      }),
+      (error: NodeJS.ErrnoException) => /alert|ECONNRESET|socket disconnected/i.test(`${error.code} ${error.message}`),
+    );
+  });
+
+  it('answers 522 when the origin never completes the TCP handshake', async () => {
+    const hole: Blackhole = await startBlackhole();
+    extra.push(hole);
+    const zone = edge.app.admin.addZone({ name: 'timeout.test', account: 'site', mode: 'flexible', originHttp: `127.0.0.1:${hole.port}` });
+    edge.edge.refreshZones();
+    const started = Date.now();
+    const response = await edgeRequest(edge, { scheme: 'http', host: zone.name });
+    assert.equal(response.status, 522);
+    assert.ok(Date.now() - started >= 1900, 'waited for the connect timeout');
+  });
+
+  it('refuses a certificate revoked through the API on the next new handshake', async () => {
+    const csr = opensslCsr(dir, 'p256', 'late');
+    edge.app.admin.addZone({ name: 'late.test', account: 'site', mode: 'strict' });
+    const issued = await api(edge.api, 'POST', '/certificates', { key: apiKey, body: { csr: csr.csr, hostnames: ['late.test'], request_type: 'origin-ecc', requested_validity: 7 } });
+    assert.equal(issued.status, 200);
+    const origin = await startOrigin({ name: 'late', tls: { cert: issued.result.certificate, key: csr.keyPem } });
+    extra.push(origin);
+    const zone = edge.app.zoneStore.byName('late.test')!;
+    edge.app.zoneStore.setOrigins(zone.id, null, origin.address, new Date().toISOString());
+    edge.edge.refreshZones();
+    assert.equal((await edgeRequest(edge, { scheme: 'https', host: 'late.test' })).status, 200);
+    const revoked = await api(edge.api, 'DELETE', `/certificates/${issued.result.id}`, { key: apiKey });
+    assert.equal(revoked.status, 200);
+    origin.server.closeAllConnections(); // end the pooled connection: the next request needs a new handshake
+    await sleep(50);
+    const after = await edgeRequest(edge, { scheme: 'https', host: 'late.test', headers: { accept: 'application/json' } });
+    assert.equal(after.status, 526);
+    assert.equal(JSON.parse(after.body.toString()).error.verdict, 'revoked');
+  });
+
+  it('switches a zone between modes through the API while traffic runs, within a second, with no failed request', async () => {
+    const zoneId = edge.app.zoneStore.byName('full.test')!.id;
+    let running = true;
+    const seen: { at: number; origin: string; status: number }[] = [];
+    const traffic = (async () => {
+      while (running) {
+        const response = await edgeRequest(edge, { scheme: 'https', host: 'full.test' });
+        seen.push({ at: Date.now(), origin: String(response.headers['x-origin']), status: response.status });
+      }
+    })();
+    await sleep(200);
+    const switchedAt = Date.now();
+    const patched = await api(edge.api, 'PATCH', `/zones/${zoneId}/settings/ssl`, { key: apiKey, body: { value: 'flexible' } });
+    assert.equal(patched.result.value, 'flexible');
+    await sleep(1200);
+    running = false;
+    await traffic;
+    assert.ok(seen.every((s) => s.status === 200), 'every request succeeded');
+    const firstFlexible = seen.find((s) => s.origin === 'http-origin');
+    assert.ok(firstFlexible && firstFlexible.at - switchedAt < 1000, 'the switch took effect within a second');
+    assert.ok(seen.filter((s) => s.at > switchedAt + 1000).every((s) => s.origin === 'http-origin'));
+    await api(edge.api, 'PATCH', `/zones/${zoneId}/settings/ssl`, { key: apiKey, body: { value: 'full' } });
+  });
+
+  it('reaches an nginx origin serving an Origin CA certificate in strict mode, and curl trusts the edge CA', async () => {
+    const csr = opensslCsr(dir, 'p256', 'nginx');
+    edge.app.admin.addZone({ name: 'nginx-origin.test', account: 'site', mode: 'strict' });
+    const issued = await api(edge.api, 'POST', '/certificates', { key: apiKey, body: { csr: csr.csr, hostnames: ['nginx-origin.test', '*.nginx-origin.test'], request_type: 'origin-ecc', requested_validity: 7 } });
+    const nginx: RunningNginx = await startNginx(join(dir, 'nginx'), writeTemp(dir, 'nginx.pem', issued.result.certificate), csr.keyPath);
+    extra.push({ close: () => nginx.stop() });
+    const zone = edge.app.zoneStore.byName('nginx-origin.test')!;
+    edge.app.zoneStore.setOrigins(zone.id, null, `127.0.0.1:${nginx.port}`, new Date().toISOString());
+    edge.edge.refreshZones();
+    // curl runs beside the in-process edge, so it must not block the event loop (no spawnSync).
+    const curl = await promisify(execFile)('curl', ['-sS', '--cacert', edge.app.paths.edgeCaCert, '--resolve', `www.nginx-origin.test:${edge.httpsPort}:127.0.0.1`, `https://www.nginx-origin.test:${edge.httpsPort}/`, '-w', '\n%{http_code}'], { encoding: 'utf8' });
+    assert.equal(curl.stdout, 'ok\n\n200');
+  });
+});
