@@ -103,6 +103,15 @@ export function createAdmin({ accounts, zones, clock }: AdminDeps) {
       if (!zones.add(zone)) throw new StrictedgeError(Errors.ZONE_EXISTS, JSON.stringify(zone.name));
       return zone;
     },
+    /** Sets a zone's SSL mode by name; a running edge applies it within a second. */
+    setZoneMode(name: string, mode: string): Zone {
+      const zone = zones.byName(checkZoneName(name));
+      if (!zone) throw new StrictedgeError(Errors.ZONE_NOT_FOUND, JSON.stringify(name));
+      const sslMode = checkSslMode(mode);
+      const at = clock().toISOString();
+      zones.setMode(zone.id, sslMode, at);
+      return { ...zone, sslMode, modifiedOn: at };
+    },
     listZones(accountName?: string): readonly Zone[] {
       return accountName === undefined ? zones.all() : zones.forAccount(account(accountName).id);
     },

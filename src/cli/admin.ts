@@ -2,7 +2,7 @@
 //   strictedge accounts create NAME
 //   strictedge keys create --account NAME | keys revoke KEY_OR_ID
 //   strictedge zones add NAME --account A [--origin-https H:P] [--origin-http H:P] [--mode M]
-//   strictedge zones list [--account A]
+//   strictedge zones set-mode NAME MODE | zones list [--account A]
 //   strictedge ca init
 import { openState } from '../app.js';
 import { initRoots } from '../ca/roots.js';
@@ -66,6 +66,14 @@ export function zones(argv: readonly string[], clock: Clock, out: Out): void {
     out.stdout(`${zone.id}  ${zone.name}  ${zone.sslMode}\n`);
     return;
   }
+  if (action === 'set-mode') {
+    const { values, positionals } = parseFlags(rest, stateOption, 2);
+    const name = requiredPositional(positionals, 0, 'zone name');
+    const mode = requiredPositional(positionals, 1, 'mode (off, flexible, full, strict, origin_pull)');
+    const zone = withState(values.state, clock, (state) => state.admin.setZoneMode(name, mode));
+    out.stdout(`${zone.id}  ${zone.name}  ${zone.sslMode}\n`);
+    return;
+  }
   if (action === 'list') {
     const { values } = parseFlags(rest, { ...stateOption, account: { type: 'string' } });
     const list = withState(values.state, clock, (state) => state.admin.listZones(values.account));
@@ -74,7 +82,7 @@ export function zones(argv: readonly string[], clock: Clock, out: Out): void {
     }
     return;
   }
-  throw new UsageError('usage: strictedge zones add NAME --account A [...] | zones list [--account A]');
+  throw new UsageError('usage: strictedge zones add NAME --account A [...] | zones set-mode NAME MODE | zones list [--account A]');
 }
 
 export async function ca(argv: readonly string[], clock: Clock, out: Out): Promise<void> {

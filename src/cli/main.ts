@@ -13,11 +13,13 @@ import { serve } from './serve.js';
 
 const USAGE = `usage: strictedge <command> [flags]
 
-  serve [--state DIR] [--api-port N] [--listen ADDR] [--config FILE] [--demo]
+  serve [--state DIR] [--api-port N] [--http-port N] [--https-port N] [--origin-connect-timeout S] [--origin-timeout S]
+        [--listen ADDR] [--config FILE] [--demo]
   ca init [--state DIR]
   accounts create NAME [--state DIR]
   keys create --account NAME | keys revoke KEY_OR_ID   [--state DIR]
   zones add NAME --account A [--origin-https HOST:PORT] [--origin-http HOST:PORT] [--mode MODE] [--state DIR]
+  zones set-mode NAME off|flexible|full|strict|origin_pull [--state DIR]
   zones list [--account A] [--state DIR]
   getcert -hostnames a,b [-days N] [-key-type rsa|ecdsa] [-key-size N] [-certificate-out F] [-key-out F] [-format pem|der|p7b] [-overwrite]
   certs list [--zone-id ID] [--json] | certs get ID [--format pem|der|p7b] [--out F] | certs revoke ID

@@ -12,7 +12,8 @@ import type { Config } from '../config/schema.js';
 import { createLogger } from '../log.js';
 import { pemBlocks, derToPem } from '../pki/formats.js';
 import { parseFlags, portFlag, stateOption, UsageError } from './args.js';
-import { demoUsage, ensureDemo } from './demo.js';
+import { demoUsage, ensureDemo, DEMO_ACCOUNT } from './demo.js';
+import { demoTable, startDemoOrigins } from '../origin/demo.js';
 
 const FLAGS = {
   ...stateOption,
@@ -56,9 +57,11 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
   const host = values.listen ?? config.listen;
   const logger = createLogger(config.log_level);
   const log = (line: string) => process.stderr.write(`${line}\n`);
+  // The demo's "slow" origin never answers: a short wait shows its 524 without keeping you waiting.
+  const demoTimeout = values.demo && values.config === undefined ? 3 : undefined;
   const edgeOptions = {
     connectTimeoutMs: (seconds(values['origin-connect-timeout'], 'origin-connect-timeout') ?? config.edge.connect_timeout_s) * 1000,
-    responseTimeoutMs: (seconds(values['origin-timeout'], 'origin-timeout') ?? config.edge.origin_timeout_s) * 1000,
+    responseTimeoutMs: (seconds(values['origin-timeout'], 'origin-timeout') ?? demoTimeout ?? config.edge.origin_timeout_s) * 1000,
     publicRoots: publicRoots(config.edge.public_roots),
   };
   const ports = {
@@ -70,6 +73,7 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
   const app = await openCa({ dir: values.state, clock, maxHostnames: config.max_hostnames });
   const demoCreated = values.demo && ensureDemo(app, log);
   const api = createApiServer({ accounts: app.accounts, ca: app.ca, zones: app.zones, logger, bodyLimit: config.max_body_bytes });
+  const demoOrigins = values.demo ? await startDemoOrigins(app, DEMO_ACCOUNT, clock) : undefined;
   const edge = await openEmbeddedEdge(app, edgeOptions, logger, clock);
 
   const hostForUrl = host.includes(':') ? `[${host}]` : host;
@@ -77,7 +81,10 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
   const httpPort = await listen(edge.http, ports.http, host);
   const httpsPort = await listen(edge.https, ports.https, host);
   const apiUrl = `http://${hostForUrl}:${apiPort}${API_BASE}`;
-  if (values.demo) log(demoUsage(app.paths.demoApiKey, apiUrl));
+  if (values.demo) {
+    log(demoUsage(app.paths.demoApiKey, apiUrl));
+    log(`\nthe edge, one zone per case (origin timeout ${edgeOptions.responseTimeoutMs / 1000} s):\n${demoTable(app.paths.edgeCaCert, httpsPort)}\n`);
+  }
   process.stdout.write(
     `${JSON.stringify({
       event: 'ready',
@@ -95,7 +102,9 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
   const stop = () => {
     api.close();
     api.closeAllConnections();
-    Promise.allSettled([edge.close(), app.close()]).finally(() => process.exit(0));
+    Promise.allSettled([edge.close(), demoOrigins?.close()])
+      .then(() => app.close())
+      .finally(() => process.exit(0));
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

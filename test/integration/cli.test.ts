@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { request as httpsRequest } from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import { openssl } from '../helpers/openssl.js';
 import { cli, cliAsync, startServe, type Served } from '../helpers/serve.js';
@@ -36,6 +37,11 @@ describe('strictedge CLI against a running serve', () => {
   it('prints one JSON ready line and lays out the state folder with private parts closed', () => {
     assert.equal(served.ready.event, 'ready');
     assert.match(served.ready.api, /^http:\/\/127\.0\.0\.1:\d+\/client\/v4$/);
+    assert.match(served.ready.http, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.match(served.ready.https, /^https:\/\/127\.0\.0\.1:\d+$/);
+    assert.equal(served.ready.edge_ca, join(state, 'certs', 'edge-ca.pem'));
+    assert.equal(mode(join(state, 'certs', 'private', 'edge-ca.key')), 0o600);
+    assert.match(served.stderr(), /revoked\.test +strict +526 revoked +curl .*--cacert .*edge-ca\.pem --resolve revoked\.test:\d+:127\.0\.0\.1/);
     assert.equal(mode(join(state, 'certs', 'private')), 0o700);
     assert.equal(mode(join(state, 'certs', 'private', 'origin-ecc-root.key')), 0o600);
     assert.equal(mode(join(state, 'certs', 'private', 'origin-rsa-root.key')), 0o600);
@@ -43,6 +49,30 @@ describe('strictedge CLI against a running serve', () => {
     assert.equal(mode(join(state, 'data', 'strictedge.db')), 0o600);
     assert.ok(existsSync(join(state, 'certs', 'origin-ecc-root.pem')));
     assert.ok(!served.stderr().includes(env.STRICTEDGE_API_KEY!), 'the API key is not printed, only its file');
+  });
+
+  it('zones set-mode from another process reaches the running edge within a second', async () => {
+    const port = Number(new URL(served.ready.https).port);
+    const ca = readFileSync(served.ready.edge_ca, 'utf8');
+    const originOf = () =>
+      new Promise<string>((resolve, reject) => {
+        httpsRequest({ host: '127.0.0.1', port, servername: 'full.test', headers: { host: 'full.test' }, ca, agent: false }, (res) => {
+          res.resume();
+          resolve(String(res.headers['x-origin']));
+        })
+          .on('error', reject)
+          .end();
+      });
+    assert.equal(await originOf(), 'full');
+    const set = await cliAsync(['zones', 'set-mode', 'full.test', 'flexible', '--state', state]);
+    assert.equal(set.status, 0, set.stderr);
+    const changedAt = Date.now();
+    let origin = await originOf();
+    while (origin !== 'http-origin' && Date.now() - changedAt < 1000) origin = await originOf();
+    assert.equal(origin, 'http-origin', 'flexible goes to the HTTP origin');
+    assert.match((await cliAsync(['zones', 'set-mode', 'full.test', 'paranoid', '--state', state])).stderr, /code 1500/);
+    assert.match((await cliAsync(['zones', 'set-mode', 'none.test', 'full', '--state', state])).stderr, /Zone not found.*code 1101/);
+    assert.equal((await cliAsync(['zones', 'set-mode', 'full.test', 'full', '--state', state])).status, 0);
   });
 
   it('getcert makes an ECDSA key here, saves it 0600, and the certificate verifies against the ECC root', () => {
@@ -119,7 +149,7 @@ describe('strictedge CLI against a running serve', () => {
     assert.equal(listed.status, 0, listed.stderr);
     const certs = JSON.parse(listed.stdout) as { id: string; hostnames: string[]; revoked_at: string | null }[];
     assert.ok(certs.length >= 4);
-    const target = certs[0]!;
+    const target = certs.find((cert) => cert.revoked_at === null)!;
     const pem = run(['certs', 'get', target.id]);
     assert.match(pem.stdout, /^-----BEGIN CERTIFICATE-----/);
     assert.equal(run(['certs', 'get', target.id, '--format', 'der', '--out', 'got.der']).status, 0);
