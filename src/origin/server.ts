@@ -17,6 +17,7 @@ export interface OriginOptions {
 }
 
 export interface RunningOrigin {
+  readonly name: string;
   readonly server: Server;
   readonly port: number;
   readonly address: string;
@@ -70,6 +71,7 @@ export async function startOrigin(options: OriginOptions): Promise<RunningOrigin
   });
   const { port } = server.address() as AddressInfo;
   return {
+    name: options.name,
     server,
     port,
     address: `${host}:${port}`,
