@@ -12,6 +12,8 @@ export interface OriginOptions {
   /** PEM certificate (chain) and key: HTTPS. Absent: plain HTTP. */
   readonly tls?: { readonly cert: string; readonly key: string };
   readonly behaviour?: 'normal' | 'silent';
+  /** false: every response says Connection: close, so each request needs a new connection. */
+  readonly keepAlive?: boolean;
   readonly host?: string;
   readonly port?: number;
 }
@@ -60,6 +62,7 @@ function respond(name: string, req: IncomingMessage, res: ServerResponse): void 
 export async function startOrigin(options: OriginOptions): Promise<RunningOrigin> {
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     if (options.behaviour === 'silent') return; // hold the request open, say nothing
+    if (options.keepAlive === false) res.shouldKeepAlive = false;
     respond(options.name, req, res);
   };
   const server: Server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handler) : createHttpServer(handler);
