@@ -67,15 +67,14 @@ export function connectOrigin(options: ConnectOptions): Promise<Socket> {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      socket.removeAllListeners('error');
-      resolve(socket);
+      resolve(socket); // our error listeners stay: after settling they do nothing, and the socket is never without one
     };
     const timer = setTimeout(() => {
       const timeout = new Error(`origin ${phase === 'tcp' ? 'connect' : 'TLS handshake'} timed out`);
       fail(tagged(Object.assign(timeout, { code: 'STRICTEDGE_ORIGIN_TIMEOUT' }), phase === 'tcp' ? 'tcp_timeout' : 'tls_timeout'));
     }, options.connectTimeoutMs);
     tcp.setNoDelay(true);
-    tcp.once('error', (error) => fail(tagged(error, phase)));
+    tcp.on('error', (error) => fail(tagged(error, phase)));
     tcp.once('connect', () => {
       if (policy.kind === 'plain') return succeed(tcp);
       phase = 'tls';
@@ -95,7 +94,7 @@ export function connectOrigin(options: ConnectOptions): Promise<Socket> {
               rejectUnauthorized: false, // full mode: any certificate is accepted, by definition (insecure)
               ALPNProtocols: ['http/1.1'],
             });
-      tls.once('error', (error) => fail(tagged(error, 'tls')));
+      tls.on('error', (error) => fail(tagged(error, 'tls')));
       tls.once('secureConnect', () => {
         const socket = tls!;
         options.onTlsSocket?.(socket, socket.getPeerCertificate().serialNumber?.toLowerCase() ?? '');

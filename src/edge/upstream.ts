@@ -1,11 +1,11 @@
 // Keep-alive pools to origins (undici), one per origin address + SNI name + TLS policy, each
 // built once with its connector. Idle sockets are dropped after 4 s, well before the usual
 // origin keep-alive (nginx: 75 s, Node: 5 s), so a socket the origin is closing is not reused.
+import type { SecureContext, TLSSocket } from 'node:tls';
 import { Pool } from 'undici';
 import type { RevocationIndex } from '../revocation/revocation-index.js';
 import { connectOrigin, type OriginAddress, type TlsPolicy } from './origin-connector.js';
 import type { OriginSockets } from './origin-sockets.js';
-import type { SecureContext } from 'node:tls';
 
 export type PolicyKind = TlsPolicy['kind'];
 
@@ -30,7 +30,7 @@ export function createUpstreams(options: UpstreamOptions) {
   const pools = new Map<string, Pool>();
   const strictPolicy: TlsPolicy = { kind: 'strict', secureContext: options.strictContext, originRootFingerprints: options.originRootFingerprints, index: options.index };
   const policies: Record<PolicyKind, TlsPolicy> = { plain: { kind: 'plain' }, any: { kind: 'any' }, strict: strictPolicy };
-  const onTlsSocket = (socket: import('node:tls').TLSSocket, serial: string) => options.sockets.add(socket, serial);
+  const onTlsSocket = (socket: TLSSocket, serial: string) => options.sockets.add(socket, serial);
 
   function policyFor(kind: PolicyKind): TlsPolicy {
     return policies[kind];

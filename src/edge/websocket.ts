@@ -49,9 +49,9 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
       (origin) => {
         if (client.destroyed) return origin.destroy();
         const headers = originRequestHeaders(req, scheme, requestId, true);
-        let head1 = `${req.method} ${req.url} HTTP/1.1\r\n`;
-        for (let i = 0; i < headers.length; i += 2) head1 += `${headers[i]}: ${headers[i + 1]}\r\n`;
-        origin.write(`${head1}\r\n`);
+        let requestHead = `${req.method} ${req.url} HTTP/1.1\r\n`;
+        for (let i = 0; i < headers.length; i += 2) requestHead += `${headers[i]}: ${headers[i + 1]}\r\n`;
+        origin.write(`${requestHead}\r\n`);
         if (head.length) origin.write(head);
         origin.on('error', () => client.destroy());
         client.on('close', () => origin.destroy());
