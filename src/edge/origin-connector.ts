@@ -74,7 +74,8 @@ export function connectOrigin(options: ConnectOptions): Promise<Socket> {
       fail(tagged(Object.assign(timeout, { code: 'STRICTEDGE_ORIGIN_TIMEOUT' }), phase === 'tcp' ? 'tcp_timeout' : 'tls_timeout'));
     }, options.connectTimeoutMs);
     tcp.setNoDelay(true);
-    tcp.on('error', (error) => fail(tagged(error, phase)));
+    // After the hand-off errors belong to the HTTP client: they must not be tagged as ours.
+    tcp.on('error', (error) => settled || fail(tagged(error, phase)));
     tcp.once('connect', () => {
       if (policy.kind === 'plain') return succeed(tcp);
       phase = 'tls';
@@ -94,7 +95,7 @@ export function connectOrigin(options: ConnectOptions): Promise<Socket> {
               rejectUnauthorized: false, // full mode: any certificate is accepted, by definition (insecure)
               ALPNProtocols: ['http/1.1'],
             });
-      tls.on('error', (error) => fail(tagged(error, 'tls')));
+      tls.on('error', (error) => settled || fail(tagged(error, 'tls')));
       tls.once('secureConnect', () => {
         const socket = tls!;
         options.onTlsSocket?.(socket, socket.getPeerCertificate().serialNumber?.toLowerCase() ?? '');

@@ -1,0 +1,88 @@
+// The edge's pure decisions: mode routing, zone lookup, error classification, verdicts.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { classifyOriginError } from '../../src/edge/classify.js';
+import { decideRoute } from '../../src/edge/route.js';
+import { chainVerdict, identityVerdict, OriginVerifyError } from '../../src/edge/verify.js';
+import { buildZoneTable, hostOf } from '../../src/edge/zone-table.js';
+import type { SslMode, Zone } from '../../src/store/zones.js';
+
+const zone = (name: string, mode: SslMode = 'full', originHttp: string | null = 'h:80', originHttps: string | null = 's:443'): Zone => ({
+  id: name, accountId: 'a', name, originHttp, originHttps, sslMode: mode, createdAt: '', modifiedOn: '',
+});
+
+describe('decideRoute', () => {
+  const table: [SslMode, 'http' | 'https', string][] = [
+    ['off', 'http', 'proxy plain h:80'],
+    ['off', 'https', 'redirect_to_http'],
+    ['flexible', 'http', 'proxy plain h:80'],
+    ['flexible', 'https', 'proxy plain h:80'],
+    ['full', 'http', 'proxy plain h:80'],
+    ['full', 'https', 'proxy any s:443'],
+    ['strict', 'http', 'proxy plain h:80'],
+    ['strict', 'https', 'proxy strict s:443'],
+    ['origin_pull', 'http', 'proxy strict s:443'],
+    ['origin_pull', 'https', 'proxy strict s:443'],
+  ];
+  for (const [mode, scheme, expected] of table) {
+    it(`${mode} over ${scheme}: ${expected}`, () => {
+      const decision = decideRoute(buildZoneTable([zone('z.test', mode)]).lookup('z.test')!, scheme);
+      assert.equal(decision.kind === 'proxy' ? `proxy ${decision.policy} ${decision.origin}` : decision.kind, expected);
+    });
+  }
+  it('has nothing to proxy to when the zone lacks that origin', () => {
+    assert.equal(decideRoute(buildZoneTable([zone('z.test', 'strict', 'h:80', null)]).lookup('z.test')!, 'https').kind, 'no_origin');
+  });
+});
+
+describe('zone lookup', () => {
+  const table = buildZoneTable([zone('example.test'), zone('deep.example.test'), zone('other.test')]);
+  const cases: [string, string | undefined][] = [
+    ['example.test', 'example.test'],
+    ['www.example.test', 'example.test'],
+    ['a.deep.example.test', 'deep.example.test'],
+    ['notexample.test', undefined],
+    ['test', undefined],
+  ];
+  for (const [host, expected] of cases) it(`${host} -> ${expected ?? 'no zone'}`, () => assert.equal(table.lookup(host)?.name, expected));
+  it('reads Host headers', () => {
+    assert.deepEqual(['Example.TEST:8443', 'example.test.', '[::1]:80', '', undefined].map(hostOf), ['example.test', 'example.test', undefined, undefined, undefined]);
+  });
+});
+
+describe('classifyOriginError', () => {
+  const tag = (code: string, originPhase?: string) => Object.assign(new Error(code), { code, ...(originPhase ? { originPhase } : {}) });
+  const cases: [unknown, number, string | undefined][] = [
+    [tag('ECONNREFUSED', 'tcp'), 521, undefined],
+    [tag('STRICTEDGE_ORIGIN_TIMEOUT', 'tcp_timeout'), 522, undefined],
+    [tag('UND_ERR_HEADERS_TIMEOUT'), 524, undefined],
+    [tag('UND_ERR_BODY_TIMEOUT'), 524, undefined],
+    [tag('ECONNRESET', 'tls'), 525, undefined],
+    [tag('ERR_SSL_WRONG_VERSION_NUMBER', 'tls'), 525, undefined],
+    [tag('STRICTEDGE_ORIGIN_TIMEOUT', 'tls_timeout'), 525, undefined],
+    [tag('CERT_HAS_EXPIRED', 'tls'), 526, 'expired'],
+    [tag('CERT_NOT_YET_VALID', 'tls'), 526, 'not_yet_valid'],
+    [tag('DEPTH_ZERO_SELF_SIGNED_CERT', 'tls'), 526, 'untrusted'],
+    [tag('UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'tls'), 526, 'untrusted'],
+    [new OriginVerifyError('revoked'), 526, 'revoked'],
+    [tag('UND_ERR_SOCKET'), 520, undefined],
+    [tag('HPE_INVALID_CONSTANT'), 520, undefined],
+  ];
+  for (const [error, status, verdict] of cases) {
+    it(`${(error as { code?: string }).code ?? 'verify error'} -> ${status}${verdict ? ` ${verdict}` : ''}`, () => {
+      assert.deepEqual(classifyOriginError(error), verdict ? { status, verdict } : { status });
+    });
+  }
+});
+
+describe('verdicts', () => {
+  it('judges identity after the chain verified', () => {
+    const facts = (hostnameMatches: boolean, issuedByOriginRoot: boolean, probe: 'ok' | 'unknown' | 'revoked') => ({ hostnameMatches, issuedByOriginRoot, probe: () => probe });
+    assert.equal(identityVerdict(facts(true, true, 'ok')), undefined);
+    assert.equal(identityVerdict(facts(false, true, 'ok')), 'hostname_mismatch');
+    assert.equal(identityVerdict(facts(true, true, 'revoked')), 'revoked');
+    assert.equal(identityVerdict(facts(true, true, 'unknown')), 'unknown_certificate');
+    assert.equal(identityVerdict(facts(true, false, 'unknown')), undefined, 'public-root certificates are not in our index');
+    assert.equal(chainVerdict('SELF_SIGNED_CERT_IN_CHAIN'), 'untrusted');
+  });
+});
