@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { connect as tlsConnect } from 'node:tls';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEMO_CASES, startDemoOrigins, type DemoOrigins } from '../../src/origin/demo.js';
@@ -116,6 +117,19 @@ describe('edge modes and errors', () => {
     const response = await edgeRequest(edge, { scheme: 'http', host: zone.name });
     assert.equal(response.status, 522);
     assert.ok(Date.now() - started >= 1900, 'waited for the connect timeout');
+  });
+
+  it('answers 520 when the origin sends something that is not HTTP, or closes without answering', async () => {
+    for (const [name, reply] of [['garbage', 'SSH-2.0-OpenSSH_9.2\r\n'], ['empty', '']] as const) {
+      const origin = createNetServer((socket) => socket.once('data', () => socket.end(reply)));
+      await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+      extra.push({ close: () => new Promise<void>((resolve) => origin.close(() => resolve())) });
+      const zone = edge.app.admin.addZone({ name: `${name}.test`, account: 'site', mode: 'flexible', originHttp: `127.0.0.1:${(origin.address() as AddressInfo).port}` });
+      edge.edge.refreshZones();
+      const response = await edgeRequest(edge, { scheme: 'https', host: zone.name, headers: { accept: 'application/json' } });
+      assert.equal(response.status, 520, name);
+      assert.equal(JSON.parse(response.body.toString()).error.code, 520);
+    }
   });
 
   it('refuses a certificate revoked through the API on the next new handshake', async () => {
