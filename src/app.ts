@@ -101,28 +101,34 @@ export async function openCa(options: StateOptions): Promise<CaApp> {
   }
 }
 
-/** The index of every certificate event in the store, kept current by the CA in this process. */
-export function openRevocationIndex(app: CaApp): RevocationIndex {
-  const index = createRevocationIndex();
-  app.onCertEvent((event) => index.apply(event)); // subscribe first: nothing committed meanwhile is missed
+/** Applies every certificate event in the store, oldest first, to `index`. */
+export function loadIndexFromStore(app: CaApp, index: RevocationIndex): void {
   for (let seq = 0; ; ) {
     const events = app.certificates.eventsSince(seq, 10_000);
     if (events.length === 0) break;
     for (const event of events) index.apply(event);
     seq = events[events.length - 1]!.seq;
   }
-  return index;
 }
 
-/** The edge sharing the CA's process and store (the embedded default of `serve`). */
+/**
+ * The edge sharing the CA's process and store (the embedded default of `serve`): events reach
+ * it in memory as the CA commits them, with no polling delay.
+ */
 export async function openEmbeddedEdge(app: CaApp, options: EdgeOptions, logger: Logger, clock: Clock): Promise<Edge> {
-  return createEdge({
+  const index = createRevocationIndex();
+  let edge: Edge | undefined;
+  // Subscribe before loading: an event committed meanwhile is applied twice, never missed.
+  app.onCertEvent((event) => (edge ? edge.applyCertEvent(event) : index.apply(event)));
+  loadIndexFromStore(app, index);
+  edge = createEdge({
     originRootsPem: [app.roots.ecdsa.certPem, app.roots.rsa.certPem],
     edgeCa: await openEdgeCa(app.paths, clock),
-    index: openRevocationIndex(app),
+    index,
     loadZones: () => app.zoneStore.all(),
     zonesStamp: () => app.tracker.stamp(),
     logger,
     options,
   });
+  return edge;
 }

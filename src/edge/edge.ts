@@ -7,6 +7,7 @@ import { createSecureContext, rootCertificates } from 'node:tls';
 import type { Logger } from '../log.js';
 import type { RevocationIndex } from '../revocation/revocation-index.js';
 import type { Zone } from '../store/zones.js';
+import type { CertEvent } from '../store/certificates.js';
 import type { EdgeCa } from './edge-ca.js';
 import { createOriginSockets, type OriginSockets } from './origin-sockets.js';
 import { createProxy } from './proxy.js';
@@ -39,6 +40,12 @@ export interface Edge {
   readonly https: HttpsServer;
   readonly sockets: OriginSockets;
   zones(): ZoneTable;
+  /**
+   * Applies an issuance or revocation: new handshakes see it in the index at once, and every
+   * live origin socket whose peer presented a revoked certificate is closed (a request already
+   * in flight on it may finish; the next one makes a new, refused handshake).
+   */
+  applyCertEvent(event: Pick<CertEvent, 'kind' | 'serial' | 'sha256'>): void;
   /** Re-reads zones now (the timer does it within zoneRefreshMs anyway). */
   refreshZones(): void;
   close(): Promise<void>;
@@ -57,7 +64,7 @@ export function createEdge(deps: EdgeDeps): Edge {
   }, options.zoneRefreshMs ?? 250);
   timer.unref();
 
-  const sockets = createOriginSockets();
+  const sockets = createOriginSockets((serial) => deps.index.isRevoked(serial));
   const upstreams = createUpstreams({
     connectTimeoutMs: options.connectTimeoutMs,
     responseTimeoutMs: options.responseTimeoutMs,
@@ -93,6 +100,13 @@ export function createEdge(deps: EdgeDeps): Edge {
     sockets,
     zones,
     refreshZones,
+    applyCertEvent(event) {
+      deps.index.apply(event);
+      if (event.kind === 'revoked') {
+        const closed = sockets.closeBySerial(event.serial);
+        if (closed > 0 && logger.enabled('info')) logger.log('info', 'closed origin sockets of a revoked certificate', { serial: event.serial, sockets: closed });
+      }
+    },
     async close() {
       clearInterval(timer);
       for (const server of [http, https]) {

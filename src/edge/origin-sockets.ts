@@ -9,11 +9,19 @@ export interface OriginSockets {
   readonly size: number;
 }
 
-export function createOriginSockets(): OriginSockets {
+/**
+ * `isRevoked` closes a race: a handshake that passed its index probe just before the
+ * revocation was applied registers its socket just after; such a socket is closed at once.
+ */
+export function createOriginSockets(isRevoked: (serial: string) => boolean): OriginSockets {
   const bySerial = new Map<string, Set<TLSSocket>>();
   let size = 0;
   return {
     add(socket, serial) {
+      if (isRevoked(serial)) {
+        socket.destroy();
+        return;
+      }
       let set = bySerial.get(serial);
       if (!set) bySerial.set(serial, (set = new Set()));
       set.add(socket);

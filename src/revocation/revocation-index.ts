@@ -9,6 +9,7 @@ export interface RevocationIndex {
   apply(event: Pick<CertEvent, 'kind' | 'serial' | 'sha256'>): void;
   /** Serial and fingerprint as lowercase hex without separators. */
   probe(serial: string, sha256: string): IndexProbe;
+  isRevoked(serial: string): boolean;
   readonly issuedCount: number;
   readonly revokedCount: number;
 }
@@ -25,6 +26,7 @@ export function createRevocationIndex(): RevocationIndex {
       if (revoked.has(serial)) return 'revoked';
       return issued.get(serial) === sha256 ? 'ok' : 'unknown';
     },
+    isRevoked: (serial) => revoked.has(serial),
     get issuedCount() {
       return issued.size;
     },
