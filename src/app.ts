@@ -17,6 +17,7 @@ import type { Logger } from './log.js';
 import { ensureStateFolders, statePaths, type StatePaths } from './store/state-folder.js';
 import { createZoneStore, type ZoneStore } from './store/zones.js';
 import { DEFAULT_MAX_HOSTNAMES } from './ca/policy.js';
+import { createCrlService, type CrlService } from './ca/crl.js';
 
 export interface StateOptions {
   readonly dir: string;
@@ -59,6 +60,7 @@ export interface CaApp extends Omit<State, 'close'> {
   readonly roots: OriginRoots;
   readonly ca: Ca;
   readonly zones: ZoneService;
+  readonly crls: CrlService;
   /** Hears every issuance and revocation after it is committed. */
   onCertEvent(listener: (event: Pick<CertEvent, 'kind' | 'serial' | 'sha256'>) => void): void;
   close(): Promise<void>;
@@ -71,7 +73,11 @@ export async function openCa(options: StateOptions): Promise<CaApp> {
     await initRoots(state.paths, options.clock());
     const roots = loadRoots(state.paths);
     const listeners = new Set<(event: Pick<CertEvent, 'kind' | 'serial' | 'sha256'>) => void>();
-    const emit = (event: Pick<CertEvent, 'kind' | 'serial' | 'sha256'>) => listeners.forEach((listener) => listener(event));
+    const crls = createCrlService({ certificates: state.certificates, roots, clock: options.clock });
+    const emit = (event: Pick<CertEvent, 'kind' | 'serial' | 'sha256'>) => {
+      if (event.kind === 'revoked') crls.invalidate();
+      listeners.forEach((listener) => listener(event));
+    };
     const ca = createCa({
       certificates: state.certificates,
       zones: state.zoneStore,
@@ -92,6 +98,7 @@ export async function openCa(options: StateOptions): Promise<CaApp> {
       roots,
       ca,
       zones: createZoneService({ zones: state.zoneStore, clock: options.clock }),
+      crls,
       onCertEvent: (listener) => void listeners.add(listener),
       close,
     };

@@ -11,6 +11,8 @@ import { sendError, sendResult } from './envelope.js';
 import { createRouter } from './router.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { zoneRoutes } from './routes/zones.js';
+import { serveCrl } from './routes/crl.js';
+import type { CrlService } from '../ca/crl.js';
 
 export const API_BASE = '/client/v4';
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
@@ -19,6 +21,7 @@ export interface ApiDeps {
   readonly accounts: AccountStore;
   readonly ca: Ca;
   readonly zones: ZoneService;
+  readonly crls: CrlService;
   readonly logger: Logger;
   readonly bodyLimit?: number;
 }
@@ -32,7 +35,9 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname !== API_BASE && !url.pathname.startsWith(`${API_BASE}/`)) throw new StrictedgeError(Errors.ROUTE_NOT_FOUND);
-    const found = match(req.method ?? 'GET', url.pathname.slice(API_BASE.length));
+    const path = url.pathname.slice(API_BASE.length);
+    if (await serveCrl(req.method ?? 'GET', path, res, deps.crls)) return;
+    const found = match(req.method ?? 'GET', path);
     if (found.kind === 'not_found') throw new StrictedgeError(Errors.ROUTE_NOT_FOUND);
     if (found.kind === 'method_not_allowed') {
       sendError(res, Errors.METHOD_NOT_ALLOWED, req.method, { allow: found.allow });

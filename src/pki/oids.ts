@@ -14,6 +14,8 @@ export const OID = {
   subjectAltName: '2.5.29.17',
   basicConstraints: '2.5.29.19',
   subjectKeyIdentifier: '2.5.29.14',
+  authorityKeyIdentifier: '2.5.29.35',
+  crlNumber: '2.5.29.20',
   serverAuth: '1.3.6.1.5.5.7.3.1',
   organizationName: '2.5.4.10',
   organizationalUnitName: '2.5.4.11',

@@ -21,6 +21,10 @@ export interface OriginRoot {
   readonly key: KeyObject;
   readonly notAfter: Date;
   readonly template: LeafTemplate;
+  /** The root's subject as encoded in its certificate (the issuer of everything it signs). */
+  readonly subjectDer: Der;
+  /** SHA-1 of the root's public key, as in its subjectKeyIdentifier. */
+  readonly keyId: Uint8Array;
 }
 
 export async function generateRoot(keyType: KeyType, now: Date, subject: NameFields = ROOT_SUBJECTS[keyType]): Promise<{ certPem: string; keyPem: string }> {
@@ -59,5 +63,7 @@ export function loadRoot(certPem: string, keyPem: string, leafSubject?: NameFiel
     key,
     notAfter: new Date(cert.validTo),
     template: createLeafTemplate(keyType, subjectDer, leafSubject),
+    subjectDer,
+    keyId: createHash('sha1').update(spkiDer(cert.publicKey)).digest(),
   };
 }

@@ -74,6 +74,10 @@ export function createCertificateStore(db: Db) {
     'SELECT count(*) AS n FROM certificate_zones z JOIN certificates c ON c.serial = z.serial WHERE z.zone_id = ? AND c.account_id = ?',
   );
   const markRevoked = db.prepare('UPDATE certificates SET revoked_at = ? WHERE serial = ? AND revoked_at IS NULL');
+  const selectRevoked = db.prepare<[string], { serial: string; revoked_at: string }>(
+    'SELECT serial, revoked_at FROM certificates WHERE request_type = ? AND revoked_at IS NOT NULL ORDER BY revoked_at, serial',
+  );
+  const selectLastSeq = db.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM cert_events');
   const selectEvents = db.prepare<[number, number], { seq: number; kind: 'issued' | 'revoked'; serial: string; sha256: string; not_after: string; at: string }>(
     'SELECT seq, kind, serial, sha256, not_after, at FROM cert_events WHERE seq > ? ORDER BY seq LIMIT ?',
   );
@@ -107,6 +111,13 @@ export function createCertificateStore(db: Db) {
         insertEvent.run('revoked', record.serial, record.sha256, record.expiresOn, at);
         return true;
       }).immediate();
+    },
+    /** Every revoked certificate of one request type, for its root's CRL. */
+    revoked(requestType: 'origin-rsa' | 'origin-ecc'): { serial: string; revokedAt: string }[] {
+      return selectRevoked.all(requestType).map((row) => ({ serial: row.serial, revokedAt: row.revoked_at }));
+    },
+    lastSeq(): number {
+      return selectLastSeq.get()!.seq ?? 0;
     },
     eventsSince(seq: number, limit: number): CertEvent[] {
       return selectEvents.all(seq, limit).map((row) => ({ seq: row.seq, kind: row.kind, serial: row.serial, sha256: row.sha256, notAfter: row.not_after, at: row.at }));

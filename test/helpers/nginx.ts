@@ -36,8 +36,8 @@ export interface RunningNginx {
   stop(): Promise<void>;
 }
 
-/** Starts nginx in `dir` serving HTTPS with the given files; a 200 "ok" for every path. */
-export async function startNginx(dir: string, certPath: string, keyPath: string): Promise<RunningNginx> {
+/** Runs nginx in `dir` with one server block, given the port it listens on. */
+async function runNginx(dir: string, serverBlock: (port: number) => string): Promise<RunningNginx> {
   if (!NGINX) throw new Error('nginx is not installed (scripts/test-deps.sh installs it)');
   const port = await freePort();
   mkdirSync(join(dir, 'logs'), { recursive: true });
@@ -57,11 +57,7 @@ http {
   uwsgi_temp_path ${join(dir, 'uwsgi')};
   scgi_temp_path ${join(dir, 'scgi')};
   server {
-    listen 127.0.0.1:${port} ssl;
-    ssl_certificate ${certPath};
-    ssl_certificate_key ${keyPath};
-    ssl_protocols TLSv1.2 TLSv1.3;
-    location / { return 200 "ok\\n"; }
+${serverBlock(port)}
   }
 }
 `,
@@ -79,4 +75,41 @@ http {
         child.kill('SIGQUIT');
       }),
   };
+}
+
+/** Starts nginx in `dir` serving HTTPS with the given files; a 200 "ok" for every path. */
+export function startNginx(dir: string, certPath: string, keyPath: string): Promise<RunningNginx> {
+  return runNginx(
+    dir,
+    (port) => `    listen 127.0.0.1:${port} ssl;
+    ssl_certificate ${certPath};
+    ssl_certificate_key ${keyPath};
+    ssl_protocols TLSv1.2 TLSv1.3;
+    location / { return 200 "ok\\n"; }`,
+  );
+}
+
+export interface NginxProxyOptions {
+  /** HOST:PORT of an HTTPS origin. */
+  readonly upstream: string;
+  /** Sent as SNI and checked against the origin certificate. */
+  readonly serverName: string;
+  readonly trustedCa: string;
+  readonly crl?: string;
+}
+
+/** nginx as a plain-HTTP reverse proxy to an HTTPS origin, verifying it (and checking a CRL). */
+export function startNginxProxy(dir: string, options: NginxProxyOptions): Promise<RunningNginx> {
+  return runNginx(
+    dir,
+    (port) => `    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass https://${options.upstream};
+      proxy_ssl_server_name on;
+      proxy_ssl_name ${options.serverName};
+      proxy_ssl_verify on;
+      proxy_ssl_trusted_certificate ${options.trustedCa};
+${options.crl ? `      proxy_ssl_crl ${options.crl};` : ''}
+    }`,
+  );
 }

@@ -1,0 +1,93 @@
+// CRLs for servers other than our edge: checked with openssl, and enforced by a real nginx
+// (proxy_ssl_crl) in front of an origin whose certificate was revoked.
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startOrigin, type RunningOrigin } from '../../src/origin/server.js';
+import { api, startTestCa, type TestCa } from '../helpers/ca.js';
+import { startNginxProxy, type RunningNginx } from '../helpers/nginx.js';
+import { openssl, opensslCsr, opensslResult, writeTemp } from '../helpers/openssl.js';
+import { tempDir } from '../helpers/tmp.js';
+
+async function fetchBytes(url: string): Promise<{ status: number; type: string | null; body: Buffer }> {
+  const response = await fetch(url);
+  return { status: response.status, type: response.headers.get('content-type'), body: Buffer.from(await response.arrayBuffer()) };
+}
+
+function getThrough(port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode!);
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+describe('CRLs', () => {
+  const dir = tempDir('strictedge-crl-');
+  let ca: TestCa;
+  let key: string;
+  const issued: Record<string, { id: string; pem: string; keyPath: string; keyPem: string }> = {};
+  const running: { close(): Promise<void> }[] = [];
+  after(async () => {
+    await Promise.all(running.map((thing) => thing.close()));
+    await ca?.close();
+  });
+  before(async () => {
+    ca = await startTestCa(join(dir, 'ca'));
+    key = ca.account('crl', ['crl.test']).key;
+    for (const [name, testKey, type] of [['kept', 'p256', 'origin-ecc'], ['dropped', 'p256', 'origin-ecc'], ['rsa', 'rsa2048', 'origin-rsa']] as const) {
+      const csr = opensslCsr(dir, testKey, name);
+      const res = await api(ca.api, 'POST', '/certificates', { key, body: { csr: csr.csr, hostnames: [`${name}.crl.test`], request_type: type, requested_validity: 7 } });
+      issued[name] = { id: res.result.id, pem: res.result.certificate, keyPath: csr.keyPath, keyPem: csr.keyPem };
+    }
+  });
+
+  it('publishes empty, signed CRLs before any revocation, in DER and PEM, without a key', async () => {
+    const der = await fetchBytes(`${ca.api}/crl/ecc`);
+    assert.equal(der.status, 200);
+    assert.equal(der.type, 'application/pkix-crl');
+    const text = openssl(['crl', '-inform', 'DER', '-CAfile', ca.app.paths.rootCert('ecdsa'), '-noout', '-text'], der.body);
+    assert.match(text, /No Revoked Certificates/);
+    const pem = await fetchBytes(`${ca.api}/crl/rsa.pem`);
+    assert.match(pem.body.toString(), /^-----BEGIN X509 CRL-----/);
+    const verified = opensslResult(['crl', '-CAfile', ca.app.paths.rootCert('rsa'), '-noout'], pem.body);
+    assert.match(verified.stderr + verified.stdout, /verify OK/);
+  });
+
+  it('lists a revoked certificate at once, with a growing CRL Number, so openssl verify -crl_check refuses it', async () => {
+    const before = openssl(['crl', '-inform', 'DER', '-noout', '-crlnumber'], (await fetchBytes(`${ca.api}/crl/ecc`)).body);
+    assert.equal((await api(ca.api, 'DELETE', `/certificates/${issued.dropped!.id}`, { key })).status, 200);
+    const crlPem = (await fetchBytes(`${ca.api}/crl/ecc.pem`)).body.toString();
+    const crlPath = writeTemp(dir, 'ecc.crl.pem', crlPem);
+    const text = openssl(['crl', '-in', crlPath, '-noout', '-text']);
+    assert.match(text, new RegExp(`Serial Number: ${issued.dropped!.id.toUpperCase()}`));
+    assert.doesNotMatch(text, new RegExp(issued.kept!.id.toUpperCase()));
+    const after = openssl(['crl', '-in', crlPath, '-noout', '-crlnumber']);
+    assert.ok(Number.parseInt(after.split('=')[1]!, 16) > Number.parseInt(before.split('=')[1]!, 16), `${before} -> ${after}`);
+
+    const root = ca.app.paths.rootCert('ecdsa');
+    const revokedCheck = opensslResult(['verify', '-crl_check', '-CAfile', root, '-CRLfile', crlPath, writeTemp(dir, 'dropped.pem', issued.dropped!.pem)]);
+    assert.notEqual(revokedCheck.status, 0);
+    assert.match(revokedCheck.stdout + revokedCheck.stderr, /certificate revoked/);
+    const keptCheck = opensslResult(['verify', '-crl_check', '-CAfile', root, '-CRLfile', crlPath, writeTemp(dir, 'kept.pem', issued.kept!.pem)]);
+    assert.equal(keptCheck.status, 0, keptCheck.stderr);
+  });
+
+  it('is enforced by nginx proxy_ssl_crl in front of an origin with a revoked certificate', async () => {
+    const crlPath = writeTemp(dir, 'nginx-ecc.crl.pem', (await fetchBytes(`${ca.api}/crl/ecc.pem`)).body);
+    const root = ca.app.paths.rootCert('ecdsa');
+    const results: Record<string, number> = {};
+    for (const name of ['kept', 'dropped'] as const) {
+      const origin: RunningOrigin = await startOrigin({ name, tls: { cert: issued[name]!.pem, key: issued[name]!.keyPem } });
+      running.push(origin);
+      const nginx: RunningNginx = await startNginxProxy(join(dir, `nginx-${name}`), { upstream: origin.address, serverName: `${name}.crl.test`, trustedCa: root, crl: crlPath });
+      running.push({ close: () => nginx.stop() });
+      results[name] = await getThrough(nginx.port);
+    }
+    assert.deepEqual(results, { kept: 200, dropped: 502 });
+  });
+});
