@@ -18,6 +18,9 @@ import { ensureStateFolders, statePaths, type StatePaths } from './store/state-f
 import { createZoneStore, type ZoneStore } from './store/zones.js';
 import { DEFAULT_MAX_HOSTNAMES } from './ca/policy.js';
 import { createCrlService, type CrlService } from './ca/crl.js';
+import { createEventWaiter } from './ca/event-waiter.js';
+import { createEdgeStore, type EdgeStore } from './store/edges.js';
+import type { EdgeFeedDeps } from './api/routes/edge-feed.js';
 
 export interface StateOptions {
   readonly dir: string;
@@ -31,6 +34,7 @@ export interface State {
   readonly accounts: AccountStore;
   readonly zoneStore: ZoneStore;
   readonly certificates: CertificateStore;
+  readonly edges: EdgeStore;
   readonly admin: Admin;
   readonly tracker: ChangeTracker;
   close(): void;
@@ -44,13 +48,15 @@ export function openState({ dir, clock }: StateOptions): State {
   const tracker = createChangeTracker(db);
   const accounts = createAccountStore(db, tracker);
   const zoneStore = createZoneStore(db, tracker);
+  const edges = createEdgeStore(db);
   return {
     paths,
     db,
     accounts,
     zoneStore,
     certificates: createCertificateStore(db),
-    admin: createAdmin({ accounts, zones: zoneStore, clock }),
+    edges,
+    admin: createAdmin({ accounts, zones: zoneStore, edges, clock }),
     tracker,
     close: () => db.close(),
   };
@@ -61,6 +67,8 @@ export interface CaApp extends Omit<State, 'close'> {
   readonly ca: Ca;
   readonly zones: ZoneService;
   readonly crls: CrlService;
+  /** What the API serves to separate edges. */
+  readonly edgeFeed: EdgeFeedDeps;
   /** Hears every issuance and revocation after it is committed. */
   onCertEvent(listener: (event: Pick<CertEvent, 'kind' | 'serial' | 'sha256'>) => void): void;
   close(): Promise<void>;
@@ -74,8 +82,10 @@ export async function openCa(options: StateOptions): Promise<CaApp> {
     const roots = loadRoots(state.paths);
     const listeners = new Set<(event: Pick<CertEvent, 'kind' | 'serial' | 'sha256'>) => void>();
     const crls = createCrlService({ certificates: state.certificates, roots, clock: options.clock });
+    const waiter = createEventWaiter();
     const emit = (event: Pick<CertEvent, 'kind' | 'serial' | 'sha256'>) => {
       if (event.kind === 'revoked') crls.invalidate();
+      waiter.notify();
       listeners.forEach((listener) => listener(event));
     };
     const ca = createCa({
@@ -99,6 +109,7 @@ export async function openCa(options: StateOptions): Promise<CaApp> {
       ca,
       zones: createZoneService({ zones: state.zoneStore, clock: options.clock }),
       crls,
+      edgeFeed: { edges: state.edges, certificates: state.certificates, zones: state.zoneStore, roots, waiter },
       onCertEvent: (listener) => void listeners.add(listener),
       close,
     };

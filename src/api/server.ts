@@ -13,6 +13,7 @@ import { certificateRoutes } from './routes/certificates.js';
 import { zoneRoutes } from './routes/zones.js';
 import { serveCrl } from './routes/crl.js';
 import type { CrlService } from '../ca/crl.js';
+import { serveEdgeFeed, type EdgeFeedDeps } from './routes/edge-feed.js';
 
 export const API_BASE = '/client/v4';
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
@@ -22,6 +23,7 @@ export interface ApiDeps {
   readonly ca: Ca;
   readonly zones: ZoneService;
   readonly crls: CrlService;
+  readonly edgeFeed: EdgeFeedDeps;
   readonly logger: Logger;
   readonly bodyLimit?: number;
 }
@@ -37,6 +39,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     if (url.pathname !== API_BASE && !url.pathname.startsWith(`${API_BASE}/`)) throw new StrictedgeError(Errors.ROUTE_NOT_FOUND);
     const path = url.pathname.slice(API_BASE.length);
     if (await serveCrl(req.method ?? 'GET', path, res, deps.crls)) return;
+    if (await serveEdgeFeed(req, res, path, url, deps.edgeFeed)) return;
     const found = match(req.method ?? 'GET', path);
     if (found.kind === 'not_found') throw new StrictedgeError(Errors.ROUTE_NOT_FOUND);
     if (found.kind === 'method_not_allowed') {

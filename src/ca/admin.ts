@@ -5,12 +5,14 @@ import { Errors, StrictedgeError } from '../errors/catalogue.js';
 import type { Account, AccountStore } from '../store/accounts.js';
 import { SSL_MODES, type SslMode, type Zone, type ZoneStore } from '../store/zones.js';
 import type { Clock } from '../clock.js';
-import { apiKeyId, newApiKey } from './api-keys.js';
+import { apiKeyId, newApiKey, newEdgeToken } from './api-keys.js';
+import type { EdgeStore } from '../store/edges.js';
 import { normalizeHostname } from './policy.js';
 
 export interface AdminDeps {
   readonly accounts: AccountStore;
   readonly zones: ZoneStore;
+  readonly edges: EdgeStore;
   readonly clock: Clock;
 }
 
@@ -61,7 +63,7 @@ export function checkZoneName(value: string): string {
   return name;
 }
 
-export function createAdmin({ accounts, zones, clock }: AdminDeps) {
+export function createAdmin({ accounts, zones, edges, clock }: AdminDeps) {
   function account(name: string): Account {
     const found = accounts.byName(name);
     if (!found) throw new StrictedgeError(Errors.ACCOUNT_NOT_FOUND, JSON.stringify(name));
@@ -102,6 +104,13 @@ export function createAdmin({ accounts, zones, clock }: AdminDeps) {
       };
       if (!zones.add(zone)) throw new StrictedgeError(Errors.ZONE_EXISTS, JSON.stringify(zone.name));
       return zone;
+    },
+    /** Registers an edge that may follow the event feed; its token is returned once. */
+    createEdge(name: string): string {
+      if (!ACCOUNT_NAME.test(name)) throw new StrictedgeError(Errors.ACCOUNT_NAME_INVALID, JSON.stringify(name));
+      const token = newEdgeToken();
+      if (!edges.add(token.id, name, token.hash, clock().toISOString())) throw new StrictedgeError(Errors.EDGE_EXISTS, JSON.stringify(name));
+      return token.key;
     },
     /** Sets a zone's SSL mode by name; a running edge applies it within a second. */
     setZoneMode(name: string, mode: string): Zone {

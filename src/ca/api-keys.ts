@@ -30,3 +30,16 @@ export function apiKeyMatches(key: string, storedHash: Buffer): boolean {
   const hash = hashApiKey(key);
   return hash.length === storedHash.length && timingSafeEqual(hash, storedHash);
 }
+
+// Edge tokens: "edge-v1-" + 24 hex id + "-" + 64 hex secret, stored and compared the same way.
+const EDGE_TOKEN_SHAPE = /^edge-v1-([0-9a-f]{24})-[0-9a-f]{64}$/;
+
+export function newEdgeToken(): NewApiKey {
+  const id = randomBytes(12).toString('hex');
+  const key = `edge-v1-${id}-${randomBytes(32).toString('hex')}`;
+  return { id, key, hash: hashApiKey(key) };
+}
+
+export function edgeTokenId(token: string): string | undefined {
+  return EDGE_TOKEN_SHAPE.exec(token)?.[1];
+}

@@ -3,6 +3,7 @@
 //   strictedge keys create --account NAME | keys revoke KEY_OR_ID
 //   strictedge zones add NAME --account A [--origin-https H:P] [--origin-http H:P] [--mode M]
 //   strictedge zones set-mode NAME MODE | zones list [--account A]
+//   strictedge edges create NAME
 //   strictedge ca init
 import { openState } from '../app.js';
 import { initRoots } from '../ca/roots.js';
@@ -83,6 +84,16 @@ export function zones(argv: readonly string[], clock: Clock, out: Out): void {
     return;
   }
   throw new UsageError('usage: strictedge zones add NAME --account A [...] | zones set-mode NAME MODE | zones list [--account A]');
+}
+
+export function edges(argv: readonly string[], clock: Clock, out: Out): void {
+  const [action, ...rest] = argv;
+  if (action !== 'create') throw new UsageError('usage: strictedge edges create NAME');
+  const { values, positionals } = parseFlags(rest, stateOption, 1);
+  const name = requiredPositional(positionals, 0, 'edge name');
+  const token = withState(values.state, clock, (state) => state.admin.createEdge(name));
+  out.log(`created edge ${name}; its token follows (shown once, stored only as a hash). Run it with: strictedge edge --ca-url URL --edge-token TOKEN --state DIR`);
+  out.stdout(`${token}\n`);
 }
 
 export async function ca(argv: readonly string[], clock: Clock, out: Out): Promise<void> {

@@ -5,22 +5,26 @@ import { ConfigError } from '../config/load.js';
 import { systemClock } from '../clock.js';
 import { ApiError } from './api-client.js';
 import { UsageError } from './args.js';
-import { accounts, ca, keys, zones } from './admin.js';
+import { accounts, ca, edges, keys, zones } from './admin.js';
 import { certs } from './certs.js';
 import { convert } from './convert.js';
 import { getcert } from './getcert.js';
 import { serve } from './serve.js';
+import { edgeCommand } from './edge.js';
 
 const USAGE = `usage: strictedge <command> [flags]
 
   serve [--state DIR] [--api-port N] [--http-port N] [--https-port N] [--origin-connect-timeout S] [--origin-timeout S]
         [--listen ADDR] [--config FILE] [--demo]
+  edge --ca-url URL --edge-token TOKEN [--state DIR] [--http-port N] [--https-port N] [--status-port N]
+       [--origin-connect-timeout S] [--origin-timeout S] [--max-feed-staleness S]   (a separate edge following a CA)
   ca init [--state DIR]
   accounts create NAME [--state DIR]
   keys create --account NAME | keys revoke KEY_OR_ID   [--state DIR]
   zones add NAME --account A [--origin-https HOST:PORT] [--origin-http HOST:PORT] [--mode MODE] [--state DIR]
   zones set-mode NAME off|flexible|full|strict|origin_pull [--state DIR]
   zones list [--account A] [--state DIR]
+  edges create NAME [--state DIR]                     (prints the token a separate edge follows the CA with)
   getcert -hostnames a,b [-days N] [-key-type rsa|ecdsa] [-key-size N] [-certificate-out F] [-key-out F] [-format pem|der|p7b] [-overwrite]
   certs list [--zone-id ID] [--json] | certs get ID [--format pem|der|p7b] [--out F] | certs revoke ID
   convert FILE --to pem|der|p7b [--out F]
@@ -37,6 +41,8 @@ async function run(argv: string[]): Promise<void> {
   switch (command) {
     case 'serve':
       return serve(rest, systemClock);
+    case 'edge':
+      return edgeCommand(rest, systemClock);
     case 'ca':
       return ca(rest, systemClock, out);
     case 'accounts':
@@ -45,6 +51,8 @@ async function run(argv: string[]): Promise<void> {
       return keys(rest, systemClock, out);
     case 'zones':
       return zones(rest, systemClock, out);
+    case 'edges':
+      return edges(rest, systemClock, out);
     case 'getcert':
       return getcert(rest, out.log);
     case 'certs':

@@ -72,7 +72,7 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
 
   const app = await openCa({ dir: values.state, clock, maxHostnames: config.max_hostnames });
   const demoCreated = values.demo && ensureDemo(app, log);
-  const api = createApiServer({ accounts: app.accounts, ca: app.ca, zones: app.zones, crls: app.crls, logger, bodyLimit: config.max_body_bytes });
+  const api = createApiServer({ accounts: app.accounts, ca: app.ca, zones: app.zones, crls: app.crls, edgeFeed: app.edgeFeed, logger, bodyLimit: config.max_body_bytes });
   const demoOrigins = values.demo ? await startDemoOrigins(app, DEMO_ACCOUNT, clock) : undefined;
   const edge = await openEmbeddedEdge(app, edgeOptions, logger, clock);
 

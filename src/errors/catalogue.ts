@@ -65,9 +65,12 @@ export const Errors = {
   ORIGIN_INVALID: def(1704, 400, 'Origin must be HOST:PORT'),
   API_KEY_NOT_FOUND: def(1705, 404, 'API key not found'),
   ACCOUNT_NAME_INVALID: def(1706, 400, 'Account name must be 1-64 characters of a-z, 0-9, dot, dash or underscore'),
+  EDGE_EXISTS: def(1707, 409, 'An edge with that name exists'),
   // authentication
   AUTH_MISSING: def(10000, 401, 'Authentication error: no API key given'),
   AUTH_INVALID: def(10001, 401, 'Authentication error: the API key is not valid'),
+  EDGE_TOKEN_REQUIRED: def(10002, 403, 'This route needs an edge token (strictedge edges create NAME); account keys cannot read it'),
+  EDGE_TOKEN_INVALID: def(10003, 401, 'Authentication error: the edge token is not valid'),
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorKey = keyof typeof Errors;

@@ -29,7 +29,7 @@ async function listen(server: Server): Promise<number> {
 export async function startTestEdge(dir: string, options: { connectTimeoutMs?: number; responseTimeoutMs?: number } = {}): Promise<TestEdge> {
   const app = await openCa({ dir, clock: systemClock });
   const edge = await openEmbeddedEdge(app, { connectTimeoutMs: options.connectTimeoutMs ?? 2000, responseTimeoutMs: options.responseTimeoutMs ?? 1500, publicRoots: [], zoneRefreshMs: 100 }, silentLogger, systemClock);
-  const api = createApiServer({ accounts: app.accounts, ca: app.ca, zones: app.zones, crls: app.crls, logger: silentLogger });
+  const api = createApiServer({ accounts: app.accounts, ca: app.ca, zones: app.zones, crls: app.crls, edgeFeed: app.edgeFeed, logger: silentLogger });
   const [apiPort, httpPort, httpsPort] = [await listen(api), await listen(edge.http), await listen(edge.https)];
   return {
     app,

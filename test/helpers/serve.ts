@@ -13,8 +13,13 @@ export interface Served {
 }
 
 /** Starts `strictedge serve ...` and resolves with its parsed ready line. */
-export async function startServe(args: readonly string[]): Promise<Served> {
-  const child = spawn(process.execPath, [CLI, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export function startServe(args: readonly string[]): Promise<Served> {
+  return startCommand(['serve', ...args]);
+}
+
+/** Starts any long-running `strictedge` command and resolves with its parsed ready line. */
+export async function startCommand(args: readonly string[], env: Record<string, string> = {}): Promise<Served> {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk));
   const lines = createInterface({ input: child.stdout! });

@@ -1,0 +1,146 @@
+// strictedge edge: an edge on its own, following a CA over HTTP with an edge token. Its state
+// folder holds its edge CA, the Origin CA roots (fetched once), and its replica database.
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { rootCertificates } from 'node:tls';
+import type { Clock } from '../clock.js';
+import { openEdgeCa } from '../edge/edge-ca.js';
+import { createEdge } from '../edge/edge.js';
+import { createLogger } from '../log.js';
+import { createFollower } from '../revocation/follower.js';
+import { openReplica } from '../revocation/replica.js';
+import { createRevocationIndex } from '../revocation/revocation-index.js';
+import { ensureStateFolders, statePaths, writeFileAtomic } from '../store/state-folder.js';
+import { parseFlags, portFlag, stateOption, UsageError } from './args.js';
+
+const FLAGS = {
+  ...stateOption,
+  'ca-url': { type: 'string' },
+  'edge-token': { type: 'string' },
+  'http-port': { type: 'string' },
+  'https-port': { type: 'string' },
+  'status-port': { type: 'string' },
+  'origin-connect-timeout': { type: 'string', default: '15' },
+  'origin-timeout': { type: 'string', default: '100' },
+  'max-feed-staleness': { type: 'string', default: '600' },
+  listen: { type: 'string', default: '127.0.0.1' },
+  'log-level': { type: 'string', default: 'info' },
+} as const;
+
+function positiveSeconds(value: string, name: string): number {
+  const parsed = Number(value);
+  if (!(parsed > 0)) throw new UsageError(`--${name} must be a positive number of seconds`);
+  return parsed * 1000;
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+/** The Origin CA roots: from the state folder, or fetched from the CA on first start. */
+async function originRoots(dir: string, caUrl: string, token: string): Promise<string[]> {
+  const files = [join(dir, 'certs', 'origin-ecc-root.pem'), join(dir, 'certs', 'origin-rsa-root.pem')];
+  if (!files.every((file) => existsSync(file))) {
+    let body: { success: boolean; result: { ecc: string; rsa: string }; errors: { message: string }[] };
+    try {
+      body = (await (await fetch(`${caUrl}/edge/roots`, { headers: { authorization: `Bearer ${token}` } })).json()) as typeof body;
+    } catch (error) {
+      throw new UsageError(`first start needs the CA for its roots, and ${caUrl} cannot be reached (${(error as { cause?: { code?: string } }).cause?.code ?? error})`);
+    }
+    if (!body.success) throw new UsageError(`the CA refused the edge token: ${body.errors[0]?.message}`);
+    writeFileAtomic(files[0]!, body.result.ecc, { mode: 0o644 });
+    writeFileAtomic(files[1]!, body.result.rsa, { mode: 0o644 });
+  }
+  return files.map((file) => readFileSync(file, 'utf8'));
+}
+
+export async function edgeCommand(argv: readonly string[], clock: Clock): Promise<void> {
+  const { values } = parseFlags(argv, FLAGS);
+  const caUrl = values['ca-url']?.replace(/\/+$/, '');
+  const token = values['edge-token'] ?? process.env.STRICTEDGE_EDGE_TOKEN;
+  if (!caUrl) throw new UsageError('--ca-url is required, e.g. http://127.0.0.1:8787/client/v4');
+  if (!token) throw new UsageError('--edge-token (or STRICTEDGE_EDGE_TOKEN) is required; `strictedge edges create NAME` on the CA makes one');
+  const logLevel = values['log-level'];
+  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) throw new UsageError('--log-level must be debug, info, warn, error or silent');
+  const logger = createLogger(logLevel as 'info');
+  const paths = statePaths(values.state);
+  ensureStateFolders(paths);
+
+  const roots = await originRoots(paths.root, caUrl, token);
+  const replica = openReplica(join(paths.data, 'edge.db'));
+  const index = createRevocationIndex();
+  const startedAt = performance.now();
+  const loaded = replica.forEachEvent((event) => index.apply(event));
+  const loadMs = performance.now() - startedAt;
+
+  let zonesVersion = 0;
+  let zones = replica.zones();
+  const edge = createEdge({
+    originRootsPem: roots,
+    edgeCa: await openEdgeCa(paths, clock),
+    index,
+    loadZones: () => zones,
+    zonesStamp: () => String(zonesVersion),
+    logger,
+    options: {
+      connectTimeoutMs: positiveSeconds(values['origin-connect-timeout'], 'origin-connect-timeout'),
+      responseTimeoutMs: positiveSeconds(values['origin-timeout'], 'origin-timeout'),
+      publicRoots: rootCertificates,
+    },
+  });
+  const follower = createFollower({
+    caUrl,
+    token,
+    replica,
+    logger,
+    clock,
+    maxStalenessMs: positiveSeconds(values['max-feed-staleness'], 'max-feed-staleness'),
+    onEvents: (events) => events.forEach((event) => edge.applyCertEvent(event)),
+    onZones: () => {
+      zones = replica.zones();
+      zonesVersion++;
+      edge.refreshZones();
+    },
+  });
+
+  const status = createServer((_req, res) => {
+    const body = JSON.stringify({ role: 'edge', ...follower.status(), index: { issued: index.issuedCount, revoked: index.revokedCount }, zones: zones.length });
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  });
+  const host = values.listen;
+  const hostForUrl = host.includes(':') ? `[${host}]` : host;
+  const httpPort = await listen(edge.http, portFlag(values['http-port'], 'http-port') ?? 8080, host);
+  const httpsPort = await listen(edge.https, portFlag(values['https-port'], 'https-port') ?? 8443, host);
+  const statusPort = await listen(status, portFlag(values['status-port'], 'status-port') ?? 0, host);
+  follower.start();
+  process.stdout.write(
+    `${JSON.stringify({
+      event: 'ready',
+      role: 'edge',
+      http: `http://${hostForUrl}:${httpPort}`,
+      https: `https://${hostForUrl}:${httpsPort}`,
+      status: `http://${hostForUrl}:${statusPort}/`,
+      edge_ca: paths.edgeCaCert,
+      ca_url: caUrl,
+      last_seq: replica.lastSeq(),
+      index_loaded: { events: loaded, ms: Math.round(loadMs) },
+    })}\n`,
+  );
+
+  const stop = () => {
+    follower.stop();
+    status.close();
+    edge.close().finally(() => {
+      replica.close();
+      process.exit(0);
+    });
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}

@@ -1,0 +1,129 @@
+// A separate edge follows the CA: it long-polls the event feed, records each batch in its
+// replica (one transaction), then applies it to the running edge; it also refreshes zones.
+// When the CA cannot be reached it keeps the last known state (never fails open), retries
+// with backoff, and past `maxStalenessMs` says so in its log and status.
+import type { CertEvent } from '../store/certificates.js';
+import type { Logger } from '../log.js';
+import type { Clock } from '../clock.js';
+import type { Replica, ReplicaZone } from './replica.js';
+
+export interface FollowerDeps {
+  readonly caUrl: string;
+  readonly token: string;
+  readonly replica: Replica;
+  /** Called after a batch is recorded, oldest first. */
+  readonly onEvents: (events: readonly CertEvent[]) => void;
+  /** Called when the zone list the CA gives differs from the last one. */
+  readonly onZones: () => void;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly maxStalenessMs: number;
+  readonly waitSeconds?: number;
+  readonly zonePollMs?: number;
+}
+
+export interface FollowerStatus {
+  readonly last_seq: number;
+  readonly last_contact: string | null;
+  readonly staleness_seconds: number | null;
+  readonly stale: boolean;
+}
+
+interface WireEvent {
+  seq: number;
+  kind: 'issued' | 'revoked';
+  serial: string;
+  sha256: string;
+  not_after: string;
+  at: string;
+}
+
+export function createFollower(deps: FollowerDeps) {
+  const headers = { authorization: `Bearer ${deps.token}` };
+  const abort = new AbortController();
+  let running = false;
+  let lastSeq = deps.replica.lastSeq();
+  let lastContact: number | undefined;
+  let staleReported = false;
+  let zonesJson = JSON.stringify(deps.replica.zones().map((z) => z.id + z.sslMode + z.originHttp + z.originHttps));
+
+  async function getJson<T>(path: string): Promise<T> {
+    const response = await fetch(`${deps.caUrl}${path}`, { headers, signal: abort.signal });
+    const body = (await response.json()) as { success: boolean; result: T; errors: { code: number; message: string }[] };
+    if (!body.success) throw new Error(`CA answered ${response.status}: ${body.errors[0]?.message ?? 'error'}`);
+    lastContact = deps.clock().getTime();
+    if (staleReported) {
+      staleReported = false;
+      deps.logger.log('info', 'event feed reachable again', { last_seq: lastSeq });
+    }
+    return body.result;
+  }
+
+  async function followEvents(): Promise<void> {
+    let backoff = 250;
+    while (running) {
+      try {
+        const wire = await getJson<WireEvent[]>(`/edge/events?since=${lastSeq}&wait=${deps.waitSeconds ?? 25}`);
+        backoff = 250;
+        if (wire.length === 0) continue;
+        const events: CertEvent[] = wire.map((e) => ({ seq: e.seq, kind: e.kind, serial: e.serial, sha256: e.sha256, notAfter: e.not_after, at: e.at }));
+        deps.replica.record(events); // durable first: a restart never forgets an applied revocation
+        lastSeq = events[events.length - 1]!.seq;
+        deps.onEvents(events);
+      } catch (error) {
+        if (!running) return;
+        if (deps.logger.enabled('debug')) deps.logger.log('debug', 'event feed unreachable', { error: String(error) });
+        await new Promise((resolve) => setTimeout(resolve, backoff).unref());
+        backoff = Math.min(backoff * 2, 5000);
+      }
+    }
+  }
+
+  async function pollZones(): Promise<void> {
+    try {
+      const zones = await getJson<ReplicaZone[]>('/edge/zones');
+      const json = JSON.stringify(zones.map((z) => z.id + z.ssl_mode + z.origin_http + z.origin_https));
+      if (json !== zonesJson) {
+        deps.replica.replaceZones(zones);
+        zonesJson = json;
+        deps.onZones();
+      }
+    } catch {
+      // the event loop's backoff and the staleness check report outages
+    }
+  }
+
+  function status(): FollowerStatus {
+    const staleness = lastContact === undefined ? null : (deps.clock().getTime() - lastContact) / 1000;
+    const stale = staleness === null ? true : staleness * 1000 > deps.maxStalenessMs;
+    return { last_seq: lastSeq, last_contact: lastContact === undefined ? null : new Date(lastContact).toISOString(), staleness_seconds: staleness, stale };
+  }
+
+  let zoneTimer: NodeJS.Timeout | undefined;
+  let staleTimer: NodeJS.Timeout | undefined;
+  const startedAt = deps.clock().getTime();
+  return {
+    start(): void {
+      running = true;
+      void followEvents();
+      void pollZones();
+      zoneTimer = setInterval(() => void pollZones(), deps.zonePollMs ?? 500);
+      staleTimer = setInterval(() => {
+        const since = lastContact ?? startedAt;
+        if (!staleReported && deps.clock().getTime() - since > deps.maxStalenessMs) {
+          staleReported = true;
+          deps.logger.log('warn', 'event feed unreachable for longer than max_feed_staleness; enforcing the last known state', { last_seq: lastSeq, last_contact: status().last_contact });
+        }
+      }, 1000);
+    },
+    status,
+    stop(): void {
+      running = false;
+      abort.abort();
+      clearInterval(zoneTimer);
+      clearInterval(staleTimer);
+    },
+  };
+}
+
+export type Follower = ReturnType<typeof createFollower>;

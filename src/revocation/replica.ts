@@ -1,0 +1,81 @@
+// A separate edge's own SQLite replica: every certificate event it has applied (so it restarts
+// without the CA and never fails open) and the last zone list it was given.
+import type { CertEvent } from '../store/certificates.js';
+import { openDatabase, type Db } from '../store/db.js';
+import type { SslMode, Zone } from '../store/zones.js';
+
+const REPLICA_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE applied_events (
+    seq INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('issued', 'revoked')),
+    serial TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    not_after TEXT NOT NULL,
+    at TEXT NOT NULL
+  );
+  CREATE TABLE zones (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    ssl_mode TEXT NOT NULL,
+    origin_http TEXT,
+    origin_https TEXT,
+    modified_on TEXT NOT NULL
+  );
+  `,
+];
+
+export interface ReplicaZone {
+  readonly id: string;
+  readonly name: string;
+  readonly ssl_mode: SslMode;
+  readonly origin_http: string | null;
+  readonly origin_https: string | null;
+  readonly modified_on: string;
+}
+
+export function openReplica(path: string) {
+  const db: Db = openDatabase(path, REPLICA_MIGRATIONS);
+  const insertEvent = db.prepare('INSERT OR IGNORE INTO applied_events (seq, kind, serial, sha256, not_after, at) VALUES (?, ?, ?, ?, ?, ?)');
+  const selectLast = db.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM applied_events');
+  const selectEvents = db.prepare<[number, number], { seq: number; kind: 'issued' | 'revoked'; serial: string; sha256: string; not_after: string; at: string }>(
+    'SELECT seq, kind, serial, sha256, not_after, at FROM applied_events WHERE seq > ? ORDER BY seq LIMIT ?',
+  );
+  const deleteZones = db.prepare('DELETE FROM zones');
+  const insertZone = db.prepare('INSERT INTO zones (id, name, ssl_mode, origin_http, origin_https, modified_on) VALUES (?, ?, ?, ?, ?, ?)');
+  const selectZones = db.prepare<[], ReplicaZone>('SELECT id, name, ssl_mode, origin_http, origin_https, modified_on FROM zones ORDER BY name');
+
+  return {
+    db,
+    lastSeq: (): number => selectLast.get()!.seq ?? 0,
+    /** Records a batch of events in one transaction: all of them or none. */
+    record(events: readonly CertEvent[]): void {
+      db.transaction(() => {
+        for (const e of events) insertEvent.run(e.seq, e.kind, e.serial, e.sha256, e.notAfter, e.at);
+      })();
+    },
+    /** Every recorded event, oldest first, in batches. */
+    forEachEvent(apply: (event: Pick<CertEvent, 'kind' | 'serial' | 'sha256'>) => void): number {
+      let count = 0;
+      for (let seq = 0; ; ) {
+        const rows = selectEvents.all(seq, 50_000);
+        if (rows.length === 0) return count;
+        for (const row of rows) apply(row);
+        count += rows.length;
+        seq = rows[rows.length - 1]!.seq;
+      }
+    },
+    replaceZones(zones: readonly ReplicaZone[]): void {
+      db.transaction(() => {
+        deleteZones.run();
+        for (const z of zones) insertZone.run(z.id, z.name, z.ssl_mode, z.origin_http, z.origin_https, z.modified_on);
+      })();
+    },
+    zones(): Zone[] {
+      return selectZones.all().map((z) => ({ id: z.id, accountId: '', name: z.name, sslMode: z.ssl_mode, originHttp: z.origin_http, originHttps: z.origin_https, createdAt: '', modifiedOn: z.modified_on }));
+    },
+    close: () => db.close(),
+  };
+}
+
+export type Replica = ReturnType<typeof openReplica>;

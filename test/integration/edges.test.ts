@@ -1,0 +1,113 @@
+// One CA and two separate edge processes on loopback, following the CA's event feed.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startOrigin, type RunningOrigin } from '../../src/origin/server.js';
+import { api } from '../helpers/ca.js';
+import { freePort } from '../helpers/nginx.js';
+import { opensslCsr } from '../helpers/openssl.js';
+import { cli, startServe, startCommand, type Served } from '../helpers/serve.js';
+import { tempDir } from '../helpers/tmp.js';
+
+function get(ready: Record<string, string>, host: string): Promise<{ status: number; verdict?: string }> {
+  return new Promise((resolve, reject) => {
+    const port = Number(new URL(ready.https!).port);
+    httpsRequest({ host: '127.0.0.1', port, servername: host, headers: { host }, ca: readFileSync(ready.edge_ca!, 'utf8'), agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode!, verdict: res.headers['x-strictedge-verdict'] as string | undefined }));
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<number> {
+  const started = performance.now();
+  while (!(await check())) {
+    if (performance.now() - started > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await sleep(20);
+  }
+  return performance.now() - started;
+}
+
+describe('separate edges following the CA', () => {
+  const dir = tempDir('strictedge-edges-');
+  const caState = join(dir, 'ca');
+  const running: { stop(): Promise<void> }[] = [];
+  const origins: RunningOrigin[] = [];
+  let ca: Served;
+  let apiPort: number;
+  let apiKey: string;
+  const tokens: string[] = [];
+  const certs: Record<string, string> = {};
+  after(async () => {
+    await Promise.all(running.map((r) => r.stop()));
+    await Promise.all(origins.map((o) => o.close()));
+  });
+  const startCa = async () => {
+    ca = await startServe(['--state', caState, '--api-port', String(apiPort), '--http-port', '0', '--https-port', '0']);
+    running.push(ca);
+  };
+  const startEdge = async (name: string) => {
+    const edge = await startCommand(['edge', '--ca-url', `http://127.0.0.1:${apiPort}/client/v4`, '--state', join(dir, name), '--http-port', '0', '--https-port', '0'], { STRICTEDGE_EDGE_TOKEN: tokens[name === 'edge1' ? 0 : 1]! });
+    running.push(edge);
+    return edge;
+  };
+
+  before(async () => {
+    apiPort = await freePort();
+    const originPorts = [await freePort(), await freePort()];
+    apiKey = cli(['accounts', 'create', 'site', '--state', caState]).stdout.trim();
+    for (const [i, zone] of ['one.test', 'two.test'].entries()) {
+      assert.equal(cli(['zones', 'add', zone, '--account', 'site', '--mode', 'strict', '--origin-https', `127.0.0.1:${originPorts[i]}`, '--state', caState]).status, 0);
+    }
+    for (const name of ['edge1', 'edge2']) tokens.push(cli(['edges', 'create', name, '--state', caState]).stdout.trim());
+    await startCa();
+    for (const [i, zone] of ['one.test', 'two.test'].entries()) {
+      const csr = opensslCsr(dir, 'p256', zone);
+      const issued = await api(ca.ready.api, 'POST', '/certificates', { key: apiKey, body: { csr: csr.csr, hostnames: [zone], request_type: 'origin-ecc', requested_validity: 7 } });
+      certs[zone] = issued.result.id;
+      origins.push(await startOrigin({ name: zone, port: originPorts[i], tls: { cert: issued.result.certificate, key: csr.keyPem } }));
+    }
+  });
+
+  it('keeps the feed for edge tokens only', async () => {
+    const url = `${ca.ready.api}/edge/events?since=0`;
+    assert.equal((await fetch(url, { headers: { 'x-auth-user-service-key': apiKey } })).status, 403);
+    assert.equal((await fetch(url, { headers: { authorization: `Bearer ${apiKey}` } })).status, 403);
+    assert.equal((await fetch(url, { headers: { authorization: `Bearer ${tokens[0]!.slice(0, -2)}00` } })).status, 401);
+    const feed = (await (await fetch(url, { headers: { authorization: `Bearer ${tokens[0]}` } })).json()) as { result: { kind: string; serial: string }[] };
+    assert.deepEqual(feed.result.map((e) => e.kind), ['issued', 'issued']);
+  });
+
+  it('revokes on both edges within a second, survives an edge restart without the CA, and catches up', async () => {
+    const edge1 = await startEdge('edge1');
+    let edge2 = await startEdge('edge2');
+    for (const edge of [edge1, edge2]) {
+      for (const zone of ['one.test', 'two.test']) await until(`${zone} served`, async () => (await get(edge.ready, zone)).status === 200, 5000);
+    }
+
+    assert.equal((await api(ca.ready.api, 'DELETE', `/certificates/${certs['one.test']}`, { key: apiKey })).status, 200);
+    const lags = await Promise.all([edge1, edge2].map((edge) => until('refused on edge', async () => (await get(edge.ready, 'one.test')).verdict === 'revoked', 5000)));
+    console.log(`# revocation reached both edges in ${lags.map((ms) => `${ms.toFixed(0)} ms`).join(' and ')}`);
+    assert.ok(Math.max(...lags) < 1000, `${lags} ms`);
+
+    await edge2.stop();
+    assert.equal((await api(ca.ready.api, 'DELETE', `/certificates/${certs['two.test']}`, { key: apiKey })).status, 200);
+    await until('edge1 refuses two.test', async () => (await get(edge1.ready, 'two.test')).verdict === 'revoked', 5000);
+    await ca.stop();
+
+    edge2 = await startEdge('edge2'); // the CA is down
+    assert.deepEqual(await get(edge2.ready, 'one.test'), { status: 526, verdict: 'revoked' }, 'the replica keeps the first revocation');
+    assert.equal((await get(edge2.ready, 'two.test')).status, 200, 'the second revocation has not reached it yet');
+    const status = (await (await fetch(edge2.ready.status)).json()) as { last_seq: number };
+    assert.equal(status.last_seq, 3);
+
+    await startCa();
+    const caughtUp = await until('edge2 refuses two.test after the CA is back', async () => (await get(edge2.ready, 'two.test')).verdict === 'revoked', 10_000);
+    console.log(`# edge2 caught up ${caughtUp.toFixed(0)} ms after the CA came back`);
+  });
+});
