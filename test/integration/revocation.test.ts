@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startOrigin, type RunningOrigin } from '../../src/origin/server.js';
 import { api } from '../helpers/ca.js';
-import { startTestEdge, type TestEdge } from '../helpers/edge.js';
+import { edgeRequest, startTestEdge, type TestEdge } from '../helpers/edge.js';
 import { opensslCsr } from '../helpers/openssl.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -67,6 +67,28 @@ describe('revocation at the edge', () => {
       console.log(`# first refusal ${lagMs.toFixed(2)} ms after the revocation call returned`);
     } finally {
       agent.destroy();
+    }
+  });
+
+  it('never resumes an origin TLS session, so a revoked certificate cannot come back through one', async () => {
+    const zone = edge.app.admin.addZone({ name: 'resume.test', account: 'site', mode: 'strict' });
+    const csr = opensslCsr(dir, 'p256', 'resume');
+    const issued = await api(edge.api, 'POST', '/certificates', { key: apiKey, body: { csr: csr.csr, hostnames: ['resume.test'], request_type: 'origin-ecc', requested_validity: 7 } });
+    // keepAlive false: every request is a new connection to the origin, a chance to resume
+    const resumeOrigin = await startOrigin({ name: 'resume', tls: { cert: issued.result.certificate, key: csr.keyPem }, keepAlive: false });
+    const reused: boolean[] = [];
+    resumeOrigin.server.on('secureConnection', (socket: import('node:tls').TLSSocket) => reused.push(socket.isSessionReused()));
+    try {
+      edge.app.zoneStore.setOrigins(zone.id, null, resumeOrigin.address, new Date().toISOString());
+      edge.edge.refreshZones();
+      for (let i = 0; i < 4; i++) assert.equal((await edgeRequest(edge, { scheme: 'https', host: 'resume.test' })).status, 200);
+      assert.deepEqual(reused, [false, false, false, false], 'every origin handshake was a full one');
+      await api(edge.api, 'DELETE', `/certificates/${issued.result.id}`, { key: apiKey });
+      const refused = await edgeRequest(edge, { scheme: 'https', host: 'resume.test' });
+      assert.equal(refused.status, 526);
+      assert.equal(refused.headers['x-strictedge-verdict'], 'revoked');
+    } finally {
+      await resumeOrigin.close();
     }
   });
 });
