@@ -11,7 +11,8 @@ import { createEdge } from '../edge/edge.js';
 import { createLogger } from '../log.js';
 import { createFollower } from '../revocation/follower.js';
 import { openReplica } from '../revocation/replica.js';
-import { createRevocationIndex } from '../revocation/revocation-index.js';
+import { capacityFor, createRevocationIndex, type RevocationIndex } from '../revocation/revocation-index.js';
+import { readIndexSnapshot, writeIndexSnapshot } from '../revocation/index-snapshot.js';
 import { ensureStateFolders, statePaths, writeFileAtomic } from '../store/state-folder.js';
 import { parseFlags, portFlag, stateOption, UsageError } from './args.js';
 
@@ -59,6 +60,18 @@ async function originRoots(dir: string, caUrl: string, token: string): Promise<s
   return files.map((file) => readFileSync(file, 'utf8'));
 }
 
+const SNAPSHOT_AFTER_EVENTS = 10_000;
+
+/** The index from the snapshot plus the replica's later events, or from the replica alone. */
+function loadIndex(replica: ReturnType<typeof openReplica>, snapshotPath: string): { index: RevocationIndex; loaded: number } {
+  const snapshot = readIndexSnapshot(snapshotPath);
+  if (snapshot && snapshot.lastSeq <= replica.lastSeq()) {
+    return { index: snapshot.index, loaded: replica.forEachEvent((event) => snapshot.index.apply(event), snapshot.lastSeq) };
+  }
+  const index = createRevocationIndex(capacityFor(replica.count()));
+  return { index, loaded: replica.forEachEvent((event) => index.apply(event)) };
+}
+
 export async function edgeCommand(argv: readonly string[], clock: Clock): Promise<void> {
   const { values } = parseFlags(argv, FLAGS);
   const caUrl = values['ca-url']?.replace(/\/+$/, '');
@@ -73,9 +86,9 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
 
   const roots = await originRoots(paths.root, caUrl, token);
   const replica = openReplica(join(paths.data, 'edge.db'));
-  const index = createRevocationIndex();
+  const snapshotPath = join(paths.data, 'edge-index.snapshot');
   const startedAt = performance.now();
-  const loaded = replica.forEachEvent((event) => index.apply(event));
+  const { index, loaded } = loadIndex(replica, snapshotPath);
   const loadMs = performance.now() - startedAt;
 
   let zonesVersion = 0;
@@ -133,12 +146,19 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
     })}\n`,
   );
 
+  // Events applied from SQLite rather than a snapshot: save one so the next start is quick.
+  if (loaded > SNAPSHOT_AFTER_EVENTS) setImmediate(() => writeIndexSnapshot(snapshotPath, index, replica.lastSeq()));
+
   const stop = () => {
     follower.stop();
     status.close();
     edge.close().finally(() => {
-      replica.close();
-      process.exit(0);
+      try {
+        writeIndexSnapshot(snapshotPath, index, replica.lastSeq());
+      } finally {
+        replica.close();
+        process.exit(0);
+      }
     });
   };
   process.once('SIGINT', stop);

@@ -38,9 +38,8 @@ export function openReplica(path: string) {
   const db: Db = openDatabase(path, REPLICA_MIGRATIONS);
   const insertEvent = db.prepare('INSERT OR IGNORE INTO applied_events (seq, kind, serial, sha256, not_after, at) VALUES (?, ?, ?, ?, ?, ?)');
   const selectLast = db.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM applied_events');
-  const selectEvents = db.prepare<[number, number], { seq: number; kind: 'issued' | 'revoked'; serial: string; sha256: string; not_after: string; at: string }>(
-    'SELECT seq, kind, serial, sha256, not_after, at FROM applied_events WHERE seq > ? ORDER BY seq LIMIT ?',
-  );
+  // Raw rows (arrays) load ~2x faster than objects when an edge starts on millions of events.
+  const selectEvents = db.prepare<[number, number], [number, 'issued' | 'revoked', string, string]>('SELECT seq, kind, serial, sha256 FROM applied_events WHERE seq > ? ORDER BY seq LIMIT ?').raw(true);
   const deleteZones = db.prepare('DELETE FROM zones');
   const insertZone = db.prepare('INSERT INTO zones (id, name, ssl_mode, origin_http, origin_https, modified_on) VALUES (?, ?, ?, ?, ?, ?)');
   const selectZones = db.prepare<[], ReplicaZone>('SELECT id, name, ssl_mode, origin_http, origin_https, modified_on FROM zones ORDER BY name');
@@ -54,15 +53,16 @@ export function openReplica(path: string) {
         for (const e of events) insertEvent.run(e.seq, e.kind, e.serial, e.sha256, e.notAfter, e.at);
       })();
     },
-    /** Every recorded event, oldest first, in batches. */
-    forEachEvent(apply: (event: Pick<CertEvent, 'kind' | 'serial' | 'sha256'>) => void): number {
+    count: (): number => (db.prepare('SELECT count(*) AS n FROM applied_events').get() as { n: number }).n,
+    /** Every recorded event after `afterSeq`, oldest first, in batches. */
+    forEachEvent(apply: (event: Pick<CertEvent, 'kind' | 'serial' | 'sha256'>) => void, afterSeq = 0): number {
       let count = 0;
-      for (let seq = 0; ; ) {
+      for (let seq = afterSeq; ; ) {
         const rows = selectEvents.all(seq, 50_000);
         if (rows.length === 0) return count;
-        for (const row of rows) apply(row);
+        for (const [, kind, serial, sha256] of rows) apply({ kind, serial, sha256 });
         count += rows.length;
-        seq = rows[rows.length - 1]!.seq;
+        seq = rows[rows.length - 1]![0];
       }
     },
     replaceZones(zones: readonly ReplicaZone[]): void {

@@ -53,12 +53,14 @@ export interface WriteOptions {
 }
 
 /** Writes a file so that it is either absent or complete, with `mode` from the first byte. */
-export function writeFileAtomic(path: string, data: string | Uint8Array, options: WriteOptions): void {
+export function writeFileAtomic(path: string, data: string | Uint8Array | readonly Uint8Array[], options: WriteOptions): void {
   mkdirSync(dirname(path), { recursive: true });
   const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   const fd = openSync(temp, 'wx', options.mode);
   try {
-    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    for (const chunk of typeof data === 'string' ? [Buffer.from(data)] : data instanceof Uint8Array ? [data] : data) {
+      for (let offset = 0; offset < chunk.length; ) offset += writeSync(fd, chunk, offset);
+    }
     fsyncSync(fd);
   } catch (error) {
     closeSync(fd);
