@@ -4,8 +4,7 @@
 // are three processes sharing this machine's cores: relative figures, not capacities.
 //   flags: --duration S (per round, default 5) --rounds N (default 3) --connections N (default 50)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +12,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { createKeyAndCsr } from '../src/pki/csr-build.js';
 import { CLI } from '../test/helpers/serve.js';
+import { createBenchWorkspace, median } from './processes.js';
 import { freePort } from '../test/helpers/nginx.js';
 
 const { values } = parseArgs({ options: { duration: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' }, connections: { type: 'string', default: '50' } } });
@@ -20,16 +20,8 @@ const DURATION = Number(values.duration);
 const ROUNDS = Number(values.rounds);
 const CONNECTIONS = Number(values.connections);
 
-const work = mkdtempSync(join(tmpdir(), 'strictedge-edge-bench-'));
-const children: ChildProcess[] = [];
-const cleanup = () => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
-  rmSync(work, { recursive: true, force: true });
-};
-process.on('SIGINT', () => {
-  cleanup();
-  process.exit(130);
-});
+const workspace = createBenchWorkspace('strictedge-edge-bench-');
+const work = workspace.dir;
 
 function firstLine(child: ChildProcess): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -64,7 +56,7 @@ async function main(): Promise<void> {
     cli('zones', 'add', name, '--account', 'bench', '--mode', mode, '--origin-http', `127.0.0.1:${ports.http}`, '--origin-https', `127.0.0.1:${https}`);
   }
   const edgeProcess = spawn(process.execPath, [CLI, 'serve', '--state', join(work, 'state'), '--api-port', '0', '--http-port', '0', '--https-port', '0'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env } });
-  children.push(edgeProcess);
+  workspace.track(edgeProcess);
   const ready = JSON.parse(await firstLine(edgeProcess)) as { api: string; https: string };
 
   const hostnames = Object.values(zones).map(([name]) => name);
@@ -73,7 +65,7 @@ async function main(): Promise<void> {
   writeFileSync(join(work, 'origin.pem'), issued.result.certificate);
   writeFileSync(join(work, 'origin.key'), keyPem, { mode: 0o600 });
   const originProcess = spawn(process.execPath, [fileURLToPath(new URL('./origin-process.js', import.meta.url)), JSON.stringify({ httpPort: ports.http, httpsPort: ports.https, closePort: ports.close, certFile: join(work, 'origin.pem'), keyFile: join(work, 'origin.key') })], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(originProcess);
+  workspace.track(originProcess);
   await firstLine(originProcess);
 
   const edgePort = Number(new URL(ready.https).port);
@@ -93,7 +85,6 @@ async function main(): Promise<void> {
       process.stderr.write(`${Math.round(result.requests.average)} req/s\n`);
     }
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const direct = median(results.get(scenarios[0]!.name)!.map((r) => r.rps));
   console.log(`\nautocannon, ${CONNECTIONS} connections, HTTPS from the client, ${ROUNDS} interleaved rounds of ${DURATION} s, medians (${new Date().toISOString()})\n`);
   console.log('| scenario | req/s | × direct | p50 ms | p99 ms | errors + non-2xx |');
@@ -117,4 +108,4 @@ main()
     console.error(error);
     process.exitCode = 1;
   })
-  .finally(cleanup);
+  .finally(() => workspace.stopAll());

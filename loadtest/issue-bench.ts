@@ -2,9 +2,8 @@
 // side by side with cfssl's `serve` sign API (Debian golang-cfssl) measured in the same run.
 // Rounds are interleaved and medians reported: this machine is shared and noisy.
 //   flags: --duration S (per round, default 5) --rounds N (default 3) --connections N (default 16)
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -12,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { createKeyAndCsr } from '../src/pki/csr-build.js';
 import { CLI } from '../test/helpers/serve.js';
+import { createBenchWorkspace, median } from './processes.js';
 import { freePort } from '../test/helpers/nginx.js';
 
 const { values } = parseArgs({
@@ -38,16 +38,8 @@ interface RoundResult {
   readonly non2xx: number;
 }
 
-const children: ChildProcess[] = [];
-const work = mkdtempSync(join(tmpdir(), 'strictedge-bench-'));
-function cleanup(): void {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
-  rmSync(work, { recursive: true, force: true });
-}
-process.on('SIGINT', () => {
-  cleanup();
-  process.exit(130);
-});
+const workspace = createBenchWorkspace('strictedge-bench-');
+const work = workspace.dir;
 
 async function waitListening(port: number): Promise<void> {
   for (let i = 0; i < 200; i++) {
@@ -66,7 +58,7 @@ async function startStrictedge(csrs: Record<'ecc' | 'rsa', string[]>): Promise<T
   const key = spawnSync(process.execPath, [CLI, 'accounts', 'create', 'bench', '--state', state], { encoding: 'utf8' }).stdout.trim();
   spawnSync(process.execPath, [CLI, 'zones', 'add', 'bench.test', '--account', 'bench', '--state', state]);
   const child = spawn(process.execPath, [CLI, 'serve', '--state', state, '--api-port', '0', '--http-port', '0', '--https-port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
+  workspace.track(child);
   const ready = await new Promise<{ api: string }>((resolve) => createInterface({ input: child.stdout! }).once('line', (line) => resolve(JSON.parse(line))));
   const headers = { 'content-type': 'application/json', 'x-auth-user-service-key': key };
   const body = (csr: string, requestType: string) => JSON.stringify({ csr, hostnames: HOSTS, request_type: requestType, requested_validity: 5475 });
@@ -85,7 +77,7 @@ async function startCfssl(keyType: 'ecc' | 'rsa', csrs: string[]): Promise<Targe
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ signing: { default: { expiry: '131400h', usages: ['digital signature', 'key encipherment', 'server auth'] } } }));
   const port = await freePort();
   const child = spawn('cfssl', ['serve', '-address', '127.0.0.1', '-port', String(port), '-ca', join(dir, 'root.pem'), '-ca-key', join(dir, 'root.key'), '-config', join(dir, 'config.json'), '-loglevel', '5'], { stdio: 'ignore' });
-  children.push(child);
+  workspace.track(child);
   await waitListening(port);
   return {
     name: `cfssl serve (${keyType === 'ecc' ? 'ECDSA' : 'RSA'} root)`,
@@ -106,7 +98,6 @@ async function measure(target: Target): Promise<RoundResult> {
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.timeouts, non2xx: result.non2xx };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
   process.stderr.write(`making ${CSRS_PER_TYPE} ECDSA and ${CSRS_PER_TYPE} RSA CSRs...\n`);
@@ -153,4 +144,4 @@ main()
     console.error(error);
     process.exitCode = 1;
   })
-  .finally(cleanup);
+  .finally(() => workspace.stopAll());

@@ -6,8 +6,7 @@
 //     API's answer until both edges report the event applied (their status endpoint), p50/p99.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,24 +15,16 @@ import { openReplica } from '../src/revocation/replica.js';
 import { createRevocationIndex } from '../src/revocation/revocation-index.js';
 import type { CertEvent } from '../src/store/certificates.js';
 import { CLI } from '../test/helpers/serve.js';
+import { createBenchWorkspace, median } from './processes.js';
 import { freePort } from '../test/helpers/nginx.js';
 import { spawnSync } from 'node:child_process';
 
 const ISSUED = 1_000_000;
 const REVOKED = 100_000;
-const work = mkdtempSync(join(tmpdir(), 'strictedge-revocation-bench-'));
-const children: ChildProcess[] = [];
-const cleanup = () => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
-  rmSync(work, { recursive: true, force: true });
-};
-process.on('SIGINT', () => {
-  cleanup();
-  process.exit(130);
-});
+const workspace = createBenchWorkspace('strictedge-revocation-bench-');
+const work = workspace.dir;
 
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
 
 function makeEvents(): CertEvent[] {
@@ -83,7 +74,7 @@ function prepareEdgeState(name: string, events: CertEvent[], rootsFrom: string):
 /** Starts an edge on `state`, reads its start-up load time and memory, stops it (it saves its snapshot). */
 async function startEdgeOn(state: string): Promise<{ loadMs: number; rssMb: number }> {
   const child = spawn(process.execPath, [CLI, 'edge', '--ca-url', `http://127.0.0.1:${await freePort()}/client/v4`, '--edge-token', `edge-v1-${hex(12)}-${hex(32)}`, '--state', state, '--http-port', '0', '--https-port', '0', '--log-level', 'error'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
+  workspace.track(child);
   const ready = await firstLine(child);
   await sleep(500);
   global.gc?.();
@@ -100,12 +91,12 @@ async function propagation(): Promise<number[]> {
   cli('zones', 'add', 'bench.test', '--account', 'bench');
   const tokens = [cli('edges', 'create', 'e1'), cli('edges', 'create', 'e2')];
   const ca = spawn(process.execPath, [CLI, 'serve', '--state', caState, '--api-port', '0', '--http-port', '0', '--https-port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(ca);
+  workspace.track(ca);
   const caReady = await firstLine(ca);
   const edges = await Promise.all(
     tokens.map(async (token, i) => {
       const child = spawn(process.execPath, [CLI, 'edge', '--ca-url', caReady.api, '--edge-token', token, '--state', join(work, `e${i}`), '--http-port', '0', '--https-port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-      children.push(child);
+      workspace.track(child);
       return (await firstLine(child)).status as string;
     }),
   );
@@ -166,4 +157,4 @@ main()
     console.error(error);
     process.exitCode = 1;
   })
-  .finally(cleanup);
+  .finally(() => workspace.stopAll());

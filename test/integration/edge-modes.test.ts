@@ -7,7 +7,7 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEMO_CASES, startDemoOrigins, type DemoOrigins } from '../../src/origin/demo.js';
-import { startOrigin, type RunningOrigin } from '../../src/origin/server.js';
+import { startOrigin } from '../../src/origin/server.js';
 import { api } from '../helpers/ca.js';
 import { edgeRequest, startTestEdge, type TestEdge } from '../helpers/edge.js';
 import { startNginx, type RunningNginx } from '../helpers/nginx.js';

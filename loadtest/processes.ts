@@ -1,0 +1,41 @@
+// The child processes a benchmark starts, and one way to end them all: SIGTERM, wait for each
+// to exit (they may be saving state), then remove the work folder. Ctrl-C does the same.
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export function createBenchWorkspace(prefix: string) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const children: ChildProcess[] = [];
+  const stopAll = async (): Promise<void> => {
+    await Promise.all(
+      children.map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            const force = setTimeout(() => child.kill('SIGKILL'), 5000);
+            child.once('exit', () => {
+              clearTimeout(force);
+              resolve();
+            });
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('SIGINT', () => {
+    void stopAll().finally(() => process.exit(130));
+  });
+  return {
+    dir,
+    track<T extends ChildProcess>(child: T): T {
+      children.push(child);
+      return child;
+    },
+    stopAll,
+  };
+}
+
+export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
