@@ -51,8 +51,8 @@ describe('separate edges following the CA', () => {
     ca = await startServe(['--state', caState, '--api-port', String(apiPort), '--http-port', '0', '--https-port', '0']);
     running.push(ca);
   };
-  const startEdge = async (name: string) => {
-    const edge = await startCommand(['edge', '--ca-url', `http://127.0.0.1:${apiPort}/client/v4`, '--state', join(dir, name), '--http-port', '0', '--https-port', '0'], { STRICTEDGE_EDGE_TOKEN: tokens[name === 'edge1' ? 0 : 1]! });
+  const startEdge = async (name: string, extra: string[] = []) => {
+    const edge = await startCommand(['edge', '--ca-url', `http://127.0.0.1:${apiPort}/client/v4`, '--state', join(dir, name), '--http-port', '0', '--https-port', '0', ...extra], { STRICTEDGE_EDGE_TOKEN: tokens[name === 'edge1' ? 0 : 1]! });
     running.push(edge);
     return edge;
   };
@@ -100,14 +100,23 @@ describe('separate edges following the CA', () => {
     await until('edge1 refuses two.test', async () => (await get(edge1.ready, 'two.test')).verdict === 'revoked', 5000);
     await ca.stop();
 
-    edge2 = await startEdge('edge2'); // the CA is down
+    edge2 = await startEdge('edge2', ['--max-feed-staleness', '1']); // the CA is down
     assert.deepEqual(await get(edge2.ready, 'one.test'), { status: 526, verdict: 'revoked' }, 'the replica keeps the first revocation');
     assert.equal((await get(edge2.ready, 'two.test')).status, 200, 'the second revocation has not reached it yet');
-    const status = (await (await fetch(edge2.ready.status)).json()) as { last_seq: number };
+    await until('edge2 reports the feed stale', async () => ((await (await fetch(edge2.ready.status)).json()) as { stale: boolean }).stale, 5000);
+    await until('edge2 logs the staleness', async () => /event feed unreachable for longer than max_feed_staleness/.test(edge2.stderr()), 5000);
+    const status = (await (await fetch(edge2.ready.status)).json()) as { last_seq: number; stale: boolean };
     assert.equal(status.last_seq, 3);
 
     await startCa();
     const caughtUp = await until('edge2 refuses two.test after the CA is back', async () => (await get(edge2.ready, 'two.test')).verdict === 'revoked', 10_000);
     console.log(`# edge2 caught up ${caughtUp.toFixed(0)} ms after the CA came back`);
+    await until('edge2 reports the feed fresh again', async () => !((await (await fetch(edge2.ready.status)).json()) as { stale: boolean }).stale, 5000);
+
+    // Zone modes come from the CA too: a switch reaches both edges within a second.
+    const set = cli(['zones', 'set-mode', 'one.test', 'flexible', '--state', caState]);
+    assert.equal(set.status, 0, set.stderr);
+    const switched = await Promise.all([edge1, edge2].map((edge) => until('mode switch reached the edge', async () => (await get(edge.ready, 'one.test')).status === 521, 3000)));
+    assert.ok(Math.max(...switched) < 1000, `${switched} ms`); // flexible needs an HTTP origin, and one.test has none: 521
   });
 });
