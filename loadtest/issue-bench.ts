@@ -57,7 +57,7 @@ async function startStrictedge(csrs: Record<'ecc' | 'rsa', string[]>): Promise<T
   const state = join(work, 'strictedge');
   const key = spawnSync(process.execPath, [CLI, 'accounts', 'create', 'bench', '--state', state], { encoding: 'utf8' }).stdout.trim();
   spawnSync(process.execPath, [CLI, 'zones', 'add', 'bench.test', '--account', 'bench', '--state', state]);
-  const child = spawn(process.execPath, [CLI, 'serve', '--state', state, '--api-port', '0', '--http-port', '0', '--https-port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [CLI, 'serve', '--state', state, '--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   workspace.track(child);
   const ready = await new Promise<{ api: string }>((resolve) => createInterface({ input: child.stdout! }).once('line', (line) => resolve(JSON.parse(line))));
   const headers = { 'content-type': 'application/json', 'x-auth-user-service-key': key };

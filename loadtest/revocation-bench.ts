@@ -73,7 +73,7 @@ function prepareEdgeState(name: string, events: CertEvent[], rootsFrom: string):
 
 /** Starts an edge on `state`, reads its start-up load time and memory, stops it (it saves its snapshot). */
 async function startEdgeOn(state: string): Promise<{ loadMs: number; rssMb: number }> {
-  const child = spawn(process.execPath, [CLI, 'edge', '--ca-url', `http://127.0.0.1:${await freePort()}/client/v4`, '--edge-token', `edge-v1-${hex(12)}-${hex(32)}`, '--state', state, '--http-port', '0', '--https-port', '0', '--log-level', 'error'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [CLI, 'edge', '--ca-url', `http://127.0.0.1:${await freePort()}/client/v4`, '--edge-token', `edge-v1-${hex(12)}-${hex(32)}`, '--state', state, '--http-port', '0', '--https-port', '0', '--metrics-port', '0', '--log-level', 'error'], { stdio: ['ignore', 'pipe', 'inherit'] });
   workspace.track(child);
   const ready = await firstLine(child);
   await sleep(500);
@@ -90,12 +90,12 @@ async function propagation(): Promise<number[]> {
   const key = cli('accounts', 'create', 'bench');
   cli('zones', 'add', 'bench.test', '--account', 'bench');
   const tokens = [cli('edges', 'create', 'e1'), cli('edges', 'create', 'e2')];
-  const ca = spawn(process.execPath, [CLI, 'serve', '--state', caState, '--api-port', '0', '--http-port', '0', '--https-port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const ca = spawn(process.execPath, [CLI, 'serve', '--state', caState, '--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   workspace.track(ca);
   const caReady = await firstLine(ca);
   const edges = await Promise.all(
     tokens.map(async (token, i) => {
-      const child = spawn(process.execPath, [CLI, 'edge', '--ca-url', caReady.api, '--edge-token', token, '--state', join(work, `e${i}`), '--http-port', '0', '--https-port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, [CLI, 'edge', '--ca-url', caReady.api, '--edge-token', token, '--state', join(work, `e${i}`), '--http-port', '0', '--https-port', '0', '--metrics-port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
       workspace.track(child);
       return (await firstLine(child)).status as string;
     }),

@@ -9,10 +9,10 @@ import { createCertificateStore, type CertificateStore } from './store/certifica
 import { openDatabase, type Db } from './store/db.js';
 import { startCheckpointer } from './store/checkpointer.js';
 import { createChangeTracker, type ChangeTracker } from './store/read-cache.js';
-import type { CertEvent } from './store/certificates.js';
 import { createRevocationIndex, type RevocationIndex } from './revocation/revocation-index.js';
 import { openEdgeCa } from './edge/edge-ca.js';
-import { createEdge, type Edge, type EdgeOptions } from './edge/edge.js';
+import { createEdge, type AppliedEvent, type Edge, type EdgeOptions } from './edge/edge.js';
+import type { CaMetrics, EdgeMetrics } from './metrics/metrics.js';
 import type { Logger } from './log.js';
 import { ensureStateFolders, statePaths, type StatePaths } from './store/state-folder.js';
 import { createZoneStore, type ZoneStore } from './store/zones.js';
@@ -26,6 +26,7 @@ export interface StateOptions {
   readonly dir: string;
   readonly clock: Clock;
   readonly maxHostnames?: number;
+  readonly metrics?: CaMetrics;
 }
 
 export interface State {
@@ -70,7 +71,7 @@ export interface CaApp extends Omit<State, 'close'> {
   /** What the API serves to separate edges. */
   readonly edgeFeed: EdgeFeedDeps;
   /** Hears every issuance and revocation after it is committed. */
-  onCertEvent(listener: (event: Pick<CertEvent, 'kind' | 'serial' | 'sha256'>) => void): void;
+  onCertEvent(listener: (event: AppliedEvent) => void): void;
   close(): Promise<void>;
 }
 
@@ -80,10 +81,10 @@ export async function openCa(options: StateOptions): Promise<CaApp> {
   try {
     await initRoots(state.paths, options.clock());
     const roots = loadRoots(state.paths);
-    const listeners = new Set<(event: Pick<CertEvent, 'kind' | 'serial' | 'sha256'>) => void>();
+    const listeners = new Set<(event: AppliedEvent) => void>();
     const crls = createCrlService({ certificates: state.certificates, roots, clock: options.clock });
     const waiter = createEventWaiter();
-    const emit = (event: Pick<CertEvent, 'kind' | 'serial' | 'sha256'>) => {
+    const emit = (event: AppliedEvent) => {
       if (event.kind === 'revoked') crls.invalidate();
       waiter.notify();
       listeners.forEach((listener) => listener(event));
@@ -94,8 +95,9 @@ export async function openCa(options: StateOptions): Promise<CaApp> {
       roots,
       clock: options.clock,
       maxHostnames: options.maxHostnames ?? DEFAULT_MAX_HOSTNAMES,
-      onIssued: (record) => emit({ kind: 'issued', serial: record.serial, sha256: record.sha256 }),
-      onRevoked: (record) => emit({ kind: 'revoked', serial: record.serial, sha256: record.sha256 }),
+      onIssued: (record, seq) => emit({ kind: 'issued', serial: record.serial, sha256: record.sha256, seq, at: record.createdAt }),
+      onRevoked: (record, seq) => emit({ kind: 'revoked', serial: record.serial, sha256: record.sha256, seq, at: record.revokedAt! }),
+      ...(options.metrics ? { metrics: options.metrics } : {}),
     });
     // A long-running CA checkpoints in the background; one-shot admin commands need not.
     const checkpointer = startCheckpointer(state.db);
@@ -133,7 +135,7 @@ export function loadIndexFromStore(app: CaApp, index: RevocationIndex): void {
  * The edge sharing the CA's process and store (the embedded default of `serve`): events reach
  * it in memory as the CA commits them, with no polling delay.
  */
-export async function openEmbeddedEdge(app: CaApp, options: EdgeOptions, logger: Logger, clock: Clock): Promise<Edge> {
+export async function openEmbeddedEdge(app: CaApp, options: EdgeOptions, logger: Logger, clock: Clock, metrics?: EdgeMetrics): Promise<Edge> {
   const index = createRevocationIndex();
   let edge: Edge | undefined;
   // Subscribe before loading: an event committed meanwhile is applied twice, never missed.
@@ -147,6 +149,8 @@ export async function openEmbeddedEdge(app: CaApp, options: EdgeOptions, logger:
     zonesStamp: () => app.tracker.stamp(),
     logger,
     options,
+    initialSeq: app.certificates.lastSeq(),
+    ...(metrics ? { metrics } : {}),
   });
   return edge;
 }

@@ -1,20 +1,21 @@
-// JSON-lines logger on stderr (stdout carries only the `ready` line and command output).
-// Callers pass fields explicitly; nothing here serializes requests, so keys cannot leak in.
+// Structured logs: pino, one JSON line per event, on stderr (stdout carries only the `ready`
+// line and command output). Callers pass the fields they mean to log; nothing here serializes
+// requests or headers, so keys, tokens and private keys have no way in.
+import pino from 'pino';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
-const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
 export interface Logger {
   enabled(level: LogLevel): boolean;
   log(level: Exclude<LogLevel, 'silent'>, msg: string, fields?: Record<string, unknown>): void;
 }
 
-export function createLogger(level: LogLevel = 'info', write: (line: string) => void = (line) => process.stderr.write(line)): Logger {
-  const threshold = RANK[level];
+export function createLogger(level: LogLevel = 'info', destination: pino.DestinationStream = pino.destination({ fd: 2, sync: true })): Logger {
+  const logger = pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, destination);
   return {
-    enabled: (at) => RANK[at] >= threshold,
+    enabled: (at) => at !== 'silent' && logger.isLevelEnabled(at),
     log(at, msg, fields) {
-      if (RANK[at] < threshold) return;
-      write(`${JSON.stringify({ time: new Date().toISOString(), level: at, msg, ...fields })}\n`);
+      logger[at](fields ?? {}, msg);
     },
   };
 }

@@ -13,6 +13,7 @@ import { certificateRoutes } from './routes/certificates.js';
 import { zoneRoutes } from './routes/zones.js';
 import { serveCrl } from './routes/crl.js';
 import type { CrlService } from '../ca/crl.js';
+import type { CaMetrics } from '../metrics/metrics.js';
 import { serveEdgeFeed, type EdgeFeedDeps } from './routes/edge-feed.js';
 
 export const API_BASE = '/client/v4';
@@ -24,6 +25,7 @@ export interface ApiDeps {
   readonly zones: ZoneService;
   readonly crls: CrlService;
   readonly edgeFeed: EdgeFeedDeps;
+  readonly metrics?: CaMetrics;
   readonly logger: Logger;
   readonly bodyLimit?: number;
 }
@@ -34,13 +36,25 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
   const match = createRouter([...certificateRoutes(deps.ca), ...zoneRoutes(deps.zones)]);
   const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
 
+  const KNOWN_SPECIAL = new Set(['/crl/ecc', '/crl/rsa', '/crl/ecc.pem', '/crl/rsa.pem', '/edge/events', '/edge/zones', '/edge/roots']);
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === '/metrics' && deps.metrics) {
+      const body = await deps.metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': deps.metrics.registry.contentType, 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+      return;
+    }
     if (url.pathname !== API_BASE && !url.pathname.startsWith(`${API_BASE}/`)) throw new StrictedgeError(Errors.ROUTE_NOT_FOUND);
     const path = url.pathname.slice(API_BASE.length);
+    const found = match(req.method ?? 'GET', path);
+    // Counted under a template, never the raw path, so label values stay bounded.
+    const route = KNOWN_SPECIAL.has(path) ? path : found.kind === 'not_found' ? 'unmatched' : found.route.template;
+    const metrics = deps.metrics;
+    if (metrics) res.once('finish', () => metrics.apiRequests.labels(route, String(res.statusCode)).inc());
     if (await serveCrl(req.method ?? 'GET', path, res, deps.crls)) return;
     if (await serveEdgeFeed(req, res, path, url, deps.edgeFeed)) return;
-    const found = match(req.method ?? 'GET', path);
     if (found.kind === 'not_found') throw new StrictedgeError(Errors.ROUTE_NOT_FOUND);
     if (found.kind === 'method_not_allowed') {
       sendError(res, Errors.METHOD_NOT_ALLOWED, req.method, { allow: found.allow });

@@ -10,6 +10,7 @@ import type { ZoneStore } from '../store/zones.js';
 import type { Clock } from '../clock.js';
 import { checkRequestType, checkValidity, planIssuance, type RequestType } from './policy.js';
 import type { OriginRoots } from './roots.js';
+import type { CaMetrics } from '../metrics/metrics.js';
 
 export interface IssueInput {
   readonly csr: unknown;
@@ -25,8 +26,9 @@ export interface CaDeps {
   readonly clock: Clock;
   readonly maxHostnames: number;
   /** Called after a certificate row is committed (metrics, the edge feed). */
-  readonly onIssued?: (record: CertificateRecord) => void;
-  readonly onRevoked?: (record: CertificateRecord) => void;
+  readonly onIssued?: (record: CertificateRecord, seq: number) => void;
+  readonly onRevoked?: (record: CertificateRecord, seq: number) => void;
+  readonly metrics?: CaMetrics;
 }
 
 export interface CertificatePage {
@@ -53,6 +55,7 @@ export function createCa(deps: CaDeps) {
     const validityDays = checkValidity(input.requestedValidity);
     const csr = parseCsr(input.csr);
 
+    const started = performance.now();
     const now = clock(); // one reading: what is signed and what is stored agree
     const plan = planIssuance({ hostnames: input.hostnames, requestType, validityDays, key: csr.key }, zones.forAccount(account.id), now, maxHostnames);
     await verifyCsrSignature(csr);
@@ -77,12 +80,15 @@ export function createCa(deps: CaDeps) {
       createdAt: now.toISOString(),
       revokedAt: null,
     };
+    let seq: number;
     try {
-      certificates.insert(record, plan.zoneIds);
+      seq = certificates.insert(record, plan.zoneIds);
     } catch (error) {
       throw new StrictedgeError(Errors.STORE_FAILURE, undefined, { cause: error });
     }
-    deps.onIssued?.(record);
+    deps.metrics?.issued.labels(requestType).inc();
+    deps.metrics?.issueDuration.labels(requestType).observe((performance.now() - started) / 1000);
+    deps.onIssued?.(record, seq);
     return record;
   }
 
@@ -104,15 +110,16 @@ export function createCa(deps: CaDeps) {
     const record = get(account, serial);
     if (record.revokedAt) throw new StrictedgeError(Errors.CERT_ALREADY_REVOKED, record.revokedAt);
     const at = clock().toISOString();
-    let revoked: boolean;
+    let seq: number | undefined;
     try {
-      revoked = certificates.revoke(record, at);
+      seq = certificates.revoke(record, at);
     } catch (error) {
       throw new StrictedgeError(Errors.STORE_FAILURE, undefined, { cause: error });
     }
-    if (!revoked) throw new StrictedgeError(Errors.CERT_ALREADY_REVOKED);
+    if (seq === undefined) throw new StrictedgeError(Errors.CERT_ALREADY_REVOKED);
     const updated = { ...record, revokedAt: at };
-    deps.onRevoked?.(updated);
+    deps.metrics?.revoked.inc();
+    deps.onRevoked?.(updated, seq);
     return updated;
   }
 

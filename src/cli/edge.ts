@@ -9,6 +9,8 @@ import type { Clock } from '../clock.js';
 import { openEdgeCa } from '../edge/edge-ca.js';
 import { createEdge } from '../edge/edge.js';
 import { createLogger } from '../log.js';
+import { createEdgeMetrics } from '../metrics/metrics.js';
+import { createMetricsServer } from '../metrics/server.js';
 import { createFollower } from '../revocation/follower.js';
 import { openReplica } from '../revocation/replica.js';
 import { capacityFor, createRevocationIndex, type RevocationIndex } from '../revocation/revocation-index.js';
@@ -23,6 +25,7 @@ const FLAGS = {
   'http-port': { type: 'string' },
   'https-port': { type: 'string' },
   'status-port': { type: 'string' },
+  'metrics-port': { type: 'string' },
   'origin-connect-timeout': { type: 'string', default: '15' },
   'origin-timeout': { type: 'string', default: '100' },
   'max-feed-staleness': { type: 'string', default: '600' },
@@ -93,7 +96,12 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
 
   let zonesVersion = 0;
   let zones = replica.zones();
+  const metrics = createEdgeMetrics();
+  let follower: ReturnType<typeof createFollower> | undefined;
   const edge = createEdge({
+    metrics,
+    initialSeq: replica.lastSeq(),
+    feedStalenessSeconds: () => follower?.status().staleness_seconds ?? (performance.now() - startedAt) / 1000,
     originRootsPem: roots,
     edgeCa: await openEdgeCa(paths, clock),
     index,
@@ -106,7 +114,7 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
       publicRoots: rootCertificates,
     },
   });
-  const follower = createFollower({
+  follower = createFollower({
     caUrl,
     token,
     replica,
@@ -122,7 +130,7 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
   });
 
   const status = createServer((_req, res) => {
-    const body = JSON.stringify({ role: 'edge', ...follower.status(), index: { issued: index.issuedCount, revoked: index.revokedCount }, zones: zones.length });
+    const body = JSON.stringify({ role: 'edge', ...follower!.status(), index: { issued: index.issuedCount, revoked: index.revokedCount }, zones: zones.length });
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     res.end(body);
   });
@@ -131,6 +139,8 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
   const httpPort = await listen(edge.http, portFlag(values['http-port'], 'http-port') ?? 8080, host);
   const httpsPort = await listen(edge.https, portFlag(values['https-port'], 'https-port') ?? 8443, host);
   const statusPort = await listen(status, portFlag(values['status-port'], 'status-port') ?? 0, host);
+  const metricsServer = createMetricsServer(metrics.registry, () => edge.refreshGauges());
+  const metricsPort = await listen(metricsServer, portFlag(values['metrics-port'], 'metrics-port') ?? 9464, host);
   follower.start();
   process.stdout.write(
     `${JSON.stringify({
@@ -139,6 +149,7 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
       http: `http://${hostForUrl}:${httpPort}`,
       https: `https://${hostForUrl}:${httpsPort}`,
       status: `http://${hostForUrl}:${statusPort}/`,
+      metrics: `http://${hostForUrl}:${metricsPort}/metrics`,
       edge_ca: paths.edgeCaCert,
       ca_url: caUrl,
       last_seq: replica.lastSeq(),
@@ -150,8 +161,9 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
   if (loaded > SNAPSHOT_AFTER_EVENTS) setImmediate(() => writeIndexSnapshot(snapshotPath, index, replica.lastSeq()));
 
   const stop = () => {
-    follower.stop();
+    follower?.stop();
     status.close();
+    metricsServer.close();
     edge.close().finally(() => {
       try {
         writeIndexSnapshot(snapshotPath, index, replica.lastSeq());

@@ -10,6 +10,8 @@ import type { Clock } from '../clock.js';
 import { loadConfig, ConfigError } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { createLogger } from '../log.js';
+import { createCaMetrics, createEdgeMetrics } from '../metrics/metrics.js';
+import { createMetricsServer } from '../metrics/server.js';
 import { pemBlocks, derToPem } from '../pki/formats.js';
 import { parseFlags, portFlag, stateOption, UsageError } from './args.js';
 import { demoUsage, ensureDemo, DEMO_ACCOUNT } from './demo.js';
@@ -20,6 +22,7 @@ const FLAGS = {
   'api-port': { type: 'string' },
   'http-port': { type: 'string' },
   'https-port': { type: 'string' },
+  'metrics-port': { type: 'string' },
   'origin-connect-timeout': { type: 'string' },
   'origin-timeout': { type: 'string' },
   listen: { type: 'string' },
@@ -68,18 +71,23 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
     api: portFlag(values['api-port'], 'api-port') ?? config.api_port,
     http: portFlag(values['http-port'], 'http-port') ?? config.edge.http_port,
     https: portFlag(values['https-port'], 'https-port') ?? config.edge.https_port,
+    metrics: portFlag(values['metrics-port'], 'metrics-port') ?? config.edge.metrics_port,
   };
 
-  const app = await openCa({ dir: values.state, clock, maxHostnames: config.max_hostnames });
+  const caMetrics = createCaMetrics();
+  const edgeMetrics = createEdgeMetrics();
+  const app = await openCa({ dir: values.state, clock, maxHostnames: config.max_hostnames, metrics: caMetrics });
   const demoCreated = values.demo && ensureDemo(app, log);
-  const api = createApiServer({ accounts: app.accounts, ca: app.ca, zones: app.zones, crls: app.crls, edgeFeed: app.edgeFeed, logger, bodyLimit: config.max_body_bytes });
+  const api = createApiServer({ accounts: app.accounts, ca: app.ca, zones: app.zones, crls: app.crls, edgeFeed: app.edgeFeed, metrics: caMetrics, logger, bodyLimit: config.max_body_bytes });
   const demoOrigins = values.demo ? await startDemoOrigins(app, DEMO_ACCOUNT, clock) : undefined;
-  const edge = await openEmbeddedEdge(app, edgeOptions, logger, clock);
+  const edge = await openEmbeddedEdge(app, edgeOptions, logger, clock, edgeMetrics);
+  const metricsServer = createMetricsServer(edgeMetrics.registry, () => edge.refreshGauges());
 
   const hostForUrl = host.includes(':') ? `[${host}]` : host;
   const apiPort = await listen(api, ports.api, host);
   const httpPort = await listen(edge.http, ports.http, host);
   const httpsPort = await listen(edge.https, ports.https, host);
+  const metricsPort = await listen(metricsServer, ports.metrics, host);
   const apiUrl = `http://${hostForUrl}:${apiPort}${API_BASE}`;
   if (values.demo) {
     log(demoUsage(app.paths.demoApiKey, apiUrl));
@@ -91,6 +99,8 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
       api: apiUrl,
       http: `http://${hostForUrl}:${httpPort}`,
       https: `https://${hostForUrl}:${httpsPort}`,
+      metrics: `http://${hostForUrl}:${metricsPort}/metrics`,
+      ca_metrics: `http://${hostForUrl}:${apiPort}/metrics`,
       edge_ca: app.paths.edgeCaCert,
       state: app.paths.root,
       roots: { ecc: app.paths.rootCert('ecdsa'), rsa: app.paths.rootCert('rsa') },
@@ -102,6 +112,7 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
   const stop = () => {
     api.close();
     api.closeAllConnections();
+    metricsServer.close();
     Promise.allSettled([edge.close(), demoOrigins?.close()])
       .then(() => app.close())
       .finally(() => process.exit(0));

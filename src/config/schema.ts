@@ -16,13 +16,14 @@ export const ConfigSchema = z
       .object({
         http_port: port.default(8080),
         https_port: port.default(8443),
+        metrics_port: port.default(9464),
         connect_timeout_s: z.number().positive().max(600).default(15),
         origin_timeout_s: z.number().positive().max(6000).default(100),
         /** Roots trusted in strict mode besides the Origin CA's: Node's bundle, none, or a PEM file. */
         public_roots: z.string().min(1).default('system'),
       })
       .strict()
-      .default({ http_port: 8080, https_port: 8443, connect_timeout_s: 15, origin_timeout_s: 100, public_roots: 'system' }),
+      .default({ http_port: 8080, https_port: 8443, metrics_port: 9464, connect_timeout_s: 15, origin_timeout_s: 100, public_roots: 'system' }),
   })
   .strict();
 

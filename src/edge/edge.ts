@@ -14,6 +14,10 @@ import { createProxy } from './proxy.js';
 import { createUpstreams } from './upstream.js';
 import { createUpgradeHandler } from './websocket.js';
 import { buildZoneTable, type ZoneTable } from './zone-table.js';
+import { createEdgeInstruments } from './instruments.js';
+import type { EdgeMetrics } from '../metrics/metrics.js';
+import type { TLSSocket } from 'node:tls';
+import type { Socket } from 'node:net';
 
 export interface EdgeOptions {
   readonly connectTimeoutMs: number;
@@ -33,7 +37,15 @@ export interface EdgeDeps {
   readonly zonesStamp: () => string;
   readonly logger: Logger;
   readonly options: EdgeOptions;
+  readonly metrics?: EdgeMetrics;
+  /** Seconds since the edge last heard from the CA; 0 when it shares the CA's process. */
+  readonly feedStalenessSeconds?: () => number;
+  /** Sequence number of the last event already in the index when the edge starts. */
+  readonly initialSeq?: number;
 }
+
+/** A certificate event as the edge applies it; seq and at when the source knows them. */
+export type AppliedEvent = Pick<CertEvent, 'kind' | 'serial' | 'sha256'> & { readonly seq?: number; readonly at?: string };
 
 export interface Edge {
   readonly http: HttpServer;
@@ -45,7 +57,9 @@ export interface Edge {
    * live origin socket whose peer presented a revoked certificate is closed (a request already
    * in flight on it may finish; the next one makes a new, refused handshake).
    */
-  applyCertEvent(event: Pick<CertEvent, 'kind' | 'serial' | 'sha256'>): void;
+  applyCertEvent(event: AppliedEvent): void;
+  /** Brings the gauges up to date; the metrics listener calls it before each scrape. */
+  refreshGauges(): void;
   /** Re-reads zones now (the timer does it within zoneRefreshMs anyway). */
   refreshZones(): void;
   close(): Promise<void>;
@@ -65,6 +79,8 @@ export function createEdge(deps: EdgeDeps): Edge {
   timer.unref();
 
   const sockets = createOriginSockets((serial) => deps.index.isRevoked(serial));
+  const instruments = createEdgeInstruments(deps.metrics);
+  let lastSeq = deps.initialSeq ?? 0;
   const upstreams = createUpstreams({
     connectTimeoutMs: options.connectTimeoutMs,
     responseTimeoutMs: options.responseTimeoutMs,
@@ -72,9 +88,10 @@ export function createEdge(deps: EdgeDeps): Edge {
     originRootFingerprints: new Set(deps.originRootsPem.map((pem) => new X509Certificate(pem).fingerprint256)),
     index: deps.index,
     sockets,
+    instruments,
   });
   const zones = () => table;
-  const proxy = createProxy({ zones, upstreams, logger });
+  const proxy = createProxy({ zones, upstreams, logger, instruments });
   const upgrade = createUpgradeHandler({ zones, upstreams, sockets, connectTimeoutMs: options.connectTimeoutMs, logger });
 
   const http = createHttpServer({ keepAliveTimeout: 65_000 }, (req, res) => proxy(req, res, 'http'));
@@ -93,6 +110,20 @@ export function createEdge(deps: EdgeDeps): Edge {
   https.keepAliveTimeout = 65_000;
   https.on('upgrade', (req, socket, head) => upgrade(req, socket, head, 'https'));
   https.on('tlsClientError', () => undefined); // unknown SNI and scanners: the alert is the answer
+  if (deps.metrics) {
+    const { clientHandshakeBytes, clientHandshakes } = deps.metrics;
+    const [read, written] = [clientHandshakeBytes.labels('read'), clientHandshakeBytes.labels('written')];
+    const resumed = { true: clientHandshakes.labels('true'), false: clientHandshakes.labels('false') };
+    https.on('secureConnection', (socket: TLSSocket) => {
+      resumed[socket.isSessionReused() ? 'true' : 'false'].inc();
+      // The TCP socket under the TLS one counts record bytes; the TLS socket counts only data.
+      const raw = (socket as TLSSocket & { _parent?: Socket })._parent;
+      if (raw) {
+        read.observe(raw.bytesRead);
+        written.observe(raw.bytesWritten);
+      }
+    });
+  }
 
   return {
     http,
@@ -102,10 +133,22 @@ export function createEdge(deps: EdgeDeps): Edge {
     refreshZones,
     applyCertEvent(event) {
       deps.index.apply(event);
+      if (event.seq !== undefined) lastSeq = Math.max(lastSeq, event.seq);
+      if (event.at !== undefined) deps.metrics?.applyDelay.observe(Math.max(0, Date.now() - Date.parse(event.at)) / 1000);
       if (event.kind === 'revoked') {
         const closed = sockets.closeBySerial(event.serial);
-        if (closed > 0 && logger.enabled('info')) logger.log('info', 'closed origin sockets of a revoked certificate', { serial: event.serial, sockets: closed });
+        instruments.revokedSocketsClosed(closed);
+        if (logger.enabled('info')) logger.log('info', 'revocation applied', { serial: event.serial, seq: event.seq, sockets_closed: closed });
       }
+    },
+    refreshGauges() {
+      const metrics = deps.metrics;
+      if (!metrics) return;
+      instruments.refreshGauges();
+      metrics.indexEntries.labels('issued').set(deps.index.issuedCount);
+      metrics.indexEntries.labels('revoked').set(deps.index.revokedCount);
+      metrics.lastSeq.set(lastSeq);
+      metrics.feedStaleness.set(deps.feedStalenessSeconds?.() ?? 0);
     },
     async close() {
       clearInterval(timer);

@@ -7,7 +7,9 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { checkServerIdentity, connect as tlsConnect, type PeerCertificate, type SecureContext, type TLSSocket } from 'node:tls';
 import type { RevocationIndex } from '../revocation/revocation-index.js';
 import type { OriginPhase } from './classify.js';
-import { identityVerdict, OriginVerifyError } from './verify.js';
+import { identityVerdict, OriginVerifyError, X509_VERIFY_CODES } from './verify.js';
+import type { ConnectObserver } from './instruments.js';
+import { closedForRevocation } from './origin-sockets.js';
 
 export type TlsPolicy =
   | { readonly kind: 'plain' }
@@ -29,6 +31,7 @@ export interface ConnectOptions {
   readonly connectTimeoutMs: number;
   /** Told about every TLS socket once it is accepted, with the peer certificate's serial. */
   readonly onTlsSocket?: (socket: TLSSocket, serial: string) => void;
+  readonly observer?: ConnectObserver;
 }
 
 function tagged(error: Error, originPhase: OriginPhase): Error {
@@ -44,13 +47,15 @@ export function strictIdentityCheck(policy: Extract<TlsPolicy, { kind: 'strict' 
       issuedByOriginRoot: issuer !== undefined && policy.originRootFingerprints.has(issuer.fingerprint256),
       probe: () => policy.index.probe(cert.serialNumber.toLowerCase(), cert.fingerprint256.replaceAll(':', '').toLowerCase()),
     });
-    return verdict ? new OriginVerifyError(verdict) : undefined;
+    return verdict ? new OriginVerifyError(verdict, cert.serialNumber?.toLowerCase()) : undefined;
   };
 }
 
 export function connectOrigin(options: ConnectOptions): Promise<Socket> {
-  const { address, servername, policy } = options;
+  const { address, servername, policy, observer } = options;
+  const startedAt = performance.now();
   return new Promise((resolve, reject) => {
+    let tlsStartedAt = 0;
     let phase: 'tcp' | 'tls' = 'tcp';
     let settled = false;
     const tcp = netConnect({ host: address.host, port: address.port });
@@ -67,6 +72,10 @@ export function connectOrigin(options: ConnectOptions): Promise<Socket> {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      if (observer) {
+        observer.opened();
+        socket.once('close', (hadError: boolean) => closedForRevocation.has(socket) || observer.closed(hadError ? 'error' : 'idle'));
+      }
       resolve(socket); // our error listeners stay: after settling they do nothing, and the socket is never without one
     };
     const timer = setTimeout(() => {
@@ -77,6 +86,8 @@ export function connectOrigin(options: ConnectOptions): Promise<Socket> {
     // After the hand-off errors belong to the HTTP client: they must not be tagged as ours.
     tcp.on('error', (error) => settled || fail(tagged(error, phase)));
     tcp.once('connect', () => {
+      tlsStartedAt = performance.now();
+      observer?.tcpConnected((tlsStartedAt - startedAt) / 1000);
       if (policy.kind === 'plain') return succeed(tcp);
       phase = 'tls';
       tls =
@@ -95,11 +106,25 @@ export function connectOrigin(options: ConnectOptions): Promise<Socket> {
               rejectUnauthorized: false, // full mode: any certificate is accepted, by definition (insecure)
               ALPNProtocols: ['http/1.1'],
             });
-      tls.on('error', (error) => settled || fail(tagged(error, 'tls')));
+      tls.on('error', (error) => {
+        if (settled) return;
+        const verifyFailed = error instanceof OriginVerifyError || X509_VERIFY_CODES.has((error as { code?: string }).code ?? '');
+        observer?.tlsHandshake(verifyFailed ? 'verify_failed' : 'handshake_failed', (performance.now() - tlsStartedAt) / 1000);
+        fail(tagged(error, 'tls'));
+      });
       tls.once('secureConnect', () => {
         const socket = tls!;
-        options.onTlsSocket?.(socket, socket.getPeerCertificate().serialNumber?.toLowerCase() ?? '');
-        succeed(socket);
+        observer?.tlsHandshake('ok', (performance.now() - tlsStartedAt) / 1000);
+        // Handshake bytes as openssl s_client counts them: what was read by now (TLS 1.3 session
+        // tickets come later and are not counted), and what was written once the client's last
+        // flight, sent just after this event, has gone out: one turn of the loop later, before
+        // the socket carries any request.
+        const read = tcp.bytesRead;
+        setImmediate(() => {
+          observer?.handshakeBytes(read, tcp.bytesWritten);
+          options.onTlsSocket?.(socket, socket.getPeerCertificate().serialNumber?.toLowerCase() ?? '');
+          succeed(socket);
+        });
       });
     });
   });

@@ -2,6 +2,9 @@
 // so that a revocation can close exactly the sockets that rely on the revoked certificate.
 import type { TLSSocket } from 'node:tls';
 
+/** Sockets closed because their certificate was revoked (so they are not also counted as idle). */
+export const closedForRevocation = new WeakSet<object>();
+
 export interface OriginSockets {
   add(socket: TLSSocket, serial: string): void;
   /** Destroys every live socket whose peer certificate has this serial; returns how many. */
@@ -36,7 +39,10 @@ export function createOriginSockets(isRevoked: (serial: string) => boolean): Ori
       const set = bySerial.get(serial);
       if (!set) return 0;
       const count = set.size;
-      for (const socket of set) socket.destroy();
+      for (const socket of set) {
+        closedForRevocation.add(socket);
+        socket.destroy();
+      }
       return count;
     },
     get size() {

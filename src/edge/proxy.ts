@@ -6,12 +6,14 @@ import { sendEdgeError, type EdgeFailure } from './error-pages.js';
 import { clientResponseHeaders, originRequestHeaders, requestIdFor, REQUEST_ID_HEADER } from './headers.js';
 import { decideRoute, type Scheme } from './route.js';
 import type { Upstreams } from './upstream.js';
+import type { EdgeInstruments } from './instruments.js';
 import { hostOf, type ZoneTable } from './zone-table.js';
 
 export interface ProxyDeps {
   readonly zones: () => ZoneTable;
   readonly upstreams: Upstreams;
   readonly logger: Logger;
+  readonly instruments: EdgeInstruments;
 }
 
 function hasBody(req: IncomingMessage): boolean {
@@ -19,19 +21,34 @@ function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
-export function createProxy({ zones, upstreams, logger }: ProxyDeps) {
-  function fail(req: IncomingMessage, res: ServerResponse, failure: EdgeFailure, requestId: string, error?: unknown): void {
-    if (logger.enabled('info')) {
-      logger.log('info', 'origin request failed', { status: failure.status, verdict: failure.verdict, host: req.headers.host, request_id: requestId, code: (error as { code?: string } | undefined)?.code });
+export function createProxy({ zones, upstreams, logger, instruments }: ProxyDeps) {
+  const unknownZone = instruments.forZone('unknown');
+
+  function fail(req: IncomingMessage, res: ServerResponse, failure: EdgeFailure, requestId: string, zone: string, error?: unknown): void {
+    if (failure.verdict) {
+      instruments.forZone(zone).verifyFailure(failure.verdict);
+      if (logger.enabled('warn')) logger.log('warn', 'origin certificate refused', { zone, verdict: failure.verdict, serial: (error as { serial?: string } | undefined)?.serial, request_id: requestId });
+    } else if (logger.enabled('info')) {
+      logger.log('info', 'origin request failed', { zone, status: failure.status, request_id: requestId, code: (error as { code?: string } | undefined)?.code });
     }
     sendEdgeError(req, res, failure, requestId);
   }
 
   return function handle(req: IncomingMessage, res: ServerResponse, scheme: Scheme): void {
+    const startedAt = performance.now();
     const requestId = requestIdFor(req);
     const host = hostOf(req.headers.host);
     const zone = host === undefined ? undefined : zones().lookup(host);
-    if (!zone || host === undefined) return fail(req, res, { status: 421 }, requestId);
+    if (!zone || host === undefined) {
+      res.once('close', () => unknownZone.answered('none', res.statusCode, (performance.now() - startedAt) / 1000));
+      return fail(req, res, { status: 421 }, requestId, 'unknown');
+    }
+    const metrics = instruments.forZone(zone.name);
+    metrics.inflight++;
+    res.once('close', () => {
+      metrics.inflight--;
+      metrics.answered(zone.mode, res.statusCode, (performance.now() - startedAt) / 1000);
+    });
 
     const decision = decideRoute(zone, scheme);
     if (decision.kind === 'redirect_to_http') {
@@ -39,14 +56,14 @@ export function createProxy({ zones, upstreams, logger }: ProxyDeps) {
       res.end();
       return;
     }
-    if (decision.kind === 'no_origin') return fail(req, res, { status: 521 }, requestId);
+    if (decision.kind === 'no_origin') return fail(req, res, { status: 521 }, requestId, zone.name);
 
     const abort = new AbortController();
     res.once('close', () => {
       if (!res.writableFinished) abort.abort();
     });
     upstreams
-      .pool(decision.policy, decision.origin, host)
+      .pool(decision.policy, decision.origin, host, zone.name)
       .stream(
         {
           path: req.url ?? '/',
@@ -57,6 +74,7 @@ export function createProxy({ zones, upstreams, logger }: ProxyDeps) {
           opaque: res,
         },
         ({ statusCode, headers, opaque }) => {
+          metrics.ttfb((performance.now() - startedAt) / 1000);
           const out = opaque as ServerResponse;
           out.writeHead(statusCode, clientResponseHeaders(headers as Record<string, string | string[]>, requestId));
           return out;
@@ -68,7 +86,7 @@ export function createProxy({ zones, upstreams, logger }: ProxyDeps) {
           res.destroy(); // mid-body failure: cut the response so the client sees it is incomplete
           return;
         }
-        fail(req, res, classifyOriginError(error), requestId, error);
+        fail(req, res, classifyOriginError(error), requestId, zone.name, error);
       });
   };
 }

@@ -6,6 +6,7 @@ import { Pool } from 'undici';
 import type { RevocationIndex } from '../revocation/revocation-index.js';
 import { connectOrigin, type OriginAddress, type TlsPolicy } from './origin-connector.js';
 import type { OriginSockets } from './origin-sockets.js';
+import type { EdgeInstruments } from './instruments.js';
 
 export type PolicyKind = TlsPolicy['kind'];
 
@@ -18,6 +19,7 @@ export interface UpstreamOptions {
   readonly index: RevocationIndex;
   readonly sockets: OriginSockets;
   readonly maxSocketsPerOrigin?: number;
+  readonly instruments: EdgeInstruments;
 }
 
 export function parseOrigin(origin: string): OriginAddress {
@@ -39,12 +41,13 @@ export function createUpstreams(options: UpstreamOptions) {
   return {
     policyFor,
     /** The pool for this origin, SNI name and policy; made on first use and kept. */
-    pool(kind: PolicyKind, origin: string, servername: string): Pool {
+    pool(kind: PolicyKind, origin: string, servername: string, zone: string): Pool {
       const key = `${kind} ${origin} ${servername}`;
       let pool = pools.get(key);
       if (!pool) {
         const address = parseOrigin(origin);
         const policy = policies[kind];
+        const observer = options.instruments.forZone(zone).connect;
         pool = new Pool(`${kind === 'plain' ? 'http' : 'https'}://${origin}`, {
           connections: options.maxSocketsPerOrigin ?? 256,
           pipelining: 1,
@@ -53,7 +56,7 @@ export function createUpstreams(options: UpstreamOptions) {
           headersTimeout: options.responseTimeoutMs,
           bodyTimeout: options.responseTimeoutMs,
           connect: (_opts, callback) => {
-            connectOrigin({ address, servername, policy, connectTimeoutMs: options.connectTimeoutMs, onTlsSocket }).then(
+            connectOrigin({ address, servername, policy, connectTimeoutMs: options.connectTimeoutMs, onTlsSocket, observer }).then(
               (socket) => callback(null, socket),
               (error: Error) => callback(error, null),
             );

@@ -50,7 +50,11 @@ export function identityVerdict(facts: IdentityFacts): Verdict | undefined {
 /** Thrown from the TLS handshake when strict verification fails. */
 export class OriginVerifyError extends Error {
   readonly code = 'STRICTEDGE_ORIGIN_VERIFY';
-  constructor(readonly verdict: Verdict) {
+  constructor(
+    readonly verdict: Verdict,
+    /** The refused certificate's serial, for the log. */
+    readonly serial?: string,
+  ) {
     super(`origin certificate rejected: ${verdict}`);
   }
 }

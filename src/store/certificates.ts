@@ -83,15 +83,15 @@ export function createCertificateStore(db: Db) {
   );
 
   return {
-    /** Writes the certificate, its zones and its `issued` event, all or nothing. */
-    insert(record: CertificateRecord, zoneIds: readonly string[]): void {
-      db.transaction(() => {
+    /** Writes the certificate, its zones and its `issued` event, all or nothing; returns the event's seq. */
+    insert(record: CertificateRecord, zoneIds: readonly string[]): number {
+      return db.transaction(() => {
         insert.run(
           record.serial, record.accountId, record.requestType, record.requestedValidity, JSON.stringify(record.hostnames),
           record.csr, record.pem, record.sha256, record.notBefore, record.expiresOn, record.createdAt,
         );
         for (const zoneId of zoneIds) insertZone.run(zoneId, record.serial);
-        insertEvent.run('issued', record.serial, record.sha256, record.expiresOn, record.createdAt);
+        return Number(insertEvent.run('issued', record.serial, record.sha256, record.expiresOn, record.createdAt).lastInsertRowid);
       })();
     },
     /** The account's certificate, or undefined: another account's certificate is never returned. */
@@ -104,12 +104,11 @@ export function createCertificateStore(db: Db) {
         ? { records: selectZonePage.all(zoneId, accountId, limit, offset).map(toRecord), total: countZone.get(zoneId, accountId)!.n }
         : { records: selectPage.all(accountId, limit, offset).map(toRecord), total: countAll.get(accountId)!.n };
     },
-    /** Marks the certificate revoked and appends the event; false if it was already revoked. */
-    revoke(record: CertificateRecord, at: string): boolean {
+    /** Marks the certificate revoked and appends the event; its seq, or undefined if it was already revoked. */
+    revoke(record: CertificateRecord, at: string): number | undefined {
       return db.transaction(() => {
-        if (markRevoked.run(at, record.serial).changes !== 1) return false;
-        insertEvent.run('revoked', record.serial, record.sha256, record.expiresOn, at);
-        return true;
+        if (markRevoked.run(at, record.serial).changes !== 1) return undefined;
+        return Number(insertEvent.run('revoked', record.serial, record.sha256, record.expiresOn, at).lastInsertRowid);
       }).immediate();
     },
     /** Every revoked certificate of one request type, for its root's CRL. */

@@ -10,6 +10,8 @@ import type { Edge } from '../../src/edge/edge.js';
 import { silentLogger } from '../../src/log.js';
 import { systemClock } from '../../src/clock.js';
 import { readFileSync } from 'node:fs';
+import { createCaMetrics, createEdgeMetrics, type CaMetrics, type EdgeMetrics } from '../../src/metrics/metrics.js';
+import { createMetricsServer } from '../../src/metrics/server.js';
 
 export interface TestEdge {
   readonly app: CaApp;
@@ -18,6 +20,11 @@ export interface TestEdge {
   readonly httpPort: number;
   readonly httpsPort: number;
   readonly edgeCaPem: string;
+  readonly edgeMetrics: EdgeMetrics;
+  readonly caMetrics: CaMetrics;
+  /** The edge's /metrics, and the CA's (on the API port). */
+  readonly metricsUrl: string;
+  readonly caMetricsUrl: string;
   close(): Promise<void>;
 }
 
@@ -27,10 +34,13 @@ async function listen(server: Server): Promise<number> {
 }
 
 export async function startTestEdge(dir: string, options: { connectTimeoutMs?: number; responseTimeoutMs?: number } = {}): Promise<TestEdge> {
-  const app = await openCa({ dir, clock: systemClock });
-  const edge = await openEmbeddedEdge(app, { connectTimeoutMs: options.connectTimeoutMs ?? 2000, responseTimeoutMs: options.responseTimeoutMs ?? 1500, publicRoots: [], zoneRefreshMs: 100 }, silentLogger, systemClock);
-  const api = createApiServer({ accounts: app.accounts, ca: app.ca, zones: app.zones, crls: app.crls, edgeFeed: app.edgeFeed, logger: silentLogger });
-  const [apiPort, httpPort, httpsPort] = [await listen(api), await listen(edge.http), await listen(edge.https)];
+  const caMetrics = createCaMetrics();
+  const edgeMetrics = createEdgeMetrics();
+  const app = await openCa({ dir, clock: systemClock, metrics: caMetrics });
+  const edge = await openEmbeddedEdge(app, { connectTimeoutMs: options.connectTimeoutMs ?? 2000, responseTimeoutMs: options.responseTimeoutMs ?? 1500, publicRoots: [], zoneRefreshMs: 100 }, silentLogger, systemClock, edgeMetrics);
+  const api = createApiServer({ accounts: app.accounts, ca: app.ca, zones: app.zones, crls: app.crls, edgeFeed: app.edgeFeed, metrics: caMetrics, logger: silentLogger });
+  const metricsServer = createMetricsServer(edgeMetrics.registry, () => edge.refreshGauges());
+  const [apiPort, httpPort, httpsPort, metricsPort] = [await listen(api), await listen(edge.http), await listen(edge.https), await listen(metricsServer)];
   return {
     app,
     edge,
@@ -38,9 +48,14 @@ export async function startTestEdge(dir: string, options: { connectTimeoutMs?: n
     httpPort,
     httpsPort,
     edgeCaPem: readFileSync(app.paths.edgeCaCert, 'utf8'),
+    edgeMetrics,
+    caMetrics,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+    caMetricsUrl: `http://127.0.0.1:${apiPort}/metrics`,
     async close() {
       api.closeAllConnections();
       api.close();
+      metricsServer.close();
       await edge.close();
       await app.close();
     },

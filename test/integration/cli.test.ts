@@ -18,7 +18,7 @@ describe('strictedge CLI against a running serve', () => {
   let env: Record<string, string>;
   after(() => served?.stop());
   before(async () => {
-    served = await startServe(['--demo', '--state', state, '--api-port', '0', '--http-port', '0', '--https-port', '0']);
+    served = await startServe(['--demo', '--state', state, '--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0']);
     env = { STRICTEDGE_API_URL: served.ready.api, STRICTEDGE_API_KEY: readFileSync(join(state, 'data', 'demo-api-key'), 'utf8').trim() };
   });
   let closedPort = 0;
@@ -212,7 +212,7 @@ describe('strictedge admin commands on a state folder', () => {
 
     const second = run(['keys', 'create', '--account', 'acme']).stdout.trim();
     assert.match(second, /^v1\.0-/);
-    const served = await startServe(['--state', state, '--api-port', '0', '--http-port', '0', '--https-port', '0']);
+    const served = await startServe(['--state', state, '--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0']);
     try {
       // Admin commands write through another connection while serve runs: serve sees them at once.
       const env = { STRICTEDGE_API_URL: served.ready.api };
@@ -238,10 +238,10 @@ describe('strictedge admin commands on a state folder', () => {
     const bad = cli(['serve', '--state', state, '--config', config]);
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /config .*bad\.yaml: api_port: /);
-    const served = await startServe(['--state', state, '--api-port', '0', '--http-port', '0', '--https-port', '0']);
+    const served = await startServe(['--state', state, '--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0']);
     try {
       const port = new URL(served.ready.api).port;
-      const busy = cli(['serve', '--state', state, '--api-port', port, '--http-port', '0', '--https-port', '0']);
+      const busy = cli(['serve', '--state', state, '--api-port', port, '--http-port', '0', '--https-port', '0', '--metrics-port', '0']);
       assert.equal(busy.status, 1);
       assert.match(busy.stderr, /cannot listen: .*EADDRINUSE/);
     } finally {

@@ -23,7 +23,7 @@ describe('the CA killed with SIGKILL mid-write', () => {
     const revoked = new Set<string>();
 
     for (let round = 0; round < ROUNDS; round++) {
-      const served = await startServe(['--state', state, '--api-port', '0', '--http-port', '0', '--https-port', '0']);
+      const served = await startServe(['--state', state, '--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0']);
       const headers = { 'content-type': 'application/json', 'x-auth-user-service-key': key };
       let running = true;
       const issue = async (i: number) => {

@@ -48,11 +48,11 @@ describe('separate edges following the CA', () => {
     await Promise.all(origins.map((o) => o.close()));
   });
   const startCa = async () => {
-    ca = await startServe(['--state', caState, '--api-port', String(apiPort), '--http-port', '0', '--https-port', '0']);
+    ca = await startServe(['--state', caState, '--api-port', String(apiPort), '--http-port', '0', '--https-port', '0', '--metrics-port', '0']);
     running.push(ca);
   };
   const startEdge = async (name: string, extra: string[] = []) => {
-    const edge = await startCommand(['edge', '--ca-url', `http://127.0.0.1:${apiPort}/client/v4`, '--state', join(dir, name), '--http-port', '0', '--https-port', '0', ...extra], { STRICTEDGE_EDGE_TOKEN: tokens[name === 'edge1' ? 0 : 1]! });
+    const edge = await startCommand(['edge', '--ca-url', `http://127.0.0.1:${apiPort}/client/v4`, '--state', join(dir, name), '--http-port', '0', '--https-port', '0', '--metrics-port', '0', ...extra], { STRICTEDGE_EDGE_TOKEN: tokens[name === 'edge1' ? 0 : 1]! });
     running.push(edge);
     return edge;
   };

@@ -1,0 +1,98 @@
+// The edge's metric children, bound once per zone (and mode/code as they appear), so a request
+// costs a few Map lookups and increments. Also tracks open origin sockets per zone.
+import type { Counter, Histogram } from 'prom-client';
+import type { EdgeMetrics } from '../metrics/metrics.js';
+import type { Verdict } from './verify.js';
+
+export type HandshakeResult = 'ok' | 'handshake_failed' | 'verify_failed';
+
+/** What the origin connector reports about one connection attempt. */
+export interface ConnectObserver {
+  tcpConnected(seconds: number): void;
+  tlsHandshake(result: HandshakeResult, seconds: number): void;
+  handshakeBytes(read: number, written: number): void;
+  opened(): void;
+  closed(reason: 'error' | 'idle'): void;
+}
+
+export interface ZoneInstruments {
+  readonly connect: ConnectObserver;
+  inflight: number;
+  answered(mode: string, code: number, seconds: number): void;
+  ttfb(seconds: number): void;
+  verifyFailure(reason: Verdict): void;
+}
+
+export function createEdgeInstruments(metrics: EdgeMetrics | undefined) {
+  const zones = new Map<string, ZoneInstruments & { live: number }>();
+  function make(zone: string): ZoneInstruments & { live: number } {
+    if (!metrics) {
+      const noop = () => undefined;
+      return { live: 0, inflight: 0, answered: noop, ttfb: noop, verifyFailure: noop, connect: { tcpConnected: noop, tlsHandshake: noop, handshakeBytes: noop, opened: noop, closed: noop } };
+    }
+    const counters = new Map<string, Counter.Internal>();
+    const durations = new Map<string, Histogram.Internal<string>>();
+    const ttfb = metrics.originTtfb.labels(zone);
+    const connect = metrics.originConnect.labels(zone);
+    const handshakeTime = metrics.originTlsHandshake.labels(zone, 'false');
+    const handshakes = { ok: metrics.originTlsHandshakes.labels(zone, 'ok', 'false'), handshake_failed: metrics.originTlsHandshakes.labels(zone, 'handshake_failed', 'false'), verify_failed: metrics.originTlsHandshakes.labels(zone, 'verify_failed', 'false') };
+    const bytesRead = metrics.originHandshakeBytes.labels(zone, 'read');
+    const bytesWritten = metrics.originHandshakeBytes.labels(zone, 'written');
+    const closedIdle = metrics.socketsClosed.labels('idle');
+    const closedError = metrics.socketsClosed.labels('error');
+    const instruments: ZoneInstruments & { live: number } = {
+      live: 0,
+      inflight: 0,
+      answered(mode, code, seconds) {
+        const key = `${mode} ${code}`;
+        let counter = counters.get(key);
+        if (!counter) counters.set(key, (counter = metrics.requests.labels(zone, mode, String(code))));
+        counter.inc();
+        let duration = durations.get(mode);
+        if (!duration) durations.set(mode, (duration = metrics.requestDuration.labels(zone, mode)));
+        duration.observe(seconds);
+      },
+      ttfb: (seconds) => ttfb.observe(seconds),
+      verifyFailure: (reason) => metrics.verifyFailures.labels(zone, reason).inc(),
+      connect: {
+        tcpConnected: (seconds) => connect.observe(seconds),
+        tlsHandshake(result, seconds) {
+          handshakes[result].inc();
+          if (result === 'ok') handshakeTime.observe(seconds);
+        },
+        handshakeBytes(read, written) {
+          bytesRead.observe(read);
+          bytesWritten.observe(written);
+        },
+        opened: () => void instruments.live++,
+        closed(reason) {
+          instruments.live--;
+          (reason === 'error' ? closedError : closedIdle).inc();
+        },
+      },
+    };
+    return instruments;
+  }
+
+  return {
+    forZone(zone: string): ZoneInstruments {
+      let found = zones.get(zone);
+      if (!found) zones.set(zone, (found = make(zone)));
+      return found;
+    },
+    /** Sets the origin-socket gauge; call before a scrape. */
+    refreshGauges(): void {
+      if (!metrics) return;
+      for (const [zone, z] of zones) {
+        const active = Math.min(z.inflight, Math.max(z.live, 0));
+        metrics.originSockets.labels(zone, 'active').set(active);
+        metrics.originSockets.labels(zone, 'idle').set(Math.max(z.live - active, 0));
+      }
+    },
+    revokedSocketsClosed(count: number): void {
+      metrics?.socketsClosed.labels('revoked').inc(count);
+    },
+  };
+}
+
+export type EdgeInstruments = ReturnType<typeof createEdgeInstruments>;

@@ -1,0 +1,49 @@
+// Every metric strictedge exports, defined in one place on registries the application creates
+// (one for the CA's API port, one for the edge's metrics listener; no global registry).
+// Label values stay bounded: zones come from the store, unknown hosts fold into "unknown",
+// API routes are templates.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 100];
+const HANDSHAKE_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 5];
+/** 128 B to 16 KiB, with steps fine enough to tell a 900 B handshake from a 1,500 B one. */
+export const HANDSHAKE_BYTE_BUCKETS = [128, 256, 384, 512, 640, 768, 896, 1024, 1152, 1280, 1408, 1536, 1792, 2048, 3072, 4096, 8192, 16384];
+
+export function createEdgeMetrics(registry: Registry = new Registry()) {
+  collectDefaultMetrics({ register: registry });
+  const r = [registry];
+  return {
+    registry,
+    requests: new Counter({ name: 'strictedge_edge_requests_total', help: 'Client requests answered by the edge', labelNames: ['zone', 'mode', 'code'], registers: r }),
+    requestDuration: new Histogram({ name: 'strictedge_edge_request_duration_seconds', help: 'Client request duration, to the last byte', labelNames: ['zone', 'mode'], buckets: LATENCY_BUCKETS, registers: r }),
+    originTtfb: new Histogram({ name: 'strictedge_edge_origin_ttfb_seconds', help: 'From the client request to the origin response headers', labelNames: ['zone'], buckets: LATENCY_BUCKETS, registers: r }),
+    originConnect: new Histogram({ name: 'strictedge_edge_origin_connect_seconds', help: 'TCP connect to the origin', labelNames: ['zone'], buckets: HANDSHAKE_BUCKETS, registers: r }),
+    originTlsHandshake: new Histogram({ name: 'strictedge_edge_origin_tls_handshake_seconds', help: 'TLS handshake with the origin, verification included', labelNames: ['zone', 'resumed'], buckets: HANDSHAKE_BUCKETS, registers: r }),
+    originTlsHandshakes: new Counter({ name: 'strictedge_edge_origin_tls_handshakes_total', help: 'TLS handshakes with origins by result', labelNames: ['zone', 'result', 'resumed'], registers: r }),
+    originHandshakeBytes: new Histogram({ name: 'strictedge_edge_origin_tls_handshake_bytes', help: 'TLS record bytes the edge read from / wrote to the origin during the handshake (as openssl s_client counts them)', labelNames: ['zone', 'direction'], buckets: HANDSHAKE_BYTE_BUCKETS, registers: r }),
+    clientHandshakeBytes: new Histogram({ name: 'strictedge_edge_client_tls_handshake_bytes', help: 'TLS record bytes the edge read from / wrote to clients during the handshake', labelNames: ['direction'], buckets: HANDSHAKE_BYTE_BUCKETS, registers: r }),
+    clientHandshakes: new Counter({ name: 'strictedge_edge_client_tls_handshakes_total', help: 'Completed client TLS handshakes', labelNames: ['resumed'], registers: r }),
+    verifyFailures: new Counter({ name: 'strictedge_edge_origin_verify_failures_total', help: 'Origin certificates refused in strict mode, by verdict', labelNames: ['zone', 'reason'], registers: r }),
+    originSockets: new Gauge({ name: 'strictedge_edge_origin_sockets', help: 'Open connections to origins', labelNames: ['zone', 'state'], registers: r }),
+    socketsClosed: new Counter({ name: 'strictedge_edge_origin_sockets_closed_total', help: 'Origin connections closed, by why', labelNames: ['reason'], registers: r }),
+    indexEntries: new Gauge({ name: 'strictedge_edge_revocation_index_entries', help: 'Certificates in the revocation index', labelNames: ['kind'], registers: r }),
+    lastSeq: new Gauge({ name: 'strictedge_edge_revocation_last_seq', help: 'Sequence number of the last certificate event applied', registers: r }),
+    feedStaleness: new Gauge({ name: 'strictedge_edge_revocation_feed_staleness_seconds', help: 'Seconds since the edge last heard from the CA (0 when embedded)', registers: r }),
+    applyDelay: new Histogram({ name: 'strictedge_edge_revocation_apply_delay_seconds', help: 'From a certificate event at the CA to the edge applying it', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60], registers: r }),
+  };
+}
+
+export function createCaMetrics(registry: Registry = new Registry()) {
+  collectDefaultMetrics({ register: registry });
+  const r = [registry];
+  return {
+    registry,
+    issued: new Counter({ name: 'strictedge_ca_certificates_issued_total', help: 'Certificates issued', labelNames: ['request_type'], registers: r }),
+    revoked: new Counter({ name: 'strictedge_ca_certificates_revoked_total', help: 'Certificates revoked', registers: r }),
+    issueDuration: new Histogram({ name: 'strictedge_ca_issue_duration_seconds', help: 'Issuance, from the parsed request to the committed row', labelNames: ['request_type'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: r }),
+    apiRequests: new Counter({ name: 'strictedge_ca_api_requests_total', help: 'API requests by route template and status', labelNames: ['route', 'code'], registers: r }),
+  };
+}
+
+export type EdgeMetrics = ReturnType<typeof createEdgeMetrics>;
+export type CaMetrics = ReturnType<typeof createCaMetrics>;
