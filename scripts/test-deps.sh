@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Installs the Debian tools the tests use, when they are missing: openssl, curl and nginx.
+# Installs the Debian tools the tests use, when they are missing: openssl, curl, nginx and
+# prometheus (the server and promtool).
 set -euo pipefail
 missing=()
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+{ command -v promtool && command -v prometheus; } >/dev/null 2>&1 || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test-deps: installing ${missing[*]}" >&2
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  # The package's own nginx service is not used by the tests; each test starts its own.
+  # The packages' own services are not used by the tests; each test starts its own.
   $SUDO service nginx stop >/dev/null 2>&1 || true
+  $SUDO service prometheus stop >/dev/null 2>&1 || true
 fi

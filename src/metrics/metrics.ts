@@ -9,8 +9,17 @@ const HANDSHAKE_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0
 /** 128 B to 16 KiB, with steps fine enough to tell a 900 B handshake from a 1,500 B one. */
 export const HANDSHAKE_BYTE_BUCKETS = [128, 256, 384, 512, 640, 768, 896, 1024, 1152, 1280, 1408, 1536, 1792, 2048, 3072, 4096, 8192, 16384];
 
-export function createEdgeMetrics(registry: Registry = new Registry()) {
+/**
+ * prom-client's default process metrics, less three gauges whose names end in _total, which
+ * `promtool check metrics` rejects (the same counts exist as nodejs_active_*).
+ */
+function defaultMetrics(registry: Registry): void {
   collectDefaultMetrics({ register: registry });
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
+}
+
+export function createEdgeMetrics(registry: Registry = new Registry()) {
+  defaultMetrics(registry);
   const r = [registry];
   return {
     registry,
@@ -34,7 +43,7 @@ export function createEdgeMetrics(registry: Registry = new Registry()) {
 }
 
 export function createCaMetrics(registry: Registry = new Registry()) {
-  collectDefaultMetrics({ register: registry });
+  defaultMetrics(registry);
   const r = [registry];
   return {
     registry,

@@ -1,0 +1,93 @@
+// The metrics as an operator sees them: promtool's lint, and a real Prometheus scraping the
+// edge and the CA, queried for the handshake bytes openssl measures and the 526 reasons.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startDemoOrigins, type DemoOrigins } from '../../src/origin/demo.js';
+import { api } from '../helpers/ca.js';
+import { edgeRequest, startTestEdge, type TestEdge } from '../helpers/edge.js';
+import { execFile } from 'node:child_process';
+import { promtoolCheck, startPrometheus, type RunningPrometheus } from '../helpers/prometheus.js';
+import { tempDir } from '../helpers/tmp.js';
+
+describe('metrics', () => {
+  const dir = tempDir('strictedge-metrics-');
+  let edge: TestEdge;
+  let demo: DemoOrigins;
+  let prometheus: RunningPrometheus | undefined;
+  let apiKey: string;
+  after(async () => {
+    await prometheus?.stop();
+    await demo?.close();
+    await edge?.close();
+  });
+  before(async () => {
+    edge = await startTestEdge(join(dir, 'state'));
+    apiKey = edge.app.admin.createAccount('site').apiKey;
+    demo = await startDemoOrigins(edge.app, 'site', () => new Date());
+    edge.edge.refreshZones();
+    for (const host of ['strict-ecc.test', 'strict-ecc.test', 'www.strict-ecc.test', 'full.test', 'flexible.test', 'expired.test', 'forged.test', 'untrusted.test']) {
+      await edgeRequest(edge, { scheme: 'https', host });
+    }
+    await edgeRequest(edge, { scheme: 'http', host: 'nowhere.example' });
+    await api(edge.api, 'GET', '/zones', { key: apiKey });
+    await api(edge.api, 'GET', '/zones', { key: 'v1.0-wrong' });
+  });
+
+  it('passes promtool check metrics on the edge and on the CA', async () => {
+    for (const url of [edge.metricsUrl, edge.caMetricsUrl]) {
+      const text = await (await fetch(url)).text();
+      const check = promtoolCheck(text);
+      assert.equal(check.status, 0, `${url}: ${check.output}`);
+      assert.equal(check.output.trim(), '', `${url}: ${check.output}`);
+    }
+  });
+
+  it('exports what the edge did, with bounded labels', async () => {
+    const text = await (await fetch(edge.metricsUrl)).text();
+    assert.match(text, /strictedge_edge_requests_total\{zone="strict-ecc\.test",mode="strict",code="200"\} 3/);
+    assert.match(text, /strictedge_edge_requests_total\{zone="unknown",mode="none",code="421"\} 1/);
+    assert.match(text, /strictedge_edge_origin_verify_failures_total\{zone="expired\.test",reason="expired"\} 1/);
+    assert.match(text, /strictedge_edge_origin_verify_failures_total\{zone="forged\.test",reason="unknown_certificate"\} 1/);
+    assert.match(text, /strictedge_edge_origin_tls_handshakes_total\{zone="untrusted\.test",result="verify_failed",resumed="false"\} 1/);
+    assert.match(text, /strictedge_edge_client_tls_handshakes_total\{resumed="false"\} \d+/);
+    assert.match(text, /strictedge_edge_revocation_index_entries\{kind="issued"\} [1-9]/);
+    assert.match(text, /strictedge_edge_origin_sockets\{zone="strict-ecc\.test",state="idle"\} 2/, "one pooled socket per SNI name: strict-ecc.test and www.strict-ecc.test");
+    assert.doesNotMatch(text, /nowhere\.example/, 'unknown hosts fold into "unknown"');
+    const ca = await (await fetch(edge.caMetricsUrl)).text();
+    assert.match(ca, /strictedge_ca_certificates_issued_total\{request_type="origin-ecc"\} [1-9]/);
+    assert.match(ca, /strictedge_ca_certificates_revoked_total [1-9]/);
+    assert.match(ca, /strictedge_ca_api_requests_total\{route="\/zones",code="200"\} 1/);
+    assert.match(ca, /strictedge_ca_api_requests_total\{route="\/zones",code="401"\} 1/);
+  });
+
+  it('is scraped by a real Prometheus: handshake bytes equal openssl s_client, and 526 reasons are right', async () => {
+    prometheus = await startPrometheus(dir, { edge: new URL(edge.metricsUrl).host, ca: new URL(edge.caMetricsUrl).host });
+    const origin = demo.origins.find((o) => o.name === 'strict-ecc')!;
+    // Same handshake as the edge makes (it offers ALPN http/1.1). The origin runs in this
+    // process: openssl must not block the event loop (no spawnSync).
+    const measured = await new Promise<string>((resolve) => {
+      const child = execFile('openssl', ['s_client', '-connect', origin.address, '-servername', 'strict-ecc.test', '-alpn', 'http/1.1', '-tls1_3', '-CAfile', edge.app.paths.rootCert('ecdsa')], (_error, stdout) => resolve(stdout));
+      child.stdin!.end();
+    });
+    const opensslRead = Number(/SSL handshake has read (\d+) bytes/.exec(measured)![1]);
+
+    const readExpr = 'strictedge_edge_origin_tls_handshake_bytes_sum{zone="strict-ecc.test",direction="read"} / strictedge_edge_origin_tls_handshake_bytes_count{zone="strict-ecc.test",direction="read"}';
+    let result: Awaited<ReturnType<RunningPrometheus['query']>> = [];
+    for (let i = 0; i < 100 && result.length === 0; i++) {
+      result = await prometheus.query(readExpr);
+      if (result.length === 0) await sleep(200);
+    }
+    assert.equal(result.length, 1, 'Prometheus has the series');
+    const edgeRead = Number(result[0]!.value[1]);
+    console.log(`# handshake read: edge ${edgeRead} bytes, openssl s_client ${opensslRead} bytes`);
+    assert.ok(Math.abs(edgeRead - opensslRead) <= 2, `edge ${edgeRead} vs openssl ${opensslRead}`);
+
+    const failures = await prometheus.query('sum by (reason) (strictedge_edge_origin_verify_failures_total)');
+    const byReason = Object.fromEntries(failures.map((r) => [r.metric.reason, Number(r.value[1])]));
+    assert.deepEqual(byReason, { expired: 1, unknown_certificate: 1, untrusted: 1 });
+    const up = await prometheus.query('up');
+    assert.deepEqual(up.map((r) => [r.metric.job, r.value[1]]).sort(), [['strictedge-ca', '1'], ['strictedge-edge', '1']]);
+  });
+});
