@@ -71,7 +71,14 @@ export function createEdge(deps: EdgeDeps): Edge {
   let stamp = deps.zonesStamp();
   const refreshZones = () => {
     stamp = deps.zonesStamp();
+    const previous = new Map(table.zones.map((zone) => [zone.id, zone.mode]));
     table = buildZoneTable(deps.loadZones());
+    if (logger.enabled('info')) {
+      for (const zone of table.zones) {
+        const before = previous.get(zone.id);
+        if (before !== undefined && before !== zone.mode) logger.log('info', 'zone mode changed', { zone: zone.name, from: before, to: zone.mode });
+      }
+    }
   };
   const timer = setInterval(() => {
     if (deps.zonesStamp() !== stamp) refreshZones();

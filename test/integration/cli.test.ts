@@ -181,6 +181,47 @@ describe('strictedge CLI against a running serve', () => {
   });
 });
 
+describe('strictedge serve logs', () => {
+  it('logs verification failures, revocations and mode changes as JSON lines, and never a key, token or private key', async () => {
+    const state = tempDir('strictedge-logs-');
+    const served = await startServe(['--demo', '--state', state, '--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0']);
+    try {
+      const key = readFileSync(join(state, 'data', 'demo-api-key'), 'utf8').trim();
+      const env = { STRICTEDGE_API_URL: served.ready.api, STRICTEDGE_API_KEY: key };
+      const work = tempDir('strictedge-logs-work-');
+      const issued = await cliAsync(['getcert', '-hostnames', 'demo.test', '-key-type', 'ecdsa', '-days', '7'], { env, cwd: work });
+      assert.equal(issued.status, 0, issued.stderr);
+      const id = /id ([0-9a-f]{32})/.exec(issued.stderr)![1]!;
+      assert.equal((await cliAsync(['certs', 'revoke', id], { env })).status, 0);
+      assert.equal((await cliAsync(['zones', 'set-mode', 'full.test', 'strict', '--state', state])).status, 0);
+      const edgeToken = (await cliAsync(['edges', 'create', 'logged', '--state', state])).stdout.trim();
+      const port = Number(new URL(served.ready.https).port);
+      const ca = readFileSync(served.ready.edge_ca, 'utf8');
+      await new Promise<void>((resolve, reject) => {
+        httpsRequest({ host: '127.0.0.1', port, servername: 'expired.test', headers: { host: 'expired.test' }, ca, agent: false }, (res) => {
+          res.resume();
+          res.on('end', () => resolve());
+        })
+          .on('error', reject)
+          .end();
+      });
+      const lines = () => served.stderr().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+      const deadline = Date.now() + 2000;
+      while (!lines().some((l) => l.msg === 'zone mode changed') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const logged = lines();
+      assert.ok(logged.some((l) => l.msg === 'origin certificate refused' && l.zone === 'expired.test' && l.verdict === 'expired'), 'verification failure logged');
+      assert.ok(logged.some((l) => l.msg === 'revocation applied' && l.serial === id), 'revocation logged');
+      assert.ok(logged.some((l) => l.msg === 'zone mode changed' && l.zone === 'full.test' && l.to === 'strict'), 'mode change logged');
+      const all = served.stderr();
+      for (const secret of [key, key.slice(30), edgeToken, 'PRIVATE KEY', readFileSync(join(state, 'certs', 'private', 'origin-ecc-root.key'), 'utf8').split('\n')[1]!]) {
+        assert.ok(!all.includes(secret), `the log holds a secret (${secret.slice(0, 12)}...)`);
+      }
+    } finally {
+      await served.stop();
+    }
+  });
+});
+
 describe('strictedge admin commands on a state folder', () => {
   const state = tempDir('strictedge-admin-');
   const run = (args: string[]) => cli([...args, '--state', state]);
