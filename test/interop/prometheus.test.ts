@@ -87,7 +87,13 @@ describe('metrics', () => {
     const failures = await prometheus.query('sum by (reason) (strictedge_edge_origin_verify_failures_total)');
     const byReason = Object.fromEntries(failures.map((r) => [r.metric.reason, Number(r.value[1])]));
     assert.deepEqual(byReason, { expired: 1, unknown_certificate: 1, untrusted: 1 });
-    const up = await prometheus.query('up');
-    assert.deepEqual(up.map((r) => [r.metric.job, r.value[1]]).sort(), [['strictedge-ca', '1'], ['strictedge-edge', '1']]);
+    let up = await prometheus.query('up == 1');
+    for (let i = 0; i < 50 && up.length < 2; i++) {
+      await sleep(200);
+      up = await prometheus.query('up == 1');
+    }
+    assert.deepEqual(up.map((r) => r.metric.job).sort(), ['strictedge-ca', 'strictedge-edge'], 'both targets scraped and up');
+    const issued = await prometheus.query('sum(strictedge_ca_certificates_issued_total)');
+    assert.ok(Number(issued[0]?.value[1]) > 0, 'CA series reach Prometheus too');
   });
 });
