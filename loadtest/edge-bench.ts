@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { createKeyAndCsr } from '../src/pki/csr-build.js';
 import { CLI } from '../test/helpers/serve.js';
-import { createBenchWorkspace, median } from './processes.js';
+import { createBenchWorkspace, median, runBenchmark } from './processes.js';
 import { freePort } from '../test/helpers/nginx.js';
 
 const { values } = parseArgs({ options: { duration: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' }, connections: { type: 'string', default: '50' } } });
@@ -103,9 +103,4 @@ async function main(): Promise<void> {
   }
 }
 
-main()
-  .catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  })
-  .finally(() => workspace.stopAll());
+runBenchmark(main, workspace);

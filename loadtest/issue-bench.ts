@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { createKeyAndCsr } from '../src/pki/csr-build.js';
 import { CLI } from '../test/helpers/serve.js';
-import { createBenchWorkspace, median } from './processes.js';
+import { createBenchWorkspace, median, runBenchmark } from './processes.js';
 import { freePort } from '../test/helpers/nginx.js';
 
 const { values } = parseArgs({
@@ -139,9 +139,4 @@ async function main(): Promise<void> {
   }
 }
 
-main()
-  .catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  })
-  .finally(() => workspace.stopAll());
+runBenchmark(main, workspace);

@@ -39,3 +39,13 @@ export function createBenchWorkspace(prefix: string) {
 }
 
 export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Runs a benchmark's main, reports a crash as a non-zero exit, and always cleans up. */
+export function runBenchmark(main: () => Promise<void>, workspace: { stopAll(): Promise<void> }): void {
+  main()
+    .catch((error) => {
+      console.error(error);
+      process.exitCode = 1;
+    })
+    .finally(() => workspace.stopAll());
+}

@@ -15,7 +15,7 @@ import { openReplica } from '../src/revocation/replica.js';
 import { createRevocationIndex } from '../src/revocation/revocation-index.js';
 import type { CertEvent } from '../src/store/certificates.js';
 import { CLI } from '../test/helpers/serve.js';
-import { createBenchWorkspace, median } from './processes.js';
+import { createBenchWorkspace, median, runBenchmark } from './processes.js';
 import { freePort } from '../test/helpers/nginx.js';
 import { spawnSync } from 'node:child_process';
 
@@ -152,9 +152,4 @@ async function main(): Promise<void> {
   console.log(`\n| propagation, API answer -> applied on both of 2 edges (100 revocations) | p50 ${percentile(lags, 50).toFixed(1)} ms | p99 ${percentile(lags, 99).toFixed(1)} ms | max ${Math.max(...lags).toFixed(1)} ms | target p99 ≤ 1,000 ms |`);
 }
 
-main()
-  .catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  })
-  .finally(() => workspace.stopAll());
+runBenchmark(main, workspace);

@@ -10,6 +10,7 @@ import type { Edge } from '../../src/edge/edge.js';
 import { silentLogger } from '../../src/log.js';
 import { systemClock } from '../../src/clock.js';
 import { readFileSync } from 'node:fs';
+import { startDemoOrigins, type DemoOrigins } from '../../src/origin/demo.js';
 import { createCaMetrics, createEdgeMetrics, type CaMetrics, type EdgeMetrics } from '../../src/metrics/metrics.js';
 import { createMetricsServer } from '../../src/metrics/server.js';
 
@@ -100,4 +101,13 @@ export function edgeRequest(edge: TestEdge, request: EdgeRequest): Promise<EdgeR
     req.on('error', reject);
     req.end(request.body);
   });
+}
+
+/** A test edge with an account "site" owning the demo zones, their origins running. */
+export async function startEdgeWithDemo(dir: string, options: Parameters<typeof startTestEdge>[1] = {}): Promise<{ edge: TestEdge; demo: DemoOrigins; apiKey: string }> {
+  const edge = await startTestEdge(dir, options);
+  const apiKey = edge.app.admin.createAccount('site').apiKey;
+  const demo = await startDemoOrigins(edge.app, 'site', () => new Date());
+  edge.edge.refreshZones();
+  return { edge, demo, apiKey };
 }

@@ -6,10 +6,10 @@ import { connect as tlsConnect } from 'node:tls';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DEMO_CASES, startDemoOrigins, type DemoOrigins } from '../../src/origin/demo.js';
+import { DEMO_CASES, type DemoOrigins } from '../../src/origin/demo.js';
 import { startOrigin } from '../../src/origin/server.js';
 import { api } from '../helpers/ca.js';
-import { edgeRequest, startTestEdge, type TestEdge } from '../helpers/edge.js';
+import { edgeRequest, startEdgeWithDemo, type TestEdge } from '../helpers/edge.js';
 import { startNginx, type RunningNginx } from '../helpers/nginx.js';
 import { startBlackhole, type Blackhole } from '../helpers/blackhole.js';
 import { opensslCsr, writeTemp } from '../helpers/openssl.js';
@@ -28,10 +28,7 @@ describe('edge modes and errors', () => {
     await edge?.close();
   });
   before(async () => {
-    edge = await startTestEdge(join(dir, 'state'));
-    apiKey = edge.app.admin.createAccount('site').apiKey;
-    demo = await startDemoOrigins(edge.app, 'site', () => new Date());
-    edge.edge.refreshZones();
+    ({ edge, demo, apiKey } = await startEdgeWithDemo(join(dir, 'state')));
   });
 
   for (const demoCase of DEMO_CASES) {

@@ -8,9 +8,9 @@ import { after, before, describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { WebSocket, WebSocketServer, type ClientOptions } from 'ws';
-import { startDemoOrigins, type DemoOrigins } from '../../src/origin/demo.js';
+import type { DemoOrigins } from '../../src/origin/demo.js';
 import type { SslMode } from '../../src/store/zones.js';
-import { startTestEdge, type TestEdge } from '../helpers/edge.js';
+import { startEdgeWithDemo, type TestEdge } from '../helpers/edge.js';
 import { tempDir } from '../helpers/tmp.js';
 
 function echoThroughEdge(edge: TestEdge, scheme: 'ws' | 'wss', host: string): Promise<string> {
@@ -39,9 +39,7 @@ describe('WebSockets and large bodies through the edge', () => {
     await edge?.close();
   });
   before(async () => {
-    edge = await startTestEdge(join(dir, 'state'), { responseTimeoutMs: 30_000 });
-    edge.app.admin.createAccount('site');
-    demo = await startDemoOrigins(edge.app, 'site', () => new Date());
+    ({ edge, demo } = await startEdgeWithDemo(join(dir, 'state'), { responseTimeoutMs: 30_000 }));
     for (const origin of demo.origins) {
       const wss = new WebSocketServer({ server: origin.server });
       wss.on('connection', (socket) => socket.on('message', (data) => socket.send(`${origin.name} echoes: ${data}`)));

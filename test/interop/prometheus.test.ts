@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startDemoOrigins, type DemoOrigins } from '../../src/origin/demo.js';
+import type { DemoOrigins } from '../../src/origin/demo.js';
 import { api } from '../helpers/ca.js';
-import { edgeRequest, startTestEdge, type TestEdge } from '../helpers/edge.js';
+import { edgeRequest, startEdgeWithDemo, type TestEdge } from '../helpers/edge.js';
 import { execFile } from 'node:child_process';
 import { promtoolCheck, startPrometheus, type RunningPrometheus } from '../helpers/prometheus.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -23,10 +23,7 @@ describe('metrics', () => {
     await edge?.close();
   });
   before(async () => {
-    edge = await startTestEdge(join(dir, 'state'));
-    apiKey = edge.app.admin.createAccount('site').apiKey;
-    demo = await startDemoOrigins(edge.app, 'site', () => new Date());
-    edge.edge.refreshZones();
+    ({ edge, demo, apiKey } = await startEdgeWithDemo(join(dir, 'state')));
     for (const host of ['strict-ecc.test', 'strict-ecc.test', 'www.strict-ecc.test', 'full.test', 'flexible.test', 'expired.test', 'forged.test', 'untrusted.test']) {
       await edgeRequest(edge, { scheme: 'https', host });
     }
