@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     const https = name === zones.strictNew[0] ? ports.close : ports.https;
     cli('zones', 'add', name, '--account', 'bench', '--mode', mode, '--origin-http', `127.0.0.1:${ports.http}`, '--origin-https', `127.0.0.1:${https}`);
   }
-  const edgeProcess = spawn(process.execPath, [CLI, 'serve', '--state', join(work, 'state'), '--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env } });
+  const edgeProcess = spawn(process.execPath, [CLI, 'serve', '--state', join(work, 'state'), '--log-level', 'warn', '--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env } });
   workspace.track(edgeProcess);
   const ready = JSON.parse(await firstLine(edgeProcess)) as { api: string; https: string };
 

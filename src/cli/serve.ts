@@ -26,6 +26,7 @@ const FLAGS = {
   'origin-connect-timeout': { type: 'string' },
   'origin-timeout': { type: 'string' },
   listen: { type: 'string' },
+  'log-level': { type: 'string' },
   config: { type: 'string' },
   demo: { type: 'boolean', default: false },
 } as const;
@@ -58,7 +59,9 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
   const { values } = parseFlags(argv, FLAGS);
   const config: Config = loadConfig(values.config);
   const host = values.listen ?? config.listen;
-  const logger = createLogger(config.log_level);
+  const logLevel = values['log-level'] ?? config.log_level;
+  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) throw new UsageError('--log-level must be debug, info, warn, error or silent');
+  const logger = createLogger(logLevel as typeof config.log_level);
   const log = (line: string) => process.stderr.write(`${line}\n`);
   // The demo's "slow" origin never answers: a short wait shows its 524 without keeping you waiting.
   const demoTimeout = values.demo && values.config === undefined ? 3 : undefined;

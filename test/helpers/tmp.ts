@@ -7,6 +7,9 @@ import { after } from 'node:test';
 
 export function tempDir(prefix = 'strictedge-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  const remove = () => rmSync(dir, { recursive: true, force: true });
+  after(remove);
+  // Again at exit: a child process stopped by a later after() hook may still write into it.
+  process.once('exit', remove);
   return dir;
 }
