@@ -52,7 +52,8 @@ export function createProxy({ zones, upstreams, logger, instruments }: ProxyDeps
 
     const decision = decideRoute(zone, scheme);
     if (decision.kind === 'redirect_to_http') {
-      res.writeHead(301, { location: `http://${req.headers.host}${req.url ?? '/'}`, [REQUEST_ID_HEADER]: requestId, 'content-length': 0 });
+      // Same name, plain scheme, default port (the client's :443-style port would be wrong for HTTP).
+      res.writeHead(301, { location: `http://${host}${req.url ?? '/'}`, [REQUEST_ID_HEADER]: requestId, 'content-length': 0 });
       res.end();
       return;
     }

@@ -34,7 +34,7 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
     if (!zone || host === undefined) return refuse(req, client, { status: 421 }, requestId);
     const decision = decideRoute(zone, scheme);
     if (decision.kind === 'redirect_to_http') {
-      client.end(`HTTP/1.1 301 Moved Permanently\r\nlocation: http://${req.headers.host}${req.url}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+      client.end(`HTTP/1.1 301 Moved Permanently\r\nlocation: http://${host}${req.url}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
       return;
     }
     if (decision.kind === 'no_origin') return refuse(req, client, { status: 521 }, requestId);

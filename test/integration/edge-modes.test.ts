@@ -64,6 +64,8 @@ describe('edge modes and errors', () => {
     }
     const offHttps = await edgeRequest(edge, { scheme: 'https', host: 'www.off.test', path: '/a?b=c' });
     assert.equal(offHttps.headers.location, 'http://www.off.test/a?b=c');
+    const withPort = await edgeRequest(edge, { scheme: 'https', host: 'www.off.test', path: '/', headers: { host: 'WWW.off.test:8443' } });
+    assert.equal(withPort.headers.location, 'http://www.off.test/', 'the HTTPS port is not carried into the http:// URL');
   });
 
   it('sends the Host as SNI and to the origin, with forwarding headers and the request id, and strips hop-by-hop headers', async () => {
