@@ -35,3 +35,18 @@ export function portFlag(value: string | undefined, name: string): number | unde
 }
 
 export const stateOption = { state: { type: 'string', default: '.' } } as const;
+
+/** A positive number of seconds (fractions allowed, at most 6000); undefined when not given. */
+export function secondsFlag(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!(parsed > 0) || parsed > 6000) throw new UsageError(`--${name} must be a number of seconds, e.g. 15 or 0.5`);
+  return parsed;
+}
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+
+export function logLevelFlag(value: string): (typeof LOG_LEVELS)[number] {
+  if (!(LOG_LEVELS as readonly string[]).includes(value)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  return value as (typeof LOG_LEVELS)[number];
+}

@@ -1,8 +1,7 @@
 // strictedge edge: an edge on its own, following a CA over HTTP with an edge token. Its state
 // folder holds its edge CA, the Origin CA roots (fetched once), and its replica database.
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import type { Clock } from '../clock.js';
@@ -16,7 +15,8 @@ import { openReplica } from '../revocation/replica.js';
 import { capacityFor, createRevocationIndex, type RevocationIndex } from '../revocation/revocation-index.js';
 import { readIndexSnapshot, writeIndexSnapshot } from '../revocation/index-snapshot.js';
 import { ensureStateFolders, statePaths, writeFileAtomic } from '../store/state-folder.js';
-import { parseFlags, portFlag, stateOption, UsageError } from './args.js';
+import { logLevelFlag, parseFlags, portFlag, secondsFlag, stateOption, UsageError } from './args.js';
+import { listenOn } from './listen.js';
 
 const FLAGS = {
   ...stateOption,
@@ -33,18 +33,7 @@ const FLAGS = {
   'log-level': { type: 'string', default: 'info' },
 } as const;
 
-function positiveSeconds(value: string, name: string): number {
-  const parsed = Number(value);
-  if (!(parsed > 0)) throw new UsageError(`--${name} must be a positive number of seconds`);
-  return parsed * 1000;
-}
-
-function listen(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
-  });
-}
+const milliseconds = (value: string, name: string): number => secondsFlag(value, name)! * 1000;
 
 /** The Origin CA roots: from the state folder, or fetched from the CA on first start. */
 async function originRoots(dir: string, caUrl: string, token: string): Promise<string[]> {
@@ -81,9 +70,7 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
   const token = values['edge-token'] ?? process.env.STRICTEDGE_EDGE_TOKEN;
   if (!caUrl) throw new UsageError('--ca-url is required, e.g. http://127.0.0.1:8787/client/v4');
   if (!token) throw new UsageError('--edge-token (or STRICTEDGE_EDGE_TOKEN) is required; `strictedge edges create NAME` on the CA makes one');
-  const logLevel = values['log-level'];
-  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) throw new UsageError('--log-level must be debug, info, warn, error or silent');
-  const logger = createLogger(logLevel as 'info');
+  const logger = createLogger(logLevelFlag(values['log-level']));
   const paths = statePaths(values.state);
   ensureStateFolders(paths);
 
@@ -109,8 +96,8 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
     zonesStamp: () => String(zonesVersion),
     logger,
     options: {
-      connectTimeoutMs: positiveSeconds(values['origin-connect-timeout'], 'origin-connect-timeout'),
-      responseTimeoutMs: positiveSeconds(values['origin-timeout'], 'origin-timeout'),
+      connectTimeoutMs: milliseconds(values['origin-connect-timeout'], 'origin-connect-timeout'),
+      responseTimeoutMs: milliseconds(values['origin-timeout'], 'origin-timeout'),
       publicRoots: rootCertificates,
     },
   });
@@ -120,7 +107,7 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
     replica,
     logger,
     clock,
-    maxStalenessMs: positiveSeconds(values['max-feed-staleness'], 'max-feed-staleness'),
+    maxStalenessMs: milliseconds(values['max-feed-staleness'], 'max-feed-staleness'),
     onEvents: (events) => events.forEach((event) => edge.applyCertEvent(event)),
     onZones: () => {
       zones = replica.zones();
@@ -136,11 +123,11 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
   });
   const host = values.listen;
   const hostForUrl = host.includes(':') ? `[${host}]` : host;
-  const httpPort = await listen(edge.http, portFlag(values['http-port'], 'http-port') ?? 8080, host);
-  const httpsPort = await listen(edge.https, portFlag(values['https-port'], 'https-port') ?? 8443, host);
-  const statusPort = await listen(status, portFlag(values['status-port'], 'status-port') ?? 0, host);
+  const httpPort = await listenOn(edge.http, portFlag(values['http-port'], 'http-port') ?? 8080, host);
+  const httpsPort = await listenOn(edge.https, portFlag(values['https-port'], 'https-port') ?? 8443, host);
+  const statusPort = await listenOn(status, portFlag(values['status-port'], 'status-port') ?? 0, host);
   const metricsServer = createMetricsServer(metrics.registry, () => edge.refreshGauges());
-  const metricsPort = await listen(metricsServer, portFlag(values['metrics-port'], 'metrics-port') ?? 9464, host);
+  const metricsPort = await listenOn(metricsServer, portFlag(values['metrics-port'], 'metrics-port') ?? 9464, host);
   follower.start();
   process.stdout.write(
     `${JSON.stringify({

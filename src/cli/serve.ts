@@ -1,8 +1,6 @@
 // strictedge serve: the CA API and the edge in one process (the embedded default).
 // Prints one JSON `ready` line on stdout once everything listens.
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import { openCa, openEmbeddedEdge } from '../app.js';
 import { createApiServer, API_BASE } from '../api/server.js';
@@ -13,7 +11,8 @@ import { createLogger } from '../log.js';
 import { createCaMetrics, createEdgeMetrics } from '../metrics/metrics.js';
 import { createMetricsServer } from '../metrics/server.js';
 import { pemBlocks, derToPem } from '../pki/formats.js';
-import { parseFlags, portFlag, stateOption, UsageError } from './args.js';
+import { logLevelFlag, parseFlags, portFlag, secondsFlag, stateOption } from './args.js';
+import { listenOn } from './listen.js';
 import { demoUsage, ensureDemo, DEMO_ACCOUNT } from './demo.js';
 import { demoTable, startDemoOrigins } from '../origin/demo.js';
 
@@ -31,13 +30,6 @@ const FLAGS = {
   demo: { type: 'boolean', default: false },
 } as const;
 
-function seconds(value: string | undefined, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  const parsed = Number(value);
-  if (!(parsed > 0) || parsed > 6000) throw new UsageError(`--${name} must be a number of seconds, e.g. 15 or 0.5`);
-  return parsed;
-}
-
 function publicRoots(setting: string): readonly string[] {
   if (setting === 'system') return rootCertificates;
   if (setting === 'none') return [];
@@ -48,26 +40,17 @@ function publicRoots(setting: string): readonly string[] {
   }
 }
 
-function listen(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
-  });
-}
-
 export async function serve(argv: readonly string[], clock: Clock): Promise<void> {
   const { values } = parseFlags(argv, FLAGS);
   const config: Config = loadConfig(values.config);
   const host = values.listen ?? config.listen;
-  const logLevel = values['log-level'] ?? config.log_level;
-  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) throw new UsageError('--log-level must be debug, info, warn, error or silent');
-  const logger = createLogger(logLevel as typeof config.log_level);
+  const logger = createLogger(values['log-level'] === undefined ? config.log_level : logLevelFlag(values['log-level']));
   const log = (line: string) => process.stderr.write(`${line}\n`);
   // The demo's "slow" origin never answers: a short wait shows its 524 without keeping you waiting.
   const demoTimeout = values.demo && values.config === undefined ? 3 : undefined;
   const edgeOptions = {
-    connectTimeoutMs: (seconds(values['origin-connect-timeout'], 'origin-connect-timeout') ?? config.edge.connect_timeout_s) * 1000,
-    responseTimeoutMs: (seconds(values['origin-timeout'], 'origin-timeout') ?? demoTimeout ?? config.edge.origin_timeout_s) * 1000,
+    connectTimeoutMs: (secondsFlag(values['origin-connect-timeout'], 'origin-connect-timeout') ?? config.edge.connect_timeout_s) * 1000,
+    responseTimeoutMs: (secondsFlag(values['origin-timeout'], 'origin-timeout') ?? demoTimeout ?? config.edge.origin_timeout_s) * 1000,
     publicRoots: publicRoots(config.edge.public_roots),
   };
   const ports = {
@@ -87,10 +70,10 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
   const metricsServer = createMetricsServer(edgeMetrics.registry, () => edge.refreshGauges());
 
   const hostForUrl = host.includes(':') ? `[${host}]` : host;
-  const apiPort = await listen(api, ports.api, host);
-  const httpPort = await listen(edge.http, ports.http, host);
-  const httpsPort = await listen(edge.https, ports.https, host);
-  const metricsPort = await listen(metricsServer, ports.metrics, host);
+  const apiPort = await listenOn(api, ports.api, host);
+  const httpPort = await listenOn(edge.http, ports.http, host);
+  const httpsPort = await listenOn(edge.https, ports.https, host);
+  const metricsPort = await listenOn(metricsServer, ports.metrics, host);
   const apiUrl = `http://${hostForUrl}:${apiPort}${API_BASE}`;
   if (values.demo) {
     log(demoUsage(app.paths.demoApiKey, apiUrl));
