@@ -3,6 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/test-deps.sh
-npx tsc -p .
+npm run build --silent
 mapfile -t files < <(find dist/test -name '*.test.js' | sort)
 node --test --test-concurrency=2 "${files[@]}"

@@ -15,6 +15,7 @@ import { serveCrl } from './routes/crl.js';
 import type { CrlService } from '../ca/crl.js';
 import type { CaMetrics } from '../metrics/metrics.js';
 import { serveEdgeFeed, type EdgeFeedDeps } from './routes/edge-feed.js';
+import { createDashboard, isDashboardPath } from './dashboard.js';
 
 export const API_BASE = '/client/v4';
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
@@ -35,6 +36,7 @@ const METHODS_WITH_BODY = new Set(['POST', 'PATCH', 'PUT']);
 export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const match = createRouter([...certificateRoutes(deps.ca), ...zoneRoutes(deps.zones)]);
   const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const dashboard = createDashboard();
 
   const KNOWN_SPECIAL = new Set(['/crl/ecc', '/crl/rsa', '/crl/ecc.pem', '/crl/rsa.pem', '/edge/events', '/edge/zones', '/edge/roots']);
 
@@ -44,6 +46,10 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       const body = await deps.metrics.registry.metrics();
       res.writeHead(200, { 'content-type': deps.metrics.registry.contentType, 'content-length': Buffer.byteLength(body) });
       res.end(body);
+      return;
+    }
+    if (isDashboardPath(url.pathname)) {
+      dashboard.serve(req.method ?? 'GET', url.pathname, res);
       return;
     }
     if (url.pathname !== API_BASE && !url.pathname.startsWith(`${API_BASE}/`)) throw new StrictedgeError(Errors.ROUTE_NOT_FOUND);

@@ -75,7 +75,9 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
   const httpsPort = await listenOn(edge.https, ports.https, host);
   const metricsPort = await listenOn(metricsServer, ports.metrics, host);
   const apiUrl = `http://${hostForUrl}:${apiPort}${API_BASE}`;
+  const dashboardUrl = `http://${hostForUrl}:${apiPort}/`;
   if (values.demo) {
+    log(`dashboard: ${dashboardUrl} (sign in with the key in ${app.paths.demoApiKey})`);
     log(demoUsage(app.paths.demoApiKey, apiUrl));
     log(`\nthe edge, one zone per case (origin timeout ${edgeOptions.responseTimeoutMs / 1000} s):\n${demoTable(app.paths.edgeCaCert, httpsPort)}\n`);
   }
@@ -83,6 +85,7 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
     `${JSON.stringify({
       event: 'ready',
       api: apiUrl,
+      dashboard: dashboardUrl,
       http: `http://${hostForUrl}:${httpPort}`,
       https: `https://${hostForUrl}:${httpsPort}`,
       metrics: `http://${hostForUrl}:${metricsPort}/metrics`,
