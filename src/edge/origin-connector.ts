@@ -30,7 +30,8 @@ export interface ConnectOptions {
   /** Budget for TCP connect plus TLS handshake. */
   readonly connectTimeoutMs: number;
   /** Told about every TLS socket once it is accepted, with the peer certificate's serial. */
-  readonly onTlsSocket?: (socket: TLSSocket, serial: string) => void;
+  /** Returns false to refuse the socket: its certificate was revoked after the handshake's probe. */
+  readonly onTlsSocket?: (socket: TLSSocket, serial: string) => boolean;
   readonly observer?: ConnectObserver;
 }
 
@@ -122,7 +123,8 @@ export function connectOrigin(options: ConnectOptions): Promise<Socket> {
         const read = tcp.bytesRead;
         setImmediate(() => {
           observer?.handshakeBytes(read, tcp.bytesWritten);
-          options.onTlsSocket?.(socket, socket.getPeerCertificate().serialNumber?.toLowerCase() ?? '');
+          const serial = socket.getPeerCertificate().serialNumber?.toLowerCase() ?? '';
+          if (options.onTlsSocket && !options.onTlsSocket(socket, serial)) return fail(tagged(new OriginVerifyError('revoked', serial), 'tls'));
           succeed(socket);
         });
       });

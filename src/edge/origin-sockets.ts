@@ -6,7 +6,8 @@ import type { TLSSocket } from 'node:tls';
 export const closedForRevocation = new WeakSet<object>();
 
 export interface OriginSockets {
-  add(socket: TLSSocket, serial: string): void;
+  /** Records the socket; false (and the socket destroyed) when its certificate is already revoked. */
+  add(socket: TLSSocket, serial: string): boolean;
   /** Destroys every live socket whose peer certificate has this serial; returns how many. */
   closeBySerial(serial: string): number;
   readonly size: number;
@@ -23,7 +24,7 @@ export function createOriginSockets(isRevoked: (serial: string) => boolean): Ori
     add(socket, serial) {
       if (isRevoked(serial)) {
         socket.destroy();
-        return;
+        return false;
       }
       let set = bySerial.get(serial);
       if (!set) bySerial.set(serial, (set = new Set()));
@@ -34,6 +35,7 @@ export function createOriginSockets(isRevoked: (serial: string) => boolean): Ori
         set!.delete(socket);
         if (set!.size === 0 && bySerial.get(serial) === set) bySerial.delete(serial);
       });
+      return true;
     },
     closeBySerial(serial) {
       const set = bySerial.get(serial);

@@ -32,6 +32,7 @@ export function createUpstreams(options: UpstreamOptions) {
   const pools = new Map<string, Pool>();
   const strictPolicy: TlsPolicy = { kind: 'strict', secureContext: options.strictContext, originRootFingerprints: options.originRootFingerprints, index: options.index };
   const policies: Record<PolicyKind, TlsPolicy> = { plain: { kind: 'plain' }, any: { kind: 'any' }, strict: strictPolicy };
+  // Only strict connections depend on a certificate staying valid; full mode accepts any, revoked or not.
   const onTlsSocket = (socket: TLSSocket, serial: string) => options.sockets.add(socket, serial);
 
   function policyFor(kind: PolicyKind): TlsPolicy {
@@ -56,7 +57,7 @@ export function createUpstreams(options: UpstreamOptions) {
           headersTimeout: options.responseTimeoutMs,
           bodyTimeout: options.responseTimeoutMs,
           connect: (_opts, callback) => {
-            connectOrigin({ address, servername, policy, connectTimeoutMs: options.connectTimeoutMs, onTlsSocket, observer }).then(
+            connectOrigin({ address, servername, policy, connectTimeoutMs: options.connectTimeoutMs, onTlsSocket: policy.kind === 'strict' ? onTlsSocket : undefined, observer }).then(
               (socket) => callback(null, socket),
               (error: Error) => callback(error, null),
             );

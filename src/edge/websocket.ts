@@ -44,7 +44,7 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
       servername: host,
       policy: deps.upstreams.policyFor(decision.policy),
       connectTimeoutMs: deps.connectTimeoutMs,
-      onTlsSocket: (socket, serial) => deps.sockets.add(socket, serial),
+      onTlsSocket: decision.policy === 'strict' ? (socket, serial) => deps.sockets.add(socket, serial) : undefined,
     }).then(
       (origin) => {
         if (client.destroyed) return origin.destroy();

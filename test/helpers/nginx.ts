@@ -15,9 +15,9 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-async function waitForPort(port: number, child: ChildProcess, errors: () => string): Promise<void> {
+export async function waitForPort(port: number, child: ChildProcess, errors: () => string): Promise<void> {
   for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) throw new Error(`nginx exited: ${errors()}`);
+    if (child.exitCode !== null) throw new Error(`the server exited: ${errors()}`);
     const open = await new Promise<boolean>((resolve) => {
       const socket = createConnection({ host: '127.0.0.1', port }, () => {
         socket.end();
@@ -28,7 +28,7 @@ async function waitForPort(port: number, child: ChildProcess, errors: () => stri
     if (open) return;
     await sleep(50);
   }
-  throw new Error(`nginx did not listen on ${port}: ${errors()}`);
+  throw new Error(`nothing listened on ${port}: ${errors()}`);
 }
 
 export interface RunningNginx {
@@ -38,8 +38,13 @@ export interface RunningNginx {
 
 /** Runs nginx in `dir` with one server block, given the port it listens on. */
 async function runNginx(dir: string, serverBlock: (port: number) => string): Promise<RunningNginx> {
-  if (!NGINX) throw new Error('nginx is not installed (scripts/test-deps.sh installs it)');
   const port = await freePort();
+  return runNginxHttp(dir, port, `  server {\n${serverBlock(port)}\n  }`);
+}
+
+/** Runs nginx in `dir` with `httpBody` inside its http block; resolves once `port` accepts. */
+export async function runNginxHttp(dir: string, port: number, httpBody: string): Promise<RunningNginx> {
+  if (!NGINX) throw new Error('nginx is not installed (scripts/test-deps.sh installs it)');
   mkdirSync(join(dir, 'logs'), { recursive: true });
   chmodSync(dir, 0o755);
   const conf = join(dir, 'nginx.conf');
@@ -56,9 +61,7 @@ http {
   fastcgi_temp_path ${join(dir, 'fastcgi')};
   uwsgi_temp_path ${join(dir, 'uwsgi')};
   scgi_temp_path ${join(dir, 'scgi')};
-  server {
-${serverBlock(port)}
-  }
+${httpBody}
 }
 `,
   );

@@ -49,6 +49,24 @@ describe('edge modes and errors', () => {
     });
   }
 
+  it('full mode accepts an origin whose Origin CA certificate is revoked (and keeps answering)', { timeout: 15_000 }, async () => {
+    const zone = edge.app.zoneStore.byName('revoked.test')!;
+    const setMode = (value: string) =>
+      fetch(`${edge.api}/zones/${zone.id}/settings/ssl`, { method: 'PATCH', headers: { 'x-auth-user-service-key': apiKey, 'content-type': 'application/json' }, body: JSON.stringify({ value }) });
+    assert.equal((await setMode('full')).status, 200);
+    try {
+      let statuses: number[] = [];
+      for (let i = 0; i < 40; i++) {
+        statuses = await Promise.all([1, 2, 3].map(async () => (await edgeRequest(edge, { scheme: 'https', host: 'revoked.test' })).status));
+        if (statuses.every((s) => s === 200)) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.deepEqual(statuses, [200, 200, 200]);
+    } finally {
+      assert.equal((await setMode('strict')).status, 200);
+    }
+  });
+
   it('serves an HTML error page unless JSON is asked for', async () => {
     const response = await edgeRequest(edge, { scheme: 'https', host: 'expired.test' });
     assert.equal(response.status, 526);

@@ -48,7 +48,8 @@ function join(dir: string, name: string): string {
   return `${dir.replace(/\/+$/, '')}/${name}`;
 }
 
-export function installGuide(server: ServerId, ctx: InstallContext): ServerGuide {
+export function installGuide(server: ServerId, given: InstallContext): ServerGuide {
+  const ctx = { ...given, dir: given.dir.replace(/\/+$/, '') || '/' };
   const cert = join(ctx.dir, `${ctx.base}.pem`);
   const key = join(ctx.dir, `${ctx.base}.key`);
   const names = ctx.hostnames.join(' ');
