@@ -31,6 +31,7 @@ const FLAGS = {
   'max-feed-staleness': { type: 'string', default: '600' },
   listen: { type: 'string', default: '127.0.0.1' },
   'log-level': { type: 'string', default: 'info' },
+  'origin-session-resumption': { type: 'boolean', default: false },
 } as const;
 
 const milliseconds = (value: string, name: string): number => secondsFlag(value, name)! * 1000;
@@ -99,6 +100,7 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
       connectTimeoutMs: milliseconds(values['origin-connect-timeout'], 'origin-connect-timeout'),
       responseTimeoutMs: milliseconds(values['origin-timeout'], 'origin-timeout'),
       publicRoots: rootCertificates,
+      originSessionResumption: values['origin-session-resumption'],
     },
   });
   follower = createFollower({

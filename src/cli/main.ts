@@ -14,7 +14,7 @@ import { edgeCommand } from './edge.js';
 
 const USAGE = `usage: strictedge <command> [flags]
 
-  serve [--state DIR] [--api-port N] [--http-port N] [--https-port N] [--origin-connect-timeout S] [--origin-timeout S]
+  serve [--state DIR] [--api-port N] [--http-port N] [--https-port N] [--origin-connect-timeout S] [--origin-timeout S] [--origin-session-resumption]
         [--metrics-port N] [--listen ADDR] [--log-level LEVEL] [--config FILE] [--demo]
   edge --ca-url URL --edge-token TOKEN [--state DIR] [--http-port N] [--https-port N] [--status-port N]
        [--origin-connect-timeout S] [--origin-timeout S] [--max-feed-staleness S]   (a separate edge following a CA)

@@ -28,6 +28,7 @@ const FLAGS = {
   'log-level': { type: 'string' },
   config: { type: 'string' },
   demo: { type: 'boolean', default: false },
+  'origin-session-resumption': { type: 'boolean' },
 } as const;
 
 function publicRoots(setting: string): readonly string[] {
@@ -52,6 +53,7 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
     connectTimeoutMs: (secondsFlag(values['origin-connect-timeout'], 'origin-connect-timeout') ?? config.edge.connect_timeout_s) * 1000,
     responseTimeoutMs: (secondsFlag(values['origin-timeout'], 'origin-timeout') ?? demoTimeout ?? config.edge.origin_timeout_s) * 1000,
     publicRoots: publicRoots(config.edge.public_roots),
+    originSessionResumption: values['origin-session-resumption'] ?? config.edge.origin_session_resumption,
   };
   const ports = {
     api: portFlag(values['api-port'], 'api-port') ?? config.api_port,

@@ -21,9 +21,11 @@ export const ConfigSchema = z
         origin_timeout_s: z.number().positive().max(6000).default(100),
         /** Roots trusted in strict mode besides the Origin CA's: Node's bundle, none, or a PEM file. */
         public_roots: z.string().min(1).default('system'),
+        /** Resume TLS sessions to strict origins; every resumption is re-checked against the index. */
+        origin_session_resumption: z.boolean().default(false),
       })
       .strict()
-      .default({ http_port: 8080, https_port: 8443, metrics_port: 9464, connect_timeout_s: 15, origin_timeout_s: 100, public_roots: 'system' }),
+      .default({ http_port: 8080, https_port: 8443, metrics_port: 9464, connect_timeout_s: 15, origin_timeout_s: 100, public_roots: 'system', origin_session_resumption: false }),
   })
   .strict();
 

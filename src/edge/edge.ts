@@ -10,6 +10,7 @@ import type { Zone } from '../store/zones.js';
 import type { CertEvent } from '../store/certificates.js';
 import type { EdgeCa } from './edge-ca.js';
 import { createOriginSockets, type OriginSockets } from './origin-sockets.js';
+import { createOriginSessions } from './origin-sessions.js';
 import { createProxy } from './proxy.js';
 import { createUpstreams } from './upstream.js';
 import { createUpgradeHandler } from './websocket.js';
@@ -26,6 +27,8 @@ export interface EdgeOptions {
   readonly publicRoots?: readonly string[];
   /** How often the zone table is checked against the store. */
   readonly zoneRefreshMs?: number;
+  /** Resume TLS sessions to strict origins (re-checked against the index on every resumption). */
+  readonly originSessionResumption?: boolean;
 }
 
 export interface EdgeDeps {
@@ -86,6 +89,7 @@ export function createEdge(deps: EdgeDeps): Edge {
   timer.unref();
 
   const sockets = createOriginSockets((serial) => deps.index.isRevoked(serial));
+  const sessions = options.originSessionResumption ? createOriginSessions() : undefined;
   const instruments = createEdgeInstruments(deps.metrics);
   let lastSeq = deps.initialSeq ?? 0;
   const upstreams = createUpstreams({
@@ -95,6 +99,7 @@ export function createEdge(deps: EdgeDeps): Edge {
     originRootFingerprints: new Set(deps.originRootsPem.map((pem) => new X509Certificate(pem).fingerprint256)),
     index: deps.index,
     sockets,
+    ...(sessions ? { sessions } : {}),
     instruments,
   });
   const zones = () => table;
@@ -143,6 +148,7 @@ export function createEdge(deps: EdgeDeps): Edge {
       if (event.seq !== undefined) lastSeq = Math.max(lastSeq, event.seq);
       if (event.at !== undefined) deps.metrics?.applyDelay.observe(Math.max(0, Date.now() - Date.parse(event.at)) / 1000);
       if (event.kind === 'revoked') {
+        sessions?.dropSerial(event.serial);
         const closed = sockets.closeBySerial(event.serial);
         instruments.revokedSocketsClosed(closed);
         if (logger.enabled('info')) logger.log('info', 'revocation applied', { serial: event.serial, seq: event.seq, sockets_closed: closed });

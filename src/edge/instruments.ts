@@ -4,7 +4,7 @@ import type { Counter, Histogram } from 'prom-client';
 import type { EdgeMetrics } from '../metrics/metrics.js';
 import type { Verdict } from './verify.js';
 
-export type HandshakeResult = 'ok' | 'handshake_failed' | 'verify_failed';
+export type HandshakeResult = 'ok' | 'resumed' | 'handshake_failed' | 'verify_failed';
 
 /** What the origin connector reports about one connection attempt. */
 export interface ConnectObserver {
@@ -35,7 +35,7 @@ export function createEdgeInstruments(metrics: EdgeMetrics | undefined) {
     const ttfb = metrics.originTtfb.labels(zone);
     const connect = metrics.originConnect.labels(zone);
     const handshakeTime = metrics.originTlsHandshake.labels(zone, 'false');
-    const handshakes = { ok: metrics.originTlsHandshakes.labels(zone, 'ok', 'false'), handshake_failed: metrics.originTlsHandshakes.labels(zone, 'handshake_failed', 'false'), verify_failed: metrics.originTlsHandshakes.labels(zone, 'verify_failed', 'false') };
+    const handshakes = { ok: metrics.originTlsHandshakes.labels(zone, 'ok', 'false'), resumed: metrics.originTlsHandshakes.labels(zone, 'ok', 'true'), handshake_failed: metrics.originTlsHandshakes.labels(zone, 'handshake_failed', 'false'), verify_failed: metrics.originTlsHandshakes.labels(zone, 'verify_failed', 'false') };
     const bytesRead = metrics.originHandshakeBytes.labels(zone, 'read');
     const bytesWritten = metrics.originHandshakeBytes.labels(zone, 'written');
     const closedIdle = metrics.socketsClosed.labels('idle');

@@ -1,13 +1,16 @@
 // Opens a connection to an origin: TCP, then TLS when the mode says so. Every failure is
 // tagged with the phase it happened in (see classify.ts). Strict verification runs inside the
 // handshake: OpenSSL checks the chain against the trusted roots and dates, then
-// checkServerIdentity checks the name and probes the revocation index. The socket is handed
-// to the HTTP client only after all of that passed.
+// checkServerIdentity checks the name and probes the revocation index. A resumed session
+// (only with --origin-session-resumption) skips all that in OpenSSL and Node, so it is checked
+// against what its full handshake verified, the clock and the index again. The socket is
+// handed to the HTTP client only after all of that passed.
 import { connect as netConnect, type Socket } from 'node:net';
 import { checkServerIdentity, connect as tlsConnect, type PeerCertificate, type SecureContext, type TLSSocket } from 'node:tls';
 import type { RevocationIndex } from '../revocation/revocation-index.js';
 import type { OriginPhase } from './classify.js';
-import { identityVerdict, OriginVerifyError, X509_VERIFY_CODES } from './verify.js';
+import { identityVerdict, OriginVerifyError, resumedSessionVerdict, X509_VERIFY_CODES } from './verify.js';
+import type { OriginSessions, VerifiedSession } from './origin-sessions.js';
 import type { ConnectObserver } from './instruments.js';
 import { closedForRevocation } from './origin-sockets.js';
 
@@ -29,26 +32,39 @@ export interface ConnectOptions {
   readonly policy: TlsPolicy;
   /** Budget for TCP connect plus TLS handshake. */
   readonly connectTimeoutMs: number;
-  /** Told about every TLS socket once it is accepted, with the peer certificate's serial. */
-  /** Returns false to refuse the socket: its certificate was revoked after the handshake's probe. */
+  /**
+   * Told about every TLS socket once it is accepted, with the peer certificate's serial;
+   * returns false to refuse it (its certificate was revoked after the handshake's probe).
+   */
   readonly onTlsSocket?: (socket: TLSSocket, serial: string) => boolean;
   readonly observer?: ConnectObserver;
+  /** strict only: resumable sessions per origin + SNI; absent means every handshake is full. */
+  readonly sessions?: OriginSessions;
+  /** For resumed sessions' notAfter check. */
+  readonly now?: () => number;
 }
+
+type Verified = Omit<VerifiedSession, 'session'>;
 
 function tagged(error: Error, originPhase: OriginPhase): Error {
   return Object.assign(error, { originPhase });
 }
 
 /** strict mode's checkServerIdentity: hostname, then (Origin CA leaves) the index. */
-export function strictIdentityCheck(policy: Extract<TlsPolicy, { kind: 'strict' }>) {
+export function strictIdentityCheck(policy: Extract<TlsPolicy, { kind: 'strict' }>, onVerified?: (verified: Verified) => void) {
   return (hostname: string, cert: PeerCertificate): Error | undefined => {
     const issuer = (cert as PeerCertificate & { issuerCertificate?: PeerCertificate }).issuerCertificate;
+    const originLeaf = issuer !== undefined && policy.originRootFingerprints.has(issuer.fingerprint256);
+    const serial = cert.serialNumber?.toLowerCase() ?? '';
+    const sha256 = cert.fingerprint256.replaceAll(':', '').toLowerCase();
     const verdict = identityVerdict({
       hostnameMatches: checkServerIdentity(hostname, cert) === undefined,
-      issuedByOriginRoot: issuer !== undefined && policy.originRootFingerprints.has(issuer.fingerprint256),
-      probe: () => policy.index.probe(cert.serialNumber.toLowerCase(), cert.fingerprint256.replaceAll(':', '').toLowerCase()),
+      issuedByOriginRoot: originLeaf,
+      probe: () => policy.index.probe(serial, sha256),
     });
-    return verdict ? new OriginVerifyError(verdict, cert.serialNumber?.toLowerCase()) : undefined;
+    if (verdict) return new OriginVerifyError(verdict, serial);
+    onVerified?.({ serial, sha256, originLeaf, notAfterMs: Date.parse(cert.valid_to) });
+    return undefined;
   };
 }
 
@@ -91,6 +107,10 @@ export function connectOrigin(options: ConnectOptions): Promise<Socket> {
       observer?.tcpConnected((tlsStartedAt - startedAt) / 1000);
       if (policy.kind === 'plain') return succeed(tcp);
       phase = 'tls';
+      const sessions = policy.kind === 'strict' ? options.sessions : undefined;
+      const sessionKey = `${address.host}:${address.port} ${servername}`;
+      const offered = sessions?.get(sessionKey);
+      let verified: Verified | undefined;
       tls =
         policy.kind === 'strict'
           ? tlsConnect({
@@ -98,8 +118,9 @@ export function connectOrigin(options: ConnectOptions): Promise<Socket> {
               servername,
               secureContext: policy.secureContext,
               rejectUnauthorized: true,
-              checkServerIdentity: strictIdentityCheck(policy),
+              checkServerIdentity: strictIdentityCheck(policy, (facts) => (verified = facts)),
               ALPNProtocols: ['http/1.1'],
+              ...(offered ? { session: offered.session } : {}),
             })
           : tlsConnect({
               socket: tcp,
@@ -113,9 +134,28 @@ export function connectOrigin(options: ConnectOptions): Promise<Socket> {
         observer?.tlsHandshake(verifyFailed ? 'verify_failed' : 'handshake_failed', (performance.now() - tlsStartedAt) / 1000);
         fail(tagged(error, 'tls'));
       });
+      if (sessions) {
+        // TLS 1.3 tickets come after secureConnect; only a verified (or re-checked) session is kept.
+        tls.on('session', (session: Buffer) => {
+          if (verified) sessions.set(sessionKey, { ...verified, session });
+        });
+      }
       tls.once('secureConnect', () => {
         const socket = tls!;
-        observer?.tlsHandshake('ok', (performance.now() - tlsStartedAt) / 1000);
+        if (policy.kind === 'strict' && socket.isSessionReused()) {
+          const verdict = offered
+            ? resumedSessionVerdict({ nowMs: (options.now ?? Date.now)(), notAfterMs: offered.notAfterMs, originLeaf: offered.originLeaf, probe: () => policy.index.probe(offered.serial, offered.sha256) })
+            : 'unknown_certificate';
+          if (verdict) {
+            sessions?.delete(sessionKey);
+            observer?.tlsHandshake('verify_failed', (performance.now() - tlsStartedAt) / 1000);
+            // Not from inside the secureConnect callback: destroying the socket there crashes Node 20 (SIGSEGV).
+            const error = tagged(new OriginVerifyError(verdict, offered?.serial), 'tls');
+            return void setImmediate(() => fail(error));
+          }
+          verified = { serial: offered!.serial, sha256: offered!.sha256, originLeaf: offered!.originLeaf, notAfterMs: offered!.notAfterMs };
+        }
+        observer?.tlsHandshake(socket.isSessionReused() ? 'resumed' : 'ok', (performance.now() - tlsStartedAt) / 1000);
         // Handshake bytes as openssl s_client counts them: what was read by now (TLS 1.3 session
         // tickets come later and are not counted), and what was written once the client's last
         // flight, sent just after this event, has gone out: one turn of the loop later, before
@@ -123,7 +163,7 @@ export function connectOrigin(options: ConnectOptions): Promise<Socket> {
         const read = tcp.bytesRead;
         setImmediate(() => {
           observer?.handshakeBytes(read, tcp.bytesWritten);
-          const serial = socket.getPeerCertificate().serialNumber?.toLowerCase() ?? '';
+          const serial = verified?.serial ?? socket.getPeerCertificate().serialNumber?.toLowerCase() ?? '';
           if (options.onTlsSocket && !options.onTlsSocket(socket, serial)) return fail(tagged(new OriginVerifyError('revoked', serial), 'tls'));
           succeed(socket);
         });

@@ -5,6 +5,7 @@ import type { SecureContext, TLSSocket } from 'node:tls';
 import { Pool } from 'undici';
 import type { RevocationIndex } from '../revocation/revocation-index.js';
 import { connectOrigin, type OriginAddress, type TlsPolicy } from './origin-connector.js';
+import type { OriginSessions } from './origin-sessions.js';
 import type { OriginSockets } from './origin-sockets.js';
 import type { EdgeInstruments } from './instruments.js';
 
@@ -18,6 +19,8 @@ export interface UpstreamOptions {
   readonly originRootFingerprints: ReadonlySet<string>;
   readonly index: RevocationIndex;
   readonly sockets: OriginSockets;
+  /** Present when strict origins' TLS sessions may be resumed. */
+  readonly sessions?: OriginSessions;
   readonly maxSocketsPerOrigin?: number;
   readonly instruments: EdgeInstruments;
 }
@@ -57,7 +60,7 @@ export function createUpstreams(options: UpstreamOptions) {
           headersTimeout: options.responseTimeoutMs,
           bodyTimeout: options.responseTimeoutMs,
           connect: (_opts, callback) => {
-            connectOrigin({ address, servername, policy, connectTimeoutMs: options.connectTimeoutMs, onTlsSocket: policy.kind === 'strict' ? onTlsSocket : undefined, observer }).then(
+            connectOrigin({ address, servername, policy, connectTimeoutMs: options.connectTimeoutMs, onTlsSocket: policy.kind === 'strict' ? onTlsSocket : undefined, observer, sessions: options.sessions }).then(
               (socket) => callback(null, socket),
               (error: Error) => callback(error, null),
             );

@@ -47,6 +47,27 @@ export function identityVerdict(facts: IdentityFacts): Verdict | undefined {
   return undefined;
 }
 
+export interface ResumedSessionFacts {
+  readonly nowMs: number;
+  /** What the full handshake that made the session verified. */
+  readonly notAfterMs: number;
+  readonly originLeaf: boolean;
+  readonly probe: () => 'ok' | 'revoked' | 'unknown';
+}
+
+/**
+ * A resumed TLS session skips certificate verification; what can change since the full
+ * handshake is the clock and the revocation index, so those are checked again.
+ */
+export function resumedSessionVerdict(facts: ResumedSessionFacts): Verdict | undefined {
+  if (facts.nowMs > facts.notAfterMs) return 'expired';
+  if (!facts.originLeaf) return undefined;
+  const probe = facts.probe();
+  if (probe === 'revoked') return 'revoked';
+  if (probe === 'unknown') return 'unknown_certificate';
+  return undefined;
+}
+
 /** Thrown from the TLS handshake when strict verification fails. */
 export class OriginVerifyError extends Error {
   readonly code = 'STRICTEDGE_ORIGIN_VERIFY';

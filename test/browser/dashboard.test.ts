@@ -217,7 +217,7 @@ describe('web dashboard in Chromium', () => {
 
     await page.getByLabel('Let this browser generate').check();
     await page.getByRole('button', { name: 'Add hostname' }).click();
-    await page.getByLabel('Hostname 3').fill('www.other.test');
+    await page.getByRole('textbox', { name: 'Hostname 3', exact: true }).fill('www.other.test');
     await page.getByRole('button', { name: 'Create certificate' }).click();
     await page.locator('#hostnames-error', { hasText: 'not in a zone of this account' }).waitFor();
     assert.match((await page.locator('#hostnames-error').textContent())!, /www\.other\.test.*code 1212/);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { classifyOriginError } from '../../src/edge/classify.js';
 import { decideRoute } from '../../src/edge/route.js';
-import { chainVerdict, identityVerdict, OriginVerifyError } from '../../src/edge/verify.js';
+import { chainVerdict, identityVerdict, OriginVerifyError, resumedSessionVerdict } from '../../src/edge/verify.js';
 import { buildZoneTable, hostOf } from '../../src/edge/zone-table.js';
 import type { SslMode, Zone } from '../../src/store/zones.js';
 
@@ -84,5 +84,14 @@ describe('verdicts', () => {
     assert.equal(identityVerdict(facts(true, true, 'unknown')), 'unknown_certificate');
     assert.equal(identityVerdict(facts(true, false, 'unknown')), undefined, 'public-root certificates are not in our index');
     assert.equal(chainVerdict('SELF_SIGNED_CERT_IN_CHAIN'), 'untrusted');
+  });
+
+  it('re-checks a resumed session against the clock and the index', () => {
+    const facts = (nowMs: number, originLeaf: boolean, probe: 'ok' | 'unknown' | 'revoked') => ({ nowMs, notAfterMs: 1_000, originLeaf, probe: () => probe });
+    assert.equal(resumedSessionVerdict(facts(999, true, 'ok')), undefined);
+    assert.equal(resumedSessionVerdict(facts(1_001, true, 'ok')), 'expired', 'a session does not outlive its certificate');
+    assert.equal(resumedSessionVerdict(facts(999, true, 'revoked')), 'revoked');
+    assert.equal(resumedSessionVerdict(facts(999, true, 'unknown')), 'unknown_certificate');
+    assert.equal(resumedSessionVerdict(facts(999, false, 'revoked')), undefined, 'public-root certificates are not in our index');
   });
 });
