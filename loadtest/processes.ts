@@ -1,5 +1,5 @@
 // The child processes a benchmark starts, and one way to end them all: SIGTERM, wait for each
-// to exit (they may be saving state), then remove the work folder. Ctrl-C does the same.
+// to exit (they may be saving state), then remove the work folder. Ctrl-C (or SIGTERM) does the same.
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,9 +25,11 @@ export function createBenchWorkspace(prefix: string) {
     );
     rmSync(dir, { recursive: true, force: true });
   };
-  process.once('SIGINT', () => {
-    void stopAll().finally(() => process.exit(130));
-  });
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.once(signal, () => {
+      void stopAll().finally(() => process.exit(code));
+    });
+  }
   return {
     dir,
     track<T extends ChildProcess>(child: T): T {

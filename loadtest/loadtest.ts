@@ -1,0 +1,283 @@
+// npm run loadtest [-- --quick] [-- --client wrk] [-- --soak 300]
+// The edge in each mode, the origin direct, and nginx / HAProxy / Caddy on the same strict job,
+// all on loopback, the same client settings for every scenario, interleaved rounds, medians.
+// Writes loadtest/results/<timestamp>.json, .md and .svg. Ctrl-C stops everything it started.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { CLI } from '../test/helpers/serve.js';
+import { freePort, waitForPort } from '../test/helpers/nginx.js';
+import { caddyConfig, haproxyConfig, INSTALLED, nginxConfig, startAnchorProcess, versionOf, writeCombinedPem, type AnchorFiles } from './anchors.js';
+import { runAutocannon, runWrk, WRK_INSTALLED, type ClientName, type ClientSettings, type RunResult, type Target } from './clients.js';
+import { copyState, fillIndex, makeFixtures, ZONES, type OriginPorts } from './fixtures.js';
+import { createBenchWorkspace, median, runBenchmark } from './processes.js';
+import { markdown, svgChart, type Group, type HandshakeFigures, type Kind, type Report, type ScenarioResult, type TargetCheck } from './report.js';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    client: { type: 'string', default: 'autocannon' },
+    duration: { type: 'string' },
+    rounds: { type: 'string' },
+    connections: { type: 'string', default: '50' },
+    pipelining: { type: 'string', default: '1' },
+    anchors: { type: 'boolean', default: true },
+    soak: { type: 'string' },
+    out: { type: 'string', default: fileURLToPath(new URL('../../loadtest/results/', import.meta.url)) },
+  },
+  allowNegative: true,
+});
+const QUICK = values.quick;
+const CLIENT = values.client as ClientName;
+if (CLIENT !== 'autocannon' && CLIENT !== 'wrk') throw new Error('--client must be autocannon or wrk');
+if (CLIENT === 'wrk' && !WRK_INSTALLED) throw new Error('--client wrk needs Debian\'s wrk: apt-get install -y wrk');
+const SETTINGS: ClientSettings = { connections: Number(values.connections), pipelining: Number(values.pipelining), durationS: Number(values.duration ?? (QUICK ? 3 : 10)) };
+const ROUNDS = Number(values.rounds ?? (QUICK ? 1 : 3));
+const INDEX = QUICK ? { issued: 100_000, revoked: 10_000 } : { issued: 1_000_000, revoked: 100_000 };
+const PATH = '/bytes/6';
+
+const workspace = createBenchWorkspace('strictedge-loadtest-');
+const work = workspace.dir;
+const progress = (line: string) => process.stderr.write(`${line}\n`);
+
+/** The first line a child prints once it is ready: JSON for `serve`, the word "ready" for the origins. */
+function readyLine(child: ChildProcess): Promise<Record<string, any>> {
+  return new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', (line) => {
+      try {
+        resolve(line.startsWith('{') ? JSON.parse(line) : { line });
+      } catch (error) {
+        reject(error);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`a process the load test needs exited with ${code}`)));
+  });
+}
+
+interface EdgeProcess {
+  readonly child: ChildProcess;
+  readonly httpsPort: number;
+  readonly metrics: string;
+}
+
+async function startEdge(state: string, extra: string[] = []): Promise<EdgeProcess> {
+  const child = workspace.track(spawn(process.execPath, [CLI, 'serve', '--state', state, '--log-level', 'warn', '--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0', ...extra], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  const ready = await readyLine(child);
+  return { child, httpsPort: Number(new URL(ready.https).port), metrics: ready.metrics };
+}
+
+function rssMb(pid: number): number {
+  try {
+    return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+interface Scenario {
+  readonly id: string;
+  readonly name: string;
+  readonly group: Group;
+  readonly kind: Kind;
+  readonly target: Target;
+  /** The edge process whose memory is sampled during the run. */
+  readonly edge?: EdgeProcess;
+  /** The nginx scenario it is compared with. */
+  readonly nginx?: string;
+}
+
+async function startAnchors(files: AnchorFiles): Promise<{ scenarios: Scenario[]; versions: Record<string, string> }> {
+  const scenarios: Scenario[] = [];
+  const versions: Record<string, string> = {};
+  const target = (port: number, host: string): Target => ({ port, host, path: PATH });
+  const started: [ChildProcess, number[]][] = [];
+  if (INSTALLED.nginx) {
+    const ports = { keepalive: await freePort(), new: await freePort(), 'new-reuse': await freePort() };
+    started.push([workspace.track(startAnchorProcess('nginx', files, nginxConfig(files, ports))), Object.values(ports)]);
+    versions.nginx = versionOf('/usr/sbin/nginx', ['-v'], /nginx\/(\S+)/);
+    scenarios.push({ id: 'nginx-keepalive', name: 'nginx, 1 worker, upstream keep-alive', group: 'keepalive', kind: 'anchor', target: target(ports.keepalive, files.hosts.keepalive) });
+    scenarios.push({ id: 'nginx-new', name: 'nginx, new handshake, session reuse off', group: 'handshake', kind: 'anchor', target: target(ports.new, files.hosts.new) });
+    scenarios.push({ id: 'nginx-new-reuse', name: 'nginx, new connection, session reuse on (default)', group: 'handshake', kind: 'anchor', target: target(ports['new-reuse'], files.hosts['new-reuse']) });
+  }
+  if (INSTALLED.haproxy) {
+    const ports = { keepalive: await freePort(), new: await freePort() };
+    started.push([workspace.track(startAnchorProcess('haproxy', files, haproxyConfig(files, ports, writeCombinedPem(files)))), Object.values(ports)]);
+    versions.haproxy = versionOf('/usr/sbin/haproxy', ['-v'], /version (\S+)/);
+    scenarios.push({ id: 'haproxy-keepalive', name: 'HAProxy, 1 thread, http-reuse always', group: 'keepalive', kind: 'anchor', target: target(ports.keepalive, files.hosts.keepalive) });
+    scenarios.push({ id: 'haproxy-new', name: 'HAProxy, new handshake, no-ssl-reuse', group: 'handshake', kind: 'anchor', target: target(ports.new, files.hosts.new) });
+  }
+  if (INSTALLED.caddy) {
+    const ports = { keepalive: await freePort(), new: await freePort() };
+    started.push([workspace.track(startAnchorProcess('caddy', files, caddyConfig(files, ports))), Object.values(ports)]);
+    versions.caddy = versionOf('/usr/bin/caddy', ['version'], /v?(\d+\.\d+\.\d+)/);
+    scenarios.push({ id: 'caddy-keepalive', name: 'Caddy, upstream keep-alive', group: 'keepalive', kind: 'anchor', target: target(ports.keepalive, files.hosts.keepalive) });
+    scenarios.push({ id: 'caddy-new', name: 'Caddy, new handshake (keepalive off)', group: 'handshake', kind: 'anchor', target: target(ports.new, files.hosts.new) });
+  }
+  for (const [child, ports] of started) for (const port of ports) await waitForPort(port, child, () => 'see stderr above');
+  return { scenarios, versions };
+}
+
+async function runOne(scenario: Scenario): Promise<RunResult & { rssMaxMb: number | null }> {
+  let rssMax = NaN;
+  const sampler = scenario.edge ? setInterval(() => (rssMax = Math.max(Number.isNaN(rssMax) ? 0 : rssMax, rssMb(scenario.edge!.child.pid!))), 250) : undefined;
+  try {
+    const result = CLIENT === 'wrk' ? await runWrk(scenario.target, SETTINGS, work, (child) => workspace.track(child)) : await runAutocannon(scenario.target, SETTINGS);
+    return { ...result, rssMaxMb: Number.isNaN(rssMax) ? null : rssMax };
+  } finally {
+    if (sampler) clearInterval(sampler);
+  }
+}
+
+/** Average handshake bytes for one zone, from the edge's histogram sums and counts. */
+async function handshakeBytes(metricsUrl: string, zone: string): Promise<{ read: number; written: number }> {
+  const text = await (await fetch(metricsUrl)).text();
+  const value = (name: string, direction: string) => Number(new RegExp(`^strictedge_edge_origin_tls_handshake_bytes_${name}\\{zone="${zone.replace(/\./g, '\\.')}",direction="${direction}"\\} (\\S+)`, 'm').exec(text)?.[1] ?? NaN);
+  return { read: value('sum', 'read') / value('count', 'read'), written: value('sum', 'written') / value('count', 'written') };
+}
+
+async function soak(edge: EdgeProcess, target: Target, seconds: number): Promise<void> {
+  progress(`soak: edge strict keep-alive for ${seconds} s, RSS every 5 s`);
+  const samples: { t: number; mb: number }[] = [];
+  const started = Date.now();
+  const timer = setInterval(() => samples.push({ t: (Date.now() - started) / 1000, mb: rssMb(edge.child.pid!) }), 5000);
+  const result = await runAutocannon(target, { ...SETTINGS, durationS: seconds });
+  clearInterval(timer);
+  const minute = Math.min(60, seconds / 3);
+  const first = median(samples.filter((s) => s.t <= minute).map((s) => s.mb));
+  const last = median(samples.filter((s) => s.t >= seconds - minute).map((s) => s.mb));
+  console.log(`soak ${seconds} s: ${Math.round(result.rps)} req/s, errors ${result.errors + result.non2xx}, RSS first ${minute} s median ${first.toFixed(1)} MB, last ${minute} s median ${last.toFixed(1)} MB, growth ${(((last - first) / first) * 100).toFixed(1)} %, max ${Math.max(...samples.map((s) => s.mb)).toFixed(1)} MB`);
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  progress(`load test: ${CLIENT}, ${SETTINGS.connections} connections, ${SETTINGS.durationS} s per run, ${ROUNDS} round(s)${QUICK ? ' (quick)' : ''}`);
+  const ports: OriginPorts = { http: await freePort(), https: await freePort(), close: await freePort(), rsaClose: await freePort() };
+  progress('making the state: account, zones, origin-ecc and origin-rsa certificates...');
+  const fixtures = await makeFixtures(work, ports);
+  const resumeState = copyState(fixtures.state, join(work, 'state-resume'));
+  const bigState = copyState(fixtures.state, join(work, 'state-big'));
+  progress(`filling a copy with ${INDEX.issued.toLocaleString()} issued and ${INDEX.revoked.toLocaleString()} revoked certificates...`);
+  fillIndex(bigState, INDEX.issued, INDEX.revoked);
+
+  const origin = workspace.track(
+    spawn(process.execPath, [fileURLToPath(new URL('./origin-process.js', import.meta.url)), JSON.stringify({ httpPort: ports.http, httpsPort: ports.https, closePort: ports.close, certFile: fixtures.eccCert, keyFile: fixtures.eccKey, rsaClosePort: ports.rsaClose, rsaCertFile: fixtures.rsaCert, rsaKeyFile: fixtures.rsaKey })], { stdio: ['ignore', 'pipe', 'inherit'] }),
+  );
+  await readyLine(origin);
+  progress('starting three edges (plain, with origin session resumption, with the large index)...');
+  const [edge, resumeEdge, bigEdge] = await Promise.all([startEdge(fixtures.state), startEdge(resumeState, ['--origin-session-resumption']), startEdge(bigState)]);
+
+  const target = (port: number, host: string): Target => ({ port, host, path: PATH });
+  const scenarios: Scenario[] = [
+    { id: 'direct', name: 'origin direct (HTTPS)', group: 'keepalive', kind: 'direct', target: target(ports.https, ZONES.strict) },
+    { id: 'flexible', name: 'edge flexible', group: 'keepalive', kind: 'edge', target: target(edge.httpsPort, ZONES.flexible), edge },
+    { id: 'full', name: 'edge full', group: 'keepalive', kind: 'edge', target: target(edge.httpsPort, ZONES.full), edge, nginx: 'nginx-keepalive' },
+    { id: 'strict-keepalive', name: 'edge strict, keep-alive', group: 'keepalive', kind: 'edge', target: target(edge.httpsPort, ZONES.strict), edge, nginx: 'nginx-keepalive' },
+    { id: 'strict-keepalive-big', name: `edge strict, keep-alive, ${INDEX.issued / 1000}k-entry index`, group: 'keepalive', kind: 'edge', target: target(bigEdge.httpsPort, ZONES.strict), edge: bigEdge, nginx: 'nginx-keepalive' },
+    { id: 'direct-new', name: 'origin direct, new client TLS per request', group: 'handshake', kind: 'direct', target: target(ports.close, ZONES.strictNew) },
+    { id: 'strict-new', name: 'edge strict, new handshake, resumption off (origin-ecc)', group: 'handshake', kind: 'edge', target: target(edge.httpsPort, ZONES.strictNew), edge, nginx: 'nginx-new' },
+    { id: 'strict-new-resume', name: 'edge strict, new connection, resumption on', group: 'handshake', kind: 'edge', target: target(resumeEdge.httpsPort, ZONES.strictNew), edge: resumeEdge, nginx: 'nginx-new-reuse' },
+    { id: 'strict-new-rsa', name: 'edge strict, new handshake, origin-rsa', group: 'handshake', kind: 'edge', target: target(edge.httpsPort, ZONES.strictRsaNew), edge, nginx: 'nginx-new' },
+  ];
+  let versions: Record<string, string> = {};
+  if (values.anchors) {
+    progress(`starting the anchors: ${Object.entries(INSTALLED).filter(([, ok]) => ok).map(([name]) => name).join(', ') || 'none installed'}...`);
+    const anchors = await startAnchors({ dir: join(work, 'anchors'), cert: fixtures.eccCert, key: fixtures.eccKey, root: fixtures.eccRoot, origin: ports, hosts: { keepalive: ZONES.strict, new: ZONES.strictNew, 'new-reuse': ZONES.strictNew } });
+    scenarios.push(...anchors.scenarios);
+    versions = anchors.versions;
+  }
+
+  if (values.soak) return soak(edge, target(edge.httpsPort, ZONES.strict), Number(values.soak));
+
+  // "direct-new" is a client doing its own handshakes: with `Connection: close` from the origin.
+  const runs = new Map<string, (RunResult & { rssMaxMb: number | null })[]>(scenarios.map((s) => [s.id, []]));
+  const total = ROUNDS * scenarios.length;
+  let done = 0;
+  const began = Date.now();
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const scenario of scenarios) {
+      const result = await runOne(scenario);
+      runs.get(scenario.id)!.push(result);
+      done++;
+      const eta = Math.round(((Date.now() - began) / done) * (total - done) / 1000);
+      progress(`[${String(done).padStart(2)}/${total}] round ${round}: ${scenario.name.padEnd(58)} ${Math.round(result.rps).toLocaleString().padStart(7)} req/s  p99 ${result.p99} ms${result.errors + result.non2xx ? `  ERRORS ${result.errors} non-2xx ${result.non2xx}` : ''}  (about ${Math.floor(eta / 60)}m${String(eta % 60).padStart(2, '0')}s left)`);
+    }
+  }
+
+  const ceiling = median(runs.get('direct')!.map((r) => r.rps));
+  const byId = new Map<string, ScenarioResult>();
+  const invalidBecause: string[] = [];
+  for (const s of scenarios) {
+    const rs = runs.get(s.id)!;
+    const rps = median(rs.map((r) => r.rps));
+    const errors = rs.reduce((n, r) => n + r.errors, 0);
+    const non2xx = rs.reduce((n, r) => n + r.non2xx, 0);
+    if (errors + non2xx > 0) invalidBecause.push(`${s.name}: ${errors} errors, ${non2xx} non-2xx`);
+    const rss = rs.map((r) => r.rssMaxMb).filter((v): v is number => v !== null);
+    byId.set(s.id, {
+      id: s.id, name: s.name, group: s.group, kind: s.kind, runs: rs, rps,
+      p50: median(rs.map((r) => r.p50)), p975: rs[0]!.p975 === null ? null : median(rs.map((r) => r.p975!)), p99: median(rs.map((r) => r.p99)),
+      errors, non2xx, clientBound: s.id !== 'direct' && rps >= 0.8 * ceiling,
+      vsDirect: rps / median(runs.get(s.group === 'keepalive' ? 'direct' : 'direct-new')!.map((r) => r.rps)),
+      vsNginx: null, edgeRssMaxMb: rss.length ? Math.max(...rss) : null,
+    });
+  }
+  for (const s of scenarios) {
+    const nginxId = s.nginx ?? (s.kind === 'anchor' ? (s.group === 'keepalive' ? 'nginx-keepalive' : 'nginx-new') : undefined);
+    const nginx = nginxId ? byId.get(nginxId) : undefined;
+    if (nginx) byId.set(s.id, { ...byId.get(s.id)!, vsNginx: byId.get(s.id)!.rps / nginx.rps });
+  }
+  const results = scenarios.map((s) => byId.get(s.id)!);
+
+  const [eccBytes, rsaBytes] = await Promise.all([handshakeBytes(edge.metrics, ZONES.strictNew), handshakeBytes(edge.metrics, ZONES.strictRsaNew)]);
+  const handshakes: HandshakeFigures[] = [
+    { keyType: 'ecdsa', handshakesPerS: byId.get('strict-new')!.rps, bytesRead: eccBytes.read, bytesWritten: eccBytes.written },
+    { keyType: 'rsa', handshakesPerS: byId.get('strict-new-rsa')!.rps, bytesRead: rsaBytes.read, bytesWritten: rsaBytes.written },
+  ];
+
+  const get = (id: string) => byId.get(id);
+  const check = (targetText: string, a: ScenarioResult | undefined, b: ScenarioResult | undefined, measure: (a: ScenarioResult, b: ScenarioResult) => [string, boolean]): TargetCheck => {
+    if (!a || !b) return { target: targetText, measured: 'not run', met: null };
+    const [measured, met] = measure(a, b);
+    return { target: targetText, measured, met };
+  };
+  const strict = get('strict-keepalive')!;
+  const targets: TargetCheck[] = [
+    check('strict keep-alive ≥ 0.6 × nginx req/s', strict, get('nginx-keepalive'), (a, b) => [`${(a.rps / b.rps).toFixed(2)}× (${Math.round(a.rps)} vs ${Math.round(b.rps)})`, a.rps >= 0.6 * b.rps]),
+    check('strict keep-alive p99 ≤ 2 × nginx p99', strict, get('nginx-keepalive'), (a, b) => [`${a.p99} ms vs ${b.p99} ms`, a.p99 <= 2 * b.p99]),
+    check('strict keep-alive ahead of Caddy', strict, get('caddy-keepalive'), (a, b) => [`${(a.rps / b.rps).toFixed(2)}×`, a.rps > b.rps]),
+    check('strict new handshake, resumption off ≥ 0.8 × nginx (reuse off)', get('strict-new'), get('nginx-new'), (a, b) => [`${(a.rps / b.rps).toFixed(2)}× (${Math.round(a.rps)} vs ${Math.round(b.rps)})`, a.rps >= 0.8 * b.rps]),
+    check('strict with resumption ahead of nginx with its default session reuse', get('strict-new-resume'), get('nginx-new-reuse'), (a, b) => [`${(a.rps / b.rps).toFixed(2)}× (${Math.round(a.rps)} vs ${Math.round(b.rps)})`, a.rps > b.rps]),
+    check('strict ≤ 3 % fewer req/s than full (keep-alive)', strict, get('full'), (a, b) => [`${(((b.rps - a.rps) / b.rps) * 100).toFixed(1)} % fewer`, a.rps >= 0.97 * b.rps]),
+    check(`strict keep-alive with a ${INDEX.issued / 1000}k-entry index vs an empty one`, get('strict-keepalive-big'), strict, (a, b) => [`${(a.rps / b.rps).toFixed(2)}×`, a.rps >= 0.97 * b.rps]),
+    { target: 'edge RSS ≤ 150 MB during strict keep-alive', measured: strict.edgeRssMaxMb === null ? 'not sampled' : `${strict.edgeRssMaxMb.toFixed(0)} MB max`, met: strict.edgeRssMaxMb === null ? null : strict.edgeRssMaxMb <= 150 },
+  ];
+
+  const report: Report = {
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    machine: { cpus: cpus().length, node: process.version, anchors: versions },
+    client: CLIENT === 'wrk' ? 'wrk -t1' : 'autocannon (programmatic, 1 process)',
+    settings: { ...SETTINGS, rounds: ROUNDS, quick: QUICK, index: INDEX },
+    clientCeilingRps: ceiling,
+    scenarios: results,
+    handshakes,
+    targets,
+    valid: invalidBecause.length === 0,
+    invalidBecause,
+  };
+  mkdirSync(values.out, { recursive: true });
+  const stamp = `${startedAt.toISOString().replace(/[:.]/g, '-')}${QUICK ? '-quick' : ''}${CLIENT === 'wrk' ? '-wrk' : ''}`;
+  writeFileSync(join(values.out, `${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(values.out, `${stamp}.svg`), svgChart(report));
+  const md = markdown(report, `${stamp}.svg`);
+  writeFileSync(join(values.out, `${stamp}.md`), md);
+  console.log(md);
+  progress(`wrote ${join(values.out, `${stamp}.{json,md,svg}`)}`);
+  if (!report.valid) process.exitCode = 1;
+}
+
+runBenchmark(main, workspace);
