@@ -27,6 +27,8 @@ const { values } = parseArgs({
     pipelining: { type: 'string', default: '1' },
     anchors: { type: 'boolean', default: true },
     soak: { type: 'string' },
+    only: { type: 'string' },
+    'profile-edge': { type: 'string' },
     out: { type: 'string', default: fileURLToPath(new URL('../../loadtest/results/', import.meta.url)) },
   },
   allowNegative: true,
@@ -64,8 +66,8 @@ interface EdgeProcess {
   readonly metrics: string;
 }
 
-async function startEdge(state: string, extra: string[] = []): Promise<EdgeProcess> {
-  const child = workspace.track(spawn(process.execPath, [CLI, 'serve', '--state', state, '--log-level', 'warn', '--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0', ...extra], { stdio: ['ignore', 'pipe', 'inherit'] }));
+async function startEdge(state: string, extra: string[] = [], nodeFlags: string[] = []): Promise<EdgeProcess> {
+  const child = workspace.track(spawn(process.execPath, [...nodeFlags, CLI, 'serve', '--state', state, '--log-level', 'warn', '--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0', ...extra], { stdio: ['ignore', 'pipe', 'inherit'] }));
   const ready = await readyLine(child);
   return { child, httpsPort: Number(new URL(ready.https).port), metrics: ready.metrics };
 }
@@ -139,6 +141,14 @@ async function handshakeBytes(metricsUrl: string, zone: string): Promise<{ read:
   return { read: value('sum', 'read') / value('count', 'read'), written: value('sum', 'written') / value('count', 'written') };
 }
 
+/** Of the origin handshakes an edge made for a zone, the share that resumed a session. */
+async function resumedShare(metricsUrl: string, zone: string): Promise<number> {
+  const text = await (await fetch(metricsUrl)).text();
+  const count = (resumed: string) => Number(new RegExp(`^strictedge_edge_origin_tls_handshakes_total\\{zone="${zone.replace(/\./g, '\\.')}",result="ok",resumed="${resumed}"\\} (\\S+)`, 'm').exec(text)?.[1] ?? 0);
+  const [yes, no] = [count('true'), count('false')];
+  return yes + no === 0 ? NaN : yes / (yes + no);
+}
+
 async function soak(edge: EdgeProcess, target: Target, seconds: number): Promise<void> {
   progress(`soak: edge strict keep-alive for ${seconds} s, RSS every 5 s`);
   const samples: { t: number; mb: number }[] = [];
@@ -168,7 +178,9 @@ async function main(): Promise<void> {
   );
   await readyLine(origin);
   progress('starting three edges (plain, with origin session resumption, with the large index)...');
-  const [edge, resumeEdge, bigEdge] = await Promise.all([startEdge(fixtures.state), startEdge(resumeState, ['--origin-session-resumption']), startEdge(bigState)]);
+  // --profile-edge DIR: CPU profiles (node --cpu-prof) of the edges, written when they stop.
+  const profile = values['profile-edge'] ? ['--cpu-prof', '--cpu-prof-dir', values['profile-edge']] : [];
+  const [edge, resumeEdge, bigEdge] = await Promise.all([startEdge(fixtures.state, [], profile), startEdge(resumeState, ['--origin-session-resumption'], profile), startEdge(bigState, [], profile)]);
 
   const target = (port: number, host: string): Target => ({ port, host, path: PATH });
   const scenarios: Scenario[] = [
@@ -191,6 +203,12 @@ async function main(): Promise<void> {
   }
 
   if (values.soak) return soak(edge, target(edge.httpsPort, ZONES.strict), Number(values.soak));
+  if (values.only) {
+    const wanted = new Set(values.only.split(','));
+    const unknown = [...wanted].filter((id) => !scenarios.some((s) => s.id === id));
+    if (unknown.length) throw new Error(`--only: no scenario ${unknown.join(', ')}; there are ${scenarios.map((s) => s.id).join(', ')}`);
+    scenarios.splice(0, scenarios.length, ...scenarios.filter((s) => wanted.has(s.id) || s.id === 'direct' || s.id === 'direct-new'));
+  }
 
   // "direct-new" is a client doing its own handshakes: with `Connection: close` from the origin.
   const runs = new Map<string, (RunResult & { rssMaxMb: number | null })[]>(scenarios.map((s) => [s.id, []]));
@@ -232,28 +250,32 @@ async function main(): Promise<void> {
   }
   const results = scenarios.map((s) => byId.get(s.id)!);
 
-  const [eccBytes, rsaBytes] = await Promise.all([handshakeBytes(edge.metrics, ZONES.strictNew), handshakeBytes(edge.metrics, ZONES.strictRsaNew)]);
-  const handshakes: HandshakeFigures[] = [
-    { keyType: 'ecdsa', handshakesPerS: byId.get('strict-new')!.rps, bytesRead: eccBytes.read, bytesWritten: eccBytes.written },
-    { keyType: 'rsa', handshakesPerS: byId.get('strict-new-rsa')!.rps, bytesRead: rsaBytes.read, bytesWritten: rsaBytes.written },
-  ];
+  const handshakes: HandshakeFigures[] = [];
+  for (const [id, zone, keyType] of [['strict-new', ZONES.strictNew, 'ecdsa'], ['strict-new-rsa', ZONES.strictRsaNew, 'rsa']] as const) {
+    const scenario = byId.get(id);
+    if (!scenario) continue;
+    const bytes = await handshakeBytes(edge.metrics, zone);
+    handshakes.push({ keyType, handshakesPerS: scenario.rps, bytesRead: bytes.read, bytesWritten: bytes.written });
+  }
 
+  const resumed = byId.has('strict-new-resume') ? await resumedShare(resumeEdge.metrics, ZONES.strictNew) : NaN;
   const get = (id: string) => byId.get(id);
   const check = (targetText: string, a: ScenarioResult | undefined, b: ScenarioResult | undefined, measure: (a: ScenarioResult, b: ScenarioResult) => [string, boolean]): TargetCheck => {
     if (!a || !b) return { target: targetText, measured: 'not run', met: null };
     const [measured, met] = measure(a, b);
     return { target: targetText, measured, met };
   };
-  const strict = get('strict-keepalive')!;
+  const strict = get('strict-keepalive');
   const targets: TargetCheck[] = [
     check('strict keep-alive ≥ 0.6 × nginx req/s', strict, get('nginx-keepalive'), (a, b) => [`${(a.rps / b.rps).toFixed(2)}× (${Math.round(a.rps)} vs ${Math.round(b.rps)})`, a.rps >= 0.6 * b.rps]),
     check('strict keep-alive p99 ≤ 2 × nginx p99', strict, get('nginx-keepalive'), (a, b) => [`${a.p99} ms vs ${b.p99} ms`, a.p99 <= 2 * b.p99]),
     check('strict keep-alive ahead of Caddy', strict, get('caddy-keepalive'), (a, b) => [`${(a.rps / b.rps).toFixed(2)}×`, a.rps > b.rps]),
     check('strict new handshake, resumption off ≥ 0.8 × nginx (reuse off)', get('strict-new'), get('nginx-new'), (a, b) => [`${(a.rps / b.rps).toFixed(2)}× (${Math.round(a.rps)} vs ${Math.round(b.rps)})`, a.rps >= 0.8 * b.rps]),
     check('strict with resumption ahead of nginx with its default session reuse', get('strict-new-resume'), get('nginx-new-reuse'), (a, b) => [`${(a.rps / b.rps).toFixed(2)}× (${Math.round(a.rps)} vs ${Math.round(b.rps)})`, a.rps > b.rps]),
+    { target: 'origin handshakes resumed in the resumption scenario', measured: Number.isNaN(resumed) ? 'not run' : `${(resumed * 100).toFixed(1)} %`, met: null },
     check('strict ≤ 3 % fewer req/s than full (keep-alive)', strict, get('full'), (a, b) => [`${(((b.rps - a.rps) / b.rps) * 100).toFixed(1)} % fewer`, a.rps >= 0.97 * b.rps]),
     check(`strict keep-alive with a ${INDEX.issued / 1000}k-entry index vs an empty one`, get('strict-keepalive-big'), strict, (a, b) => [`${(a.rps / b.rps).toFixed(2)}×`, a.rps >= 0.97 * b.rps]),
-    { target: 'edge RSS ≤ 150 MB during strict keep-alive', measured: strict.edgeRssMaxMb === null ? 'not sampled' : `${strict.edgeRssMaxMb.toFixed(0)} MB max`, met: strict.edgeRssMaxMb === null ? null : strict.edgeRssMaxMb <= 150 },
+    { target: 'edge RSS ≤ 150 MB during strict keep-alive', measured: strict?.edgeRssMaxMb == null ? 'not sampled' : `${strict.edgeRssMaxMb.toFixed(0)} MB max`, met: strict?.edgeRssMaxMb == null ? null : strict.edgeRssMaxMb <= 150 },
   ];
 
   const report: Report = {

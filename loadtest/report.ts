@@ -85,7 +85,7 @@ export function markdown(report: Report, svgFile: string): string {
   lines.push('## Targets (issue 6), as ratios in this run', '');
   lines.push('| target | measured | met |');
   lines.push('|---|---|---|');
-  for (const t of report.targets) lines.push(`| ${t.target} | ${t.measured} | ${t.met === null ? 'not measured' : t.met ? 'yes' : '**no**'} |`);
+  for (const t of report.targets) lines.push(`| ${t.target} | ${t.measured} | ${t.met === null ? (t.measured === 'not run' ? 'not measured' : '–') : t.met ? 'yes' : '**no**'} |`);
   lines.push('');
   lines.push(`Anchors: ${Object.entries(report.machine.anchors).map(([name, version]) => `${name} ${version}`).join(', ') || 'none installed'}. Synthetic index for the large-index scenario: ${fmt(report.settings.index.issued)} issued, ${fmt(report.settings.index.revoked)} revoked.`);
   lines.push('');
