@@ -1,6 +1,7 @@
 // strictedge serve: the CA API and the edge in one process (the embedded default).
 // Prints one JSON `ready` line on stdout once everything listens.
 import { readFileSync } from 'node:fs';
+import { AggregatorRegistry } from 'prom-client';
 import { rootCertificates } from 'node:tls';
 import { openCa, openEmbeddedEdge } from '../app.js';
 import { createApiServer, API_BASE } from '../api/server.js';
@@ -15,6 +16,10 @@ import { logLevelFlag, parseFlags, portFlag, secondsFlag, stateOption } from './
 import { listenOn } from './listen.js';
 import { demoUsage, ensureDemo, DEMO_ACCOUNT } from './demo.js';
 import { demoTable, startDemoOrigins } from '../origin/demo.js';
+import { openEdgeCa } from '../edge/edge-ca.js';
+import type { Edge, EdgeOptions } from '../edge/edge.js';
+import { isEdgeWorker, receiveCertEvents, startEdgeWorkers, WORKER_MESSAGES } from '../edge/workers.js';
+import type { Logger } from '../log.js';
 
 const FLAGS = {
   ...stateOption,
@@ -29,6 +34,7 @@ const FLAGS = {
   config: { type: 'string' },
   demo: { type: 'boolean', default: false },
   'origin-session-resumption': { type: 'boolean' },
+  workers: { type: 'string' },
 } as const;
 
 function publicRoots(setting: string): readonly string[] {
@@ -62,20 +68,21 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
     metrics: portFlag(values['metrics-port'], 'metrics-port') ?? config.edge.metrics_port,
   };
 
+  if (isEdgeWorker()) return serveEdgeWorker(values.state, edgeOptions, ports, host, logger, clock);
+  const workerCount = values.workers === undefined ? config.edge.workers : Number(values.workers);
+  if (!Number.isInteger(workerCount) || workerCount < 1 || workerCount > 64) throw new ConfigError('--workers must be a whole number from 1 to 64');
+
   const caMetrics = createCaMetrics();
-  const edgeMetrics = createEdgeMetrics();
   const app = await openCa({ dir: values.state, clock, maxHostnames: config.max_hostnames, metrics: caMetrics });
   const demoCreated = values.demo && ensureDemo(app, log);
   const api = createApiServer({ accounts: app.accounts, ca: app.ca, zones: app.zones, crls: app.crls, edgeFeed: app.edgeFeed, metrics: caMetrics, logger, bodyLimit: config.max_body_bytes });
   const demoOrigins = values.demo ? await startDemoOrigins(app, DEMO_ACCOUNT, clock) : undefined;
-  const edge = await openEmbeddedEdge(app, edgeOptions, logger, clock, edgeMetrics);
-  const metricsServer = createMetricsServer(edgeMetrics.registry, () => edge.refreshGauges());
+  const edgeSide = workerCount > 1 ? await startWorkers(workerCount, app, logger, clock) : await startEmbeddedEdge(app, edgeOptions, ports, host, logger, clock);
 
   const hostForUrl = host.includes(':') ? `[${host}]` : host;
   const apiPort = await listenOn(api, ports.api, host);
-  const httpPort = await listenOn(edge.http, ports.http, host);
-  const httpsPort = await listenOn(edge.https, ports.https, host);
-  const metricsPort = await listenOn(metricsServer, ports.metrics, host);
+  const { http: httpPort, https: httpsPort } = edgeSide.ports;
+  const metricsPort = await listenOn(edgeSide.metricsServer, ports.metrics, host);
   const apiUrl = `http://${hostForUrl}:${apiPort}${API_BASE}`;
   const dashboardUrl = `http://${hostForUrl}:${apiPort}/`;
   if (values.demo) {
@@ -97,17 +104,68 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
       roots: { ecc: app.paths.rootCert('ecdsa'), rsa: app.paths.rootCert('rsa') },
       demo: values.demo,
       demo_created: demoCreated,
+      workers: workerCount,
     })}\n`,
   );
 
   const stop = () => {
     api.close();
     api.closeAllConnections();
-    metricsServer.close();
-    Promise.allSettled([edge.close(), demoOrigins?.close()])
+    edgeSide.metricsServer.close();
+    Promise.allSettled([edgeSide.close(), demoOrigins?.close()])
       .then(() => app.close())
       .finally(() => process.exit(0));
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+interface EdgeSide {
+  readonly ports: { readonly http: number; readonly https: number };
+  readonly metricsServer: ReturnType<typeof createMetricsServer>;
+  close(): Promise<void>;
+}
+
+type Ports = { readonly http: number; readonly https: number };
+
+/** The default: the edge in this process, fed by the CA's commits in memory. */
+async function startEmbeddedEdge(app: Awaited<ReturnType<typeof openCa>>, options: EdgeOptions, ports: Ports, host: string, logger: Logger, clock: Clock): Promise<EdgeSide> {
+  const edgeMetrics = createEdgeMetrics();
+  const edge = await openEmbeddedEdge(app, options, logger, clock, edgeMetrics);
+  return {
+    ports: { http: await listenOn(edge.http, ports.http, host), https: await listenOn(edge.https, ports.https, host) },
+    metricsServer: createMetricsServer(edgeMetrics.registry, () => edge.refreshGauges()),
+    close: () => edge.close(),
+  };
+}
+
+/** --workers N: the edge listeners in N cluster workers; this process forwards events and sums metrics. */
+async function startWorkers(count: number, app: Awaited<ReturnType<typeof openCa>>, logger: Logger, clock: Clock): Promise<EdgeSide> {
+  await openEdgeCa(app.paths, clock); // made once here, so that workers only read it
+  const workers = startEdgeWorkers(count, logger);
+  app.onCertEvent((event) => workers.forward(event));
+  return { ports: await workers.listening, metricsServer: createMetricsServer(workers.metrics), close: () => workers.stop() };
+}
+
+/** One edge worker: the same edge as the embedded one, on the shared ports, events from the primary. */
+async function serveEdgeWorker(dir: string, options: EdgeOptions, ports: Ports, host: string, logger: Logger, clock: Clock): Promise<void> {
+  const events = receiveCertEvents(); // before the index loads: an event is applied twice, never missed
+  const edgeMetrics = createEdgeMetrics();
+  let edge: Edge | undefined;
+  // Gauges are brought up to date before each scrape: this listener runs before prom-client's,
+  // which the AggregatorRegistry below installs and which answers the primary's request.
+  process.on('message', (message: { type?: string }) => message?.type === 'prom-client:getMetricsReq' && edge?.refreshGauges());
+  new AggregatorRegistry();
+  AggregatorRegistry.setRegistries([edgeMetrics.registry]);
+  const app = await openCa({ dir, clock });
+  edge = await openEmbeddedEdge(app, options, logger, clock, edgeMetrics);
+  events.attach((event) => edge!.applyCertEvent(event));
+  const http = await listenOn(edge.http, ports.http, host);
+  const https = await listenOn(edge.https, ports.https, host);
+  process.send!({ type: WORKER_MESSAGES.listening, http, https });
+  const stop = () => {
+    edge!.close().finally(() => app.close().finally(() => process.exit(0)));
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', () => undefined); // Ctrl-C reaches the whole group; the primary stops us
 }

@@ -23,9 +23,11 @@ export const ConfigSchema = z
         public_roots: z.string().min(1).default('system'),
         /** Resume TLS sessions to strict origins; every resumption is re-checked against the index. */
         origin_session_resumption: z.boolean().default(false),
+        /** Edge listener processes (node:cluster); 1 runs the edge in the CA's process. */
+        workers: z.number().int().min(1).max(64).default(1),
       })
       .strict()
-      .default({ http_port: 8080, https_port: 8443, metrics_port: 9464, connect_timeout_s: 15, origin_timeout_s: 100, public_roots: 'system', origin_session_resumption: false }),
+      .default({ http_port: 8080, https_port: 8443, metrics_port: 9464, connect_timeout_s: 15, origin_timeout_s: 100, public_roots: 'system', origin_session_resumption: false, workers: 1 }),
   })
   .strict();
 

@@ -19,6 +19,8 @@ function defaultMetrics(registry: Registry): void {
   for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
 }
 
+// With --workers, the primary sums the workers' series (prom-client AggregatorRegistry); the
+// index gauges are the same in every worker, so they show the worker furthest behind instead.
 export function createEdgeMetrics(registry: Registry = new Registry()) {
   defaultMetrics(registry);
   const r = [registry];
@@ -36,9 +38,9 @@ export function createEdgeMetrics(registry: Registry = new Registry()) {
     verifyFailures: new Counter({ name: 'strictedge_edge_origin_verify_failures_total', help: 'Origin certificates refused in strict mode, by verdict', labelNames: ['zone', 'reason'], registers: r }),
     originSockets: new Gauge({ name: 'strictedge_edge_origin_sockets', help: 'Open connections to origins', labelNames: ['zone', 'state'], registers: r }),
     socketsClosed: new Counter({ name: 'strictedge_edge_origin_sockets_closed_total', help: 'Origin connections closed, by why', labelNames: ['reason'], registers: r }),
-    indexEntries: new Gauge({ name: 'strictedge_edge_revocation_index_entries', help: 'Certificates in the revocation index', labelNames: ['kind'], registers: r }),
-    lastSeq: new Gauge({ name: 'strictedge_edge_revocation_last_seq', help: 'Sequence number of the last certificate event applied', registers: r }),
-    feedStaleness: new Gauge({ name: 'strictedge_edge_revocation_feed_staleness_seconds', help: 'Seconds since the edge last heard from the CA (0 when embedded)', registers: r }),
+    indexEntries: new Gauge({ aggregator: 'min', name: 'strictedge_edge_revocation_index_entries', help: 'Certificates in the revocation index', labelNames: ['kind'], registers: r }),
+    lastSeq: new Gauge({ aggregator: 'min', name: 'strictedge_edge_revocation_last_seq', help: 'Sequence number of the last certificate event applied', registers: r }),
+    feedStaleness: new Gauge({ aggregator: 'max', name: 'strictedge_edge_revocation_feed_staleness_seconds', help: 'Seconds since the edge last heard from the CA (0 when embedded)', registers: r }),
     applyDelay: new Histogram({ name: 'strictedge_edge_revocation_apply_delay_seconds', help: 'From a certificate event at the CA to the edge applying it', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60], registers: r }),
   };
 }

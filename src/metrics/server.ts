@@ -1,8 +1,13 @@
 // The listener Prometheus scrapes: GET /metrics in the text format, from one registry.
 import { createServer, type Server } from 'node:http';
-import type { Registry } from 'prom-client';
 
-export function createMetricsServer(registry: Registry, beforeScrape: () => void = () => undefined): Server {
+/** A prom-client Registry, or the primary's view of all workers' registries. */
+export interface MetricsSource {
+  metrics(): Promise<string>;
+  readonly contentType: string;
+}
+
+export function createMetricsServer(registry: MetricsSource, beforeScrape: () => void = () => undefined): Server {
   return createServer((req, res) => {
     if (req.url !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
       res.writeHead(404, { 'content-type': 'text/plain' });

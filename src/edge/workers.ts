@@ -1,0 +1,98 @@
+// `serve --workers N`: the edge's listeners run in N node:cluster workers sharing the ports
+// (the primary accepts and hands connections round-robin). The primary keeps the CA, the API
+// and the only database writer; it forwards every certificate event to every worker over IPC,
+// and answers /metrics with the sum of the workers' edge metrics (prom-client's aggregator).
+// Workers read zones and the index from the same SQLite file and see zone changes through its
+// data_version, as the embedded edge does.
+import cluster, { type Worker } from 'node:cluster';
+import { AggregatorRegistry } from 'prom-client';
+import type { AppliedEvent } from './edge.js';
+import type { Logger } from '../log.js';
+import type { MetricsSource } from '../metrics/server.js';
+
+export const WORKER_MESSAGES = { certEvent: 'strictedge:cert-event', listening: 'strictedge:listening' } as const;
+
+export interface ListeningPorts {
+  readonly http: number;
+  readonly https: number;
+}
+
+export interface EdgeWorkers {
+  /** Resolves once every worker listens, with the ports they share. */
+  readonly listening: Promise<ListeningPorts>;
+  forward(event: AppliedEvent): void;
+  readonly metrics: MetricsSource;
+  stop(): Promise<void>;
+}
+
+export function startEdgeWorkers(count: number, logger: Logger): EdgeWorkers {
+  const workers = new Set<Worker>();
+  let stopping = false;
+  let resolveListening!: (ports: ListeningPorts) => void;
+  let rejectListening!: (error: Error) => void;
+  const listening = new Promise<ListeningPorts>((resolve, reject) => ((resolveListening = resolve), (rejectListening = reject)));
+  let ready = 0;
+
+  const fork = () => {
+    const worker = cluster.fork({ STRICTEDGE_EDGE_WORKER: '1' });
+    workers.add(worker);
+    worker.on('message', (message: { type?: string } & Partial<ListeningPorts>) => {
+      if (message?.type === WORKER_MESSAGES.listening && ++ready === count) resolveListening({ http: message.http!, https: message.https! });
+    });
+    worker.once('exit', (code, signal) => {
+      workers.delete(worker);
+      if (stopping) return;
+      if (ready < count) return rejectListening(new Error(`edge worker exited with ${signal ?? code} before listening`));
+      // A crashed worker is replaced; its connections are lost, the others carry on.
+      logger.log('error', 'edge worker exited; starting another', { code, signal });
+      fork();
+    });
+  };
+  for (let i = 0; i < count; i++) fork();
+
+  const aggregator = new AggregatorRegistry();
+  return {
+    listening,
+    forward(event) {
+      for (const worker of workers) if (worker.isConnected()) worker.send({ type: WORKER_MESSAGES.certEvent, event });
+    },
+    metrics: { metrics: () => aggregator.clusterMetrics(), contentType: aggregator.contentType },
+    async stop() {
+      stopping = true;
+      await Promise.all(
+        [...workers].map(
+          (worker) =>
+            new Promise<void>((resolve) => {
+              const force = setTimeout(() => worker.kill('SIGKILL'), 5000);
+              worker.once('exit', () => {
+                clearTimeout(force);
+                resolve();
+              });
+              worker.kill('SIGTERM');
+            }),
+        ),
+      );
+    },
+  };
+}
+
+/** In a worker: applies forwarded events (buffered until the edge exists). */
+export function receiveCertEvents(): { attach(apply: (event: AppliedEvent) => void): void } {
+  const pending: AppliedEvent[] = [];
+  let apply: ((event: AppliedEvent) => void) | undefined;
+  process.on('message', (message: { type?: string; event?: AppliedEvent }) => {
+    if (message?.type !== WORKER_MESSAGES.certEvent || !message.event) return;
+    if (apply) apply(message.event);
+    else pending.push(message.event);
+  });
+  return {
+    attach(fn) {
+      apply = fn;
+      for (const event of pending.splice(0)) fn(event);
+    },
+  };
+}
+
+export function isEdgeWorker(): boolean {
+  return cluster.isWorker && process.env.STRICTEDGE_EDGE_WORKER === '1';
+}

@@ -1,0 +1,79 @@
+// serve --workers 2: the edge listeners in two cluster workers on shared ports. Revocations and
+// mode switches reach every worker; the metrics endpoint sums them.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startServe, type Served } from '../helpers/serve.js';
+import { tempDir } from '../helpers/tmp.js';
+
+describe('serve --workers 2', () => {
+  const dir = tempDir('strictedge-workers-');
+  const state = join(dir, 'state');
+  let served: Served;
+  let edgeCa: string;
+  let apiKey: string;
+  let httpsPort: number;
+
+  before(async () => {
+    served = await startServe(['--demo', '--workers', '2', '--state', state, '--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0', '--log-level', 'warn']);
+    edgeCa = readFileSync(served.ready.edge_ca, 'utf8');
+    apiKey = readFileSync(join(state, 'data', 'demo-api-key'), 'utf8').trim();
+    httpsPort = Number(new URL(served.ready.https).port);
+  });
+  after(() => served?.stop());
+
+  /** One request on a new connection: round-robin spreads them over both workers. */
+  const get = (host: string) =>
+    new Promise<{ status: number; verdict: string | undefined }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: httpsPort, servername: host, headers: { host }, ca: edgeCa, agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode!, verdict: res.headers['x-strictedge-verdict'] as string | undefined }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  const statuses = async (host: string, n = 16) => (await Promise.all(Array.from({ length: n }, () => get(host)))).map((r) => r.status);
+  const api = async (method: string, path: string, body?: unknown) => (await fetch(`${served.ready.api}${path}`, { method, headers: { 'x-auth-user-service-key': apiKey, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })).json() as Promise<any>;
+  async function until(host: string, status: number) {
+    for (let i = 0; i < 60; i++) {
+      const seen = await statuses(host);
+      if (seen.every((s) => s === status)) return;
+      await sleep(100);
+    }
+    assert.fail(`${host} never answered ${status} on every worker`);
+  }
+
+  it('says it runs two workers and serves the demo from both', async () => {
+    assert.equal(served.ready.workers, 2);
+    assert.deepEqual(await statuses('strict-ecc.test'), Array(16).fill(200));
+    assert.deepEqual(await statuses('revoked.test'), Array(16).fill(526));
+  });
+
+  it('a mode switch through the API reaches every worker', async () => {
+    const zones = await api('GET', '/zones?per_page=50');
+    const full = zones.result.find((z: { name: string }) => z.name === 'full.test');
+    assert.deepEqual(await statuses('full.test'), Array(16).fill(200));
+    assert.equal((await api('PATCH', `/zones/${full.id}/settings/ssl`, { value: 'strict' })).success, true);
+    await until('full.test', 526);
+  });
+
+  it('a revocation reaches every worker', async () => {
+    const certs = await api('GET', '/certificates?per_page=100');
+    const live = certs.result.filter((c: { hostnames: string[]; revoked_at: string | null }) => c.hostnames.includes('strict-ecc.test') && c.revoked_at === null);
+    assert.ok(live.length > 0);
+    for (const cert of live) assert.equal((await api('DELETE', `/certificates/${cert.id}`)).success, true);
+    await until('strict-ecc.test', 526);
+    assert.equal((await get('strict-ecc.test')).verdict, 'revoked');
+  });
+
+  it('one metrics endpoint sums the workers', async () => {
+    const text = await (await fetch(served.ready.metrics)).text();
+    const count = (zone: string, code: string) => Number(new RegExp(`^strictedge_edge_requests_total\\{zone="${zone}",mode="[a-z_]+",code="${code}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    assert.ok(count('strict-ecc\\.test', '200') >= 16, text.slice(0, 400));
+    assert.ok(count('revoked\\.test', '526') === 16);
+    assert.match(text, /^strictedge_edge_revocation_last_seq \d+/m);
+  });
+});
