@@ -37,7 +37,9 @@ const QUICK = values.quick;
 const CLIENT = values.client as ClientName;
 if (CLIENT !== 'autocannon' && CLIENT !== 'wrk') throw new Error('--client must be autocannon or wrk');
 if (CLIENT === 'wrk' && !WRK_INSTALLED) throw new Error('--client wrk needs Debian\'s wrk: apt-get install -y wrk');
-const SETTINGS: ClientSettings = { connections: Number(values.connections), pipelining: Number(values.pipelining), durationS: Number(values.duration ?? (QUICK ? 3 : 10)) };
+const SETTINGS: ClientSettings = { connections: Number(values.connections), pipelining: Number(values.pipelining), durationS: Number(values.duration ?? (QUICK ? 3 : 8)) };
+/** Each target is exercised this long before round 1 (JIT, pools, session caches), unrecorded. */
+const WARMUP_S = QUICK ? 0.5 : 2;
 const ROUNDS = Number(values.rounds ?? (QUICK ? 1 : 3));
 const INDEX = QUICK ? { issued: 100_000, revoked: 10_000 } : { issued: 1_000_000, revoked: 100_000 };
 const PATH = '/bytes/6';
@@ -170,6 +172,7 @@ async function main(): Promise<void> {
   const fixtures = await makeFixtures(work, ports);
   const resumeState = copyState(fixtures.state, join(work, 'state-resume'));
   const bigState = copyState(fixtures.state, join(work, 'state-big'));
+  const workersState = copyState(fixtures.state, join(work, 'state-workers'));
   progress(`filling a copy with ${INDEX.issued.toLocaleString()} issued and ${INDEX.revoked.toLocaleString()} revoked certificates...`);
   fillIndex(bigState, INDEX.issued, INDEX.revoked);
 
@@ -177,10 +180,15 @@ async function main(): Promise<void> {
     spawn(process.execPath, [fileURLToPath(new URL('./origin-process.js', import.meta.url)), JSON.stringify({ httpPort: ports.http, httpsPort: ports.https, closePort: ports.close, certFile: fixtures.eccCert, keyFile: fixtures.eccKey, rsaClosePort: ports.rsaClose, rsaCertFile: fixtures.rsaCert, rsaKeyFile: fixtures.rsaKey })], { stdio: ['ignore', 'pipe', 'inherit'] }),
   );
   await readyLine(origin);
-  progress('starting three edges (plain, with origin session resumption, with the large index)...');
+  progress('starting four edges (plain, with origin session resumption, with the large index, with 2 workers)...');
   // --profile-edge DIR: CPU profiles (node --cpu-prof) of the edges, written when they stop.
   const profile = values['profile-edge'] ? ['--cpu-prof', '--cpu-prof-dir', values['profile-edge']] : [];
-  const [edge, resumeEdge, bigEdge] = await Promise.all([startEdge(fixtures.state, [], profile), startEdge(resumeState, ['--origin-session-resumption'], profile), startEdge(bigState, [], profile)]);
+  const [edge, resumeEdge, bigEdge, workersEdge] = await Promise.all([
+    startEdge(fixtures.state, [], profile),
+    startEdge(resumeState, ['--origin-session-resumption'], profile),
+    startEdge(bigState, [], profile),
+    startEdge(workersState, ['--workers', '2'], profile),
+  ]);
 
   const target = (port: number, host: string): Target => ({ port, host, path: PATH });
   const scenarios: Scenario[] = [
@@ -189,6 +197,7 @@ async function main(): Promise<void> {
     { id: 'full', name: 'edge full', group: 'keepalive', kind: 'edge', target: target(edge.httpsPort, ZONES.full), edge, nginx: 'nginx-keepalive' },
     { id: 'strict-keepalive', name: 'edge strict, keep-alive', group: 'keepalive', kind: 'edge', target: target(edge.httpsPort, ZONES.strict), edge, nginx: 'nginx-keepalive' },
     { id: 'strict-keepalive-big', name: `edge strict, keep-alive, ${INDEX.issued / 1000}k-entry index`, group: 'keepalive', kind: 'edge', target: target(bigEdge.httpsPort, ZONES.strict), edge: bigEdge, nginx: 'nginx-keepalive' },
+    { id: 'strict-keepalive-2w', name: 'edge strict, keep-alive, --workers 2', group: 'keepalive', kind: 'edge', target: target(workersEdge.httpsPort, ZONES.strict), nginx: 'nginx-keepalive' },
     { id: 'direct-new', name: 'origin direct, new client TLS per request', group: 'handshake', kind: 'direct', target: target(ports.close, ZONES.strictNew) },
     { id: 'strict-new', name: 'edge strict, new handshake, resumption off (origin-ecc)', group: 'handshake', kind: 'edge', target: target(edge.httpsPort, ZONES.strictNew), edge, nginx: 'nginx-new' },
     { id: 'strict-new-resume', name: 'edge strict, new connection, resumption on', group: 'handshake', kind: 'edge', target: target(resumeEdge.httpsPort, ZONES.strictNew), edge: resumeEdge, nginx: 'nginx-new-reuse' },
@@ -212,6 +221,8 @@ async function main(): Promise<void> {
 
   // "direct-new" is a client doing its own handshakes: with `Connection: close` from the origin.
   const runs = new Map<string, (RunResult & { rssMaxMb: number | null })[]>(scenarios.map((s) => [s.id, []]));
+  progress(`warming up each target for ${WARMUP_S} s...`);
+  for (const scenario of scenarios) await runAutocannon(scenario.target, { ...SETTINGS, durationS: WARMUP_S });
   const total = ROUNDS * scenarios.length;
   let done = 0;
   const began = Date.now();
@@ -274,6 +285,7 @@ async function main(): Promise<void> {
     check('strict with resumption ahead of nginx with its default session reuse', get('strict-new-resume'), get('nginx-new-reuse'), (a, b) => [`${(a.rps / b.rps).toFixed(2)}× (${Math.round(a.rps)} vs ${Math.round(b.rps)})`, a.rps > b.rps]),
     { target: 'origin handshakes resumed in the resumption scenario', measured: Number.isNaN(resumed) ? 'not run' : `${(resumed * 100).toFixed(1)} %`, met: null },
     check('strict ≤ 3 % fewer req/s than full (keep-alive)', strict, get('full'), (a, b) => [`${(((b.rps - a.rps) / b.rps) * 100).toFixed(1)} % fewer`, a.rps >= 0.97 * b.rps]),
+    check('strict keep-alive, 2 workers against 1 (informational)', get('strict-keepalive-2w'), strict, (a, b) => [`${(a.rps / b.rps).toFixed(2)}×`, a.rps > b.rps]),
     check(`strict keep-alive with a ${INDEX.issued / 1000}k-entry index vs an empty one`, get('strict-keepalive-big'), strict, (a, b) => [`${(a.rps / b.rps).toFixed(2)}×`, a.rps >= 0.97 * b.rps]),
     { target: 'edge RSS ≤ 150 MB during strict keep-alive', measured: strict?.edgeRssMaxMb == null ? 'not sampled' : `${strict.edgeRssMaxMb.toFixed(0)} MB max`, met: strict?.edgeRssMaxMb == null ? null : strict.edgeRssMaxMb <= 150 },
   ];
