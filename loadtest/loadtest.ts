@@ -42,6 +42,7 @@ const SETTINGS: ClientSettings = { connections: Number(values.connections), pipe
 const WARMUP_S = QUICK ? 0.5 : 2;
 const ROUNDS = Number(values.rounds ?? (QUICK ? 1 : 3));
 const INDEX = QUICK ? { issued: 100_000, revoked: 10_000 } : { issued: 1_000_000, revoked: 100_000 };
+const INDEX_LABEL = INDEX.issued >= 1_000_000 ? `${INDEX.issued / 1_000_000}M` : `${INDEX.issued / 1000}k`;
 const PATH = '/bytes/6';
 
 const workspace = createBenchWorkspace('strictedge-loadtest-');
@@ -196,7 +197,7 @@ async function main(): Promise<void> {
     { id: 'flexible', name: 'edge flexible', group: 'keepalive', kind: 'edge', target: target(edge.httpsPort, ZONES.flexible), edge },
     { id: 'full', name: 'edge full', group: 'keepalive', kind: 'edge', target: target(edge.httpsPort, ZONES.full), edge, nginx: 'nginx-keepalive' },
     { id: 'strict-keepalive', name: 'edge strict, keep-alive', group: 'keepalive', kind: 'edge', target: target(edge.httpsPort, ZONES.strict), edge, nginx: 'nginx-keepalive' },
-    { id: 'strict-keepalive-big', name: `edge strict, keep-alive, ${INDEX.issued / 1000}k-entry index`, group: 'keepalive', kind: 'edge', target: target(bigEdge.httpsPort, ZONES.strict), edge: bigEdge, nginx: 'nginx-keepalive' },
+    { id: 'strict-keepalive-big', name: `edge strict, keep-alive, ${INDEX_LABEL}-entry index`, group: 'keepalive', kind: 'edge', target: target(bigEdge.httpsPort, ZONES.strict), edge: bigEdge, nginx: 'nginx-keepalive' },
     { id: 'strict-keepalive-2w', name: 'edge strict, keep-alive, --workers 2', group: 'keepalive', kind: 'edge', target: target(workersEdge.httpsPort, ZONES.strict), nginx: 'nginx-keepalive' },
     { id: 'direct-new', name: 'origin direct, new client TLS per request', group: 'handshake', kind: 'direct', target: target(ports.close, ZONES.strictNew) },
     { id: 'strict-new', name: 'edge strict, new handshake, resumption off (origin-ecc)', group: 'handshake', kind: 'edge', target: target(edge.httpsPort, ZONES.strictNew), edge, nginx: 'nginx-new' },
@@ -286,7 +287,7 @@ async function main(): Promise<void> {
     { target: 'origin handshakes resumed in the resumption scenario', measured: Number.isNaN(resumed) ? 'not run' : `${(resumed * 100).toFixed(1)} %`, met: null },
     check('strict ≤ 3 % fewer req/s than full (keep-alive)', strict, get('full'), (a, b) => [`${(((b.rps - a.rps) / b.rps) * 100).toFixed(1)} % fewer`, a.rps >= 0.97 * b.rps]),
     check('strict keep-alive, 2 workers against 1 (informational)', get('strict-keepalive-2w'), strict, (a, b) => [`${(a.rps / b.rps).toFixed(2)}×`, a.rps > b.rps]),
-    check(`strict keep-alive with a ${INDEX.issued / 1000}k-entry index vs an empty one`, get('strict-keepalive-big'), strict, (a, b) => [`${(a.rps / b.rps).toFixed(2)}×`, a.rps >= 0.97 * b.rps]),
+    check(`strict keep-alive with a ${INDEX_LABEL}-entry index vs an empty one`, get('strict-keepalive-big'), strict, (a, b) => [`${(a.rps / b.rps).toFixed(2)}×`, a.rps >= 0.97 * b.rps]),
     { target: 'edge RSS ≤ 150 MB during strict keep-alive', measured: strict?.edgeRssMaxMb == null ? 'not sampled' : `${strict.edgeRssMaxMb.toFixed(0)} MB max`, met: strict?.edgeRssMaxMb == null ? null : strict.edgeRssMaxMb <= 150 },
   ];
 

@@ -15,9 +15,10 @@ import { edgeCommand } from './edge.js';
 const USAGE = `usage: strictedge <command> [flags]
 
   serve [--state DIR] [--api-port N] [--http-port N] [--https-port N] [--origin-connect-timeout S] [--origin-timeout S] [--origin-session-resumption]
-        [--metrics-port N] [--listen ADDR] [--log-level LEVEL] [--config FILE] [--demo]
+        [--metrics-port N] [--listen ADDR] [--log-level LEVEL] [--config FILE] [--demo] [--workers N]
   edge --ca-url URL --edge-token TOKEN [--state DIR] [--http-port N] [--https-port N] [--status-port N]
-       [--origin-connect-timeout S] [--origin-timeout S] [--max-feed-staleness S]   (a separate edge following a CA)
+       [--origin-connect-timeout S] [--origin-timeout S] [--max-feed-staleness S] [--origin-session-resumption]
+       (a separate edge following a CA)
   ca init [--state DIR]
   accounts create NAME [--state DIR]
   keys create --account NAME | keys revoke KEY_OR_ID   [--state DIR]
