@@ -152,17 +152,28 @@ async function resumedShare(metricsUrl: string, zone: string): Promise<number> {
   return yes + no === 0 ? NaN : yes / (yes + no);
 }
 
+/** The edge's V8 heap in use, MB, from its own metrics (nodejs_heap_size_used_bytes). */
+async function heapUsedMb(metricsUrl: string): Promise<number> {
+  const text = await (await fetch(metricsUrl)).text();
+  return Number(/^nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1] ?? NaN) / 1e6;
+}
+
 async function soak(edge: EdgeProcess, target: Target, seconds: number): Promise<void> {
-  progress(`soak: edge strict keep-alive for ${seconds} s, RSS every 5 s`);
-  const samples: { t: number; mb: number }[] = [];
+  progress(`soak: edge strict keep-alive for ${seconds} s, RSS and V8 heap in use every 5 s`);
+  const samples: { t: number; rss: number; heap: number }[] = [];
   const started = Date.now();
-  const timer = setInterval(() => samples.push({ t: (Date.now() - started) / 1000, mb: rssMb(edge.child.pid!) }), 5000);
+  const timer = setInterval(() => {
+    void heapUsedMb(edge.metrics).then((heap) => samples.push({ t: (Date.now() - started) / 1000, rss: rssMb(edge.child.pid!), heap }));
+  }, 5000);
   const result = await runAutocannon(target, { ...SETTINGS, durationS: seconds });
   clearInterval(timer);
-  const minute = Math.min(60, seconds / 3);
-  const first = median(samples.filter((s) => s.t <= minute).map((s) => s.mb));
-  const last = median(samples.filter((s) => s.t >= seconds - minute).map((s) => s.mb));
-  console.log(`soak ${seconds} s: ${Math.round(result.rps)} req/s, errors ${result.errors + result.non2xx}, RSS first ${minute} s median ${first.toFixed(1)} MB, last ${minute} s median ${last.toFixed(1)} MB, growth ${(((last - first) / first) * 100).toFixed(1)} %, max ${Math.max(...samples.map((s) => s.mb)).toFixed(1)} MB`);
+  const window = Math.min(60, seconds / 3);
+  const growth = (key: 'rss' | 'heap') => {
+    const first = median(samples.filter((s) => s.t <= window).map((s) => s[key]));
+    const last = median(samples.filter((s) => s.t >= seconds - window).map((s) => s[key]));
+    return `first ${window} s median ${first.toFixed(1)} MB, last ${window} s median ${last.toFixed(1)} MB (${(((last - first) / first) * 100).toFixed(1)} %), max ${Math.max(...samples.map((s) => s[key])).toFixed(1)} MB`;
+  };
+  console.log(`soak ${seconds} s: ${Math.round(result.rps)} req/s, errors ${result.errors + result.non2xx}\n  RSS: ${growth('rss')}\n  V8 heap in use: ${growth('heap')}`);
 }
 
 async function main(): Promise<void> {
