@@ -224,7 +224,7 @@ async function createCertificate(event: SubmitEvent): Promise<void> {
     $('create-status').textContent = 'Asking the Origin CA to sign it…';
     const certificate = await api!.createCertificate({ csr, hostnames, request_type: requestType, requested_validity: Number($<HTMLSelectElement>('validity').value) });
     issued = { certificate, zone: zone ?? { id: '', name: fileBase(hostnames) } };
-    showResult(certificate, keyPem);
+    showResult(keyPem);
     $('create-status').textContent = `Certificate ${certificate.id} issued.`;
     await loadCertificates(1);
   } catch (error) {
@@ -241,7 +241,7 @@ function chosenFormat(): CertFormat {
   return (document.querySelector<HTMLInputElement>('input[name=format]:checked')?.value ?? 'pem') as CertFormat;
 }
 
-function showResult(certificate: Certificate, keyPem: string | undefined): void {
+function showResult(keyPem: string | undefined): void {
   $('result').hidden = false;
   renderCertificateText();
   $('key-block').hidden = keyPem === undefined;
@@ -250,7 +250,6 @@ function showResult(certificate: Certificate, keyPem: string | undefined): void 
   $('result-title').scrollIntoView();
   $('result-title').setAttribute('tabindex', '-1');
   $('result-title').focus();
-  void certificate;
 }
 
 function renderCertificateText(): void {
