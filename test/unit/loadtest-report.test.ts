@@ -1,0 +1,68 @@
+// The load test's pure parts: reading wrk's output, and the report it writes.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseWrk } from '../../loadtest/clients.js';
+import { markdown, svgChart, type Report, type ScenarioResult } from '../../loadtest/report.js';
+
+const WRK_OUTPUT = `Running 15s test @ https://strict.bench.test:8443/bytes/6
+  1 threads and 50 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     1.20ms  512.00us  20.10ms   90.00%
+  Latency Distribution
+     50%  1.06ms
+     75%  1.30ms
+     90%  1.70ms
+     99%    2.35ms
+  600000 requests in 15.00s, 80.00MB read
+  Socket errors: connect 0, read 2, write 0, timeout 1
+  Non-2xx or 3xx responses: 4
+Requests/sec:  40299.12
+Transfer/sec:      5.33MB
+`;
+
+function scenario(id: string, rps: number, extra: Partial<ScenarioResult> = {}): ScenarioResult {
+  return { id, name: id, group: 'keepalive', kind: 'edge', runs: [], rps, p50: 1, p975: 2, p99: 3, errors: 0, non2xx: 0, clientBound: false, vsDirect: 0.5, vsNginx: null, edgeRssMaxMb: null, ...extra };
+}
+
+function report(overrides: Partial<Report> = {}): Report {
+  return {
+    startedAt: '2026-11-27T00:00:00.000Z',
+    finishedAt: '2026-11-27T00:08:00.000Z',
+    machine: { cpus: 2, node: 'v20', anchors: { nginx: '1.22.1' } },
+    client: 'autocannon',
+    settings: { connections: 50, pipelining: 1, durationS: 8, rounds: 3, quick: false, index: { issued: 1_000_000, revoked: 100_000 } },
+    clientCeilingRps: 25_000,
+    scenarios: [scenario('direct', 25_000, { kind: 'direct', name: 'origin <direct>' }), scenario('strict', 3_400, { vsNginx: 0.3 }), scenario('nginx', 11_000, { kind: 'anchor', group: 'handshake', clientBound: true })],
+    handshakes: [{ keyType: 'ecdsa', handshakesPerS: 526, bytesRead: 984, bytesWritten: 474 }],
+    targets: [{ target: 'strict ≥ 0.6 × nginx', measured: '0.30×', met: false }, { target: 'info', measured: 'not run', met: null }],
+    valid: true,
+    invalidBecause: [],
+    ...overrides,
+  };
+}
+
+describe('load test report', () => {
+  it("reads wrk's rate, percentiles and errors", () => {
+    assert.deepEqual(parseWrk(WRK_OUTPUT), { rps: 40299.12, p50: 1.06, p975: null, p99: 2.35, errors: 3, non2xx: 4 });
+    assert.throws(() => parseWrk('wrk: connection refused'), /cannot read wrk/);
+  });
+
+  it('writes every scenario, the targets, and says when a run is not valid', () => {
+    const md = markdown(report(), 'chart.svg');
+    assert.match(md, /!\[req\/s per scenario\]\(chart\.svg\)/);
+    assert.match(md, /\| strict \| 3,400 \| 0\.50× \| 0\.30× \|/);
+    assert.match(md, /\| nginx \| 11,000 .*client-bound \|/);
+    assert.match(md, /\| strict ≥ 0\.6 × nginx \| 0\.30× \| \*\*no\*\* \|/);
+    assert.match(md, /\| info \| not run \| not measured \|/);
+    assert.doesNotMatch(md, /not valid/);
+    assert.match(markdown(report({ valid: false, invalidBecause: ['edge full: 3 errors, 0 non-2xx'] }), 'c.svg'), /\*\*This run is not valid:\*\* edge full: 3 errors/);
+  });
+
+  it('draws one bar per scenario, escaping names', () => {
+    const svg = svgChart(report());
+    assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    assert.equal((svg.match(/<rect x="330"/g) ?? []).length, 3);
+    assert.match(svg, /origin &lt;direct&gt;/);
+    assert.match(svg, /11,000 \(client-bound\)/);
+  });
+});
