@@ -35,6 +35,8 @@ export interface Fixtures {
   readonly rsaCert: string;
   readonly rsaKey: string;
   readonly eccRoot: string;
+  /** For a separate `strictedge edge` following the CA. */
+  readonly edgeToken: string;
 }
 
 export async function makeFixtures(dir: string, ports: OriginPorts): Promise<Fixtures> {
@@ -58,7 +60,8 @@ export async function makeFixtures(dir: string, ports: OriginPorts): Promise<Fix
       writeFileSync(files[`${keyType}Cert`]!, record.pem);
       writeFileSync(files[`${keyType}Key`]!, keyPem, { mode: 0o600 });
     }
-    return { state, eccCert: files.ecdsaCert!, eccKey: files.ecdsaKey!, rsaCert: files.rsaCert!, rsaKey: files.rsaKey!, eccRoot: app.paths.rootCert('ecdsa') };
+    const edgeToken = app.admin.createEdge('bench-edge');
+    return { state, eccCert: files.ecdsaCert!, eccKey: files.ecdsaKey!, rsaCert: files.rsaCert!, rsaKey: files.rsaKey!, eccRoot: app.paths.rootCert('ecdsa'), edgeToken };
   } finally {
     await app.close();
   }

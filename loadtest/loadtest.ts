@@ -67,12 +67,27 @@ interface EdgeProcess {
   readonly child: ChildProcess;
   readonly httpsPort: number;
   readonly metrics: string;
+  /** The CA's API, for `serve` (undefined for a separate edge). */
+  readonly api?: string;
 }
 
 async function startEdge(state: string, extra: string[] = [], nodeFlags: string[] = []): Promise<EdgeProcess> {
   const child = workspace.track(spawn(process.execPath, [...nodeFlags, CLI, 'serve', '--state', state, '--log-level', 'warn', '--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0', ...extra], { stdio: ['ignore', 'pipe', 'inherit'] }));
   const ready = await readyLine(child);
-  return { child, httpsPort: Number(new URL(ready.https).port), metrics: ready.metrics };
+  return { child, httpsPort: Number(new URL(ready.https).port), metrics: ready.metrics, api: ready.api };
+}
+
+/** A separate `strictedge edge` (no CA in its process) following `caApi`; ready once it routes `host`. */
+async function startSeparateEdge(dir: string, caApi: string, token: string, host: string): Promise<EdgeProcess> {
+  const child = workspace.track(spawn(process.execPath, [CLI, 'edge', '--ca-url', caApi, '--edge-token', token, '--state', dir, '--log-level', 'warn', '--http-port', '0', '--https-port', '0', '--metrics-port', '0', '--status-port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  const ready = await readyLine(child);
+  const edge = { child, httpsPort: Number(new URL(ready.https).port), metrics: ready.metrics };
+  for (let i = 0; i < 100; i++) {
+    const probe = await runAutocannon({ port: edge.httpsPort, host, path: PATH }, { connections: 1, pipelining: 1, durationS: 0.1 });
+    if (probe.non2xx === 0 && probe.errors === 0 && probe.rps > 0) return edge;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`the separate edge never routed ${host}`);
 }
 
 function rssMb(pid: number): number {
@@ -192,7 +207,7 @@ async function main(): Promise<void> {
     spawn(process.execPath, [fileURLToPath(new URL('./origin-process.js', import.meta.url)), JSON.stringify({ httpPort: ports.http, httpsPort: ports.https, closePort: ports.close, certFile: fixtures.eccCert, keyFile: fixtures.eccKey, rsaClosePort: ports.rsaClose, rsaCertFile: fixtures.rsaCert, rsaKeyFile: fixtures.rsaKey })], { stdio: ['ignore', 'pipe', 'inherit'] }),
   );
   await readyLine(origin);
-  progress('starting four edges (plain, with origin session resumption, with the large index, with 2 workers)...');
+  progress('starting five edges (serve; with origin session resumption; with the large index; with 2 workers; a separate `strictedge edge`)...');
   // --profile-edge DIR: CPU profiles (node --cpu-prof) of the edges, written when they stop.
   const profile = values['profile-edge'] ? ['--cpu-prof', '--cpu-prof-dir', values['profile-edge']] : [];
   const [edge, resumeEdge, bigEdge, workersEdge] = await Promise.all([
@@ -201,6 +216,7 @@ async function main(): Promise<void> {
     startEdge(bigState, [], profile),
     startEdge(workersState, ['--workers', '2'], profile),
   ]);
+  const separateEdge = await startSeparateEdge(join(work, 'edge-only'), edge.api!, fixtures.edgeToken, ZONES.strict);
 
   const target = (port: number, host: string): Target => ({ port, host, path: PATH });
   const scenarios: Scenario[] = [
@@ -210,6 +226,7 @@ async function main(): Promise<void> {
     { id: 'strict-keepalive', name: 'edge strict, keep-alive', group: 'keepalive', kind: 'edge', target: target(edge.httpsPort, ZONES.strict), edge, nginx: 'nginx-keepalive' },
     { id: 'strict-keepalive-big', name: `edge strict, keep-alive, ${INDEX_LABEL}-entry index`, group: 'keepalive', kind: 'edge', target: target(bigEdge.httpsPort, ZONES.strict), edge: bigEdge, nginx: 'nginx-keepalive' },
     { id: 'strict-keepalive-2w', name: 'edge strict, keep-alive, --workers 2', group: 'keepalive', kind: 'edge', target: target(workersEdge.httpsPort, ZONES.strict), nginx: 'nginx-keepalive' },
+    { id: 'strict-keepalive-separate', name: 'separate edge process (strictedge edge), strict, keep-alive', group: 'keepalive', kind: 'edge', target: target(separateEdge.httpsPort, ZONES.strict), edge: separateEdge, nginx: 'nginx-keepalive' },
     { id: 'direct-new', name: 'origin direct, new client TLS per request', group: 'handshake', kind: 'direct', target: target(ports.close, ZONES.strictNew) },
     { id: 'strict-new', name: 'edge strict, new handshake, resumption off (origin-ecc)', group: 'handshake', kind: 'edge', target: target(edge.httpsPort, ZONES.strictNew), edge, nginx: 'nginx-new' },
     { id: 'strict-new-resume', name: 'edge strict, new connection, resumption on', group: 'handshake', kind: 'edge', target: target(resumeEdge.httpsPort, ZONES.strictNew), edge: resumeEdge, nginx: 'nginx-new-reuse' },
@@ -299,7 +316,11 @@ async function main(): Promise<void> {
     check('strict ≤ 3 % fewer req/s than full (keep-alive)', strict, get('full'), (a, b) => [`${(((b.rps - a.rps) / b.rps) * 100).toFixed(1)} % fewer`, a.rps >= 0.97 * b.rps]),
     check('strict keep-alive, 2 workers against 1 (informational)', get('strict-keepalive-2w'), strict, (a, b) => [`${(a.rps / b.rps).toFixed(2)}×`, a.rps > b.rps]),
     check(`strict keep-alive with a ${INDEX_LABEL}-entry index vs an empty one`, get('strict-keepalive-big'), strict, (a, b) => [`${(a.rps / b.rps).toFixed(2)}×`, a.rps >= 0.97 * b.rps]),
-    { target: 'edge RSS ≤ 150 MB during strict keep-alive', measured: strict?.edgeRssMaxMb == null ? 'not sampled' : `${strict.edgeRssMaxMb.toFixed(0)} MB max`, met: strict?.edgeRssMaxMb == null ? null : strict.edgeRssMaxMb <= 150 },
+    { target: 'edge RSS ≤ 150 MB during strict keep-alive (serve: CA and edge in one process)', measured: strict?.edgeRssMaxMb == null ? 'not sampled' : `${strict.edgeRssMaxMb.toFixed(0)} MB max`, met: strict?.edgeRssMaxMb == null ? null : strict.edgeRssMaxMb <= 150 },
+    (() => {
+      const separate = get('strict-keepalive-separate');
+      return { target: 'edge RSS ≤ 150 MB during strict keep-alive (separate strictedge edge)', measured: separate?.edgeRssMaxMb == null ? 'not sampled' : `${separate.edgeRssMaxMb.toFixed(0)} MB max`, met: separate?.edgeRssMaxMb == null ? null : separate.edgeRssMaxMb <= 150 };
+    })(),
   ];
 
   const report: Report = {
