@@ -38,8 +38,8 @@ const CLIENT = values.client as ClientName;
 if (CLIENT !== 'autocannon' && CLIENT !== 'wrk') throw new Error('--client must be autocannon or wrk');
 if (CLIENT === 'wrk' && !WRK_INSTALLED) throw new Error('--client wrk needs Debian\'s wrk: apt-get install -y wrk');
 const SETTINGS: ClientSettings = { connections: Number(values.connections), pipelining: Number(values.pipelining), durationS: Number(values.duration ?? (QUICK ? 2.5 : 8)) };
-/** Each target is exercised this long before round 1 (JIT, pools, session caches), unrecorded. */
-const WARMUP_S = QUICK ? 0.5 : 2;
+/** Each target is exercised this long before round 1 (JIT, pools, session caches), unrecorded; --quick skips it. */
+const WARMUP_S = QUICK ? 0 : 2;
 const ROUNDS = Number(values.rounds ?? (QUICK ? 1 : 3));
 const INDEX = QUICK ? { issued: 100_000, revoked: 10_000 } : { issued: 1_000_000, revoked: 100_000 };
 const INDEX_LABEL = INDEX.issued >= 1_000_000 ? `${INDEX.issued / 1_000_000}M` : `${INDEX.issued / 1000}k`;
@@ -47,7 +47,8 @@ const PATH = '/bytes/6';
 
 const workspace = createBenchWorkspace('strictedge-loadtest-');
 const work = workspace.dir;
-const progress = (line: string) => process.stderr.write(`${line}\n`);
+const began = performance.now();
+const progress = (line: string) => process.stderr.write(`[${((performance.now() - began) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
 
 /** The first line a child prints once it is ready: JSON for `serve`, the word "ready" for the origins. */
 function readyLine(child: ChildProcess): Promise<Record<string, any>> {
@@ -250,17 +251,19 @@ async function main(): Promise<void> {
 
   // "direct-new" is a client doing its own handshakes: with `Connection: close` from the origin.
   const runs = new Map<string, (RunResult & { rssMaxMb: number | null })[]>(scenarios.map((s) => [s.id, []]));
-  progress(`warming up each target for ${WARMUP_S} s...`);
-  for (const scenario of scenarios) await runAutocannon(scenario.target, { ...SETTINGS, durationS: WARMUP_S });
+  if (WARMUP_S > 0) {
+    progress(`warming up each target for ${WARMUP_S} s...`);
+    for (const scenario of scenarios) await runAutocannon(scenario.target, { ...SETTINGS, durationS: WARMUP_S });
+  }
   const total = ROUNDS * scenarios.length;
   let done = 0;
-  const began = Date.now();
+  const runsBegan = Date.now();
   for (let round = 1; round <= ROUNDS; round++) {
     for (const scenario of scenarios) {
       const result = await runOne(scenario);
       runs.get(scenario.id)!.push(result);
       done++;
-      const eta = Math.round(((Date.now() - began) / done) * (total - done) / 1000);
+      const eta = Math.round(((Date.now() - runsBegan) / done) * (total - done) / 1000);
       progress(`[${String(done).padStart(2)}/${total}] round ${round}: ${scenario.name.padEnd(58)} ${Math.round(result.rps).toLocaleString().padStart(7)} req/s  p99 ${result.p99} ms${result.errors + result.non2xx ? `  ERRORS ${result.errors} non-2xx ${result.non2xx}` : ''}  (about ${Math.floor(eta / 60)}m${String(eta % 60).padStart(2, '0')}s left)`);
     }
   }
