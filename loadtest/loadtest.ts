@@ -228,6 +228,7 @@ async function main(): Promise<void> {
     { id: 'strict-keepalive-big', name: `edge strict, keep-alive, ${INDEX_LABEL}-entry index`, group: 'keepalive', kind: 'edge', target: target(bigEdge.httpsPort, ZONES.strict), edge: bigEdge, nginx: 'nginx-keepalive' },
     { id: 'strict-keepalive-2w', name: 'edge strict, keep-alive, --workers 2', group: 'keepalive', kind: 'edge', target: target(workersEdge.httpsPort, ZONES.strict), nginx: 'nginx-keepalive' },
     { id: 'strict-keepalive-separate', name: 'separate edge process (strictedge edge), strict, keep-alive', group: 'keepalive', kind: 'edge', target: target(separateEdge.httpsPort, ZONES.strict), edge: separateEdge, nginx: 'nginx-keepalive' },
+    // The client does the handshakes itself here: the origin answers with `Connection: close`.
     { id: 'direct-new', name: 'origin direct, new client TLS per request', group: 'handshake', kind: 'direct', target: target(ports.close, ZONES.strictNew) },
     { id: 'strict-new', name: 'edge strict, new handshake, resumption off (origin-ecc)', group: 'handshake', kind: 'edge', target: target(edge.httpsPort, ZONES.strictNew), edge, nginx: 'nginx-new' },
     { id: 'strict-new-resume', name: 'edge strict, new connection, resumption on', group: 'handshake', kind: 'edge', target: target(resumeEdge.httpsPort, ZONES.strictNew), edge: resumeEdge, nginx: 'nginx-new-reuse' },
@@ -249,7 +250,6 @@ async function main(): Promise<void> {
     scenarios.splice(0, scenarios.length, ...scenarios.filter((s) => wanted.has(s.id) || s.id === 'direct' || s.id === 'direct-new'));
   }
 
-  // "direct-new" is a client doing its own handshakes: with `Connection: close` from the origin.
   const runs = new Map<string, (RunResult & { rssMaxMb: number | null })[]>(scenarios.map((s) => [s.id, []]));
   if (WARMUP_S > 0) {
     progress(`warming up each target for ${WARMUP_S} s...`);
