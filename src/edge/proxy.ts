@@ -1,10 +1,12 @@
-// The edge's request handler: Host -> zone -> mode -> origin pool, streaming both ways.
+// The edge's request handler: Host -> zone -> mode -> origin pool, streaming both ways
+// (request body to the origin by undici, response back by OriginResponseRelay).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
 import { classifyOriginError } from './classify.js';
 import { sendEdgeError, type EdgeFailure } from './error-pages.js';
 import { clientResponseHeaders, originRequestHeaders, requestIdFor, REQUEST_ID_HEADER } from './headers.js';
 import { decideRoute, type Scheme } from './route.js';
+import { OriginResponseRelay } from './relay.js';
 import type { Upstreams } from './upstream.js';
 import type { EdgeInstruments } from './instruments.js';
 import { hostOf, type ZoneTable } from './zone-table.js';
@@ -44,50 +46,39 @@ export function createProxy({ zones, upstreams, logger, instruments }: ProxyDeps
       return fail(req, res, { status: 421 }, requestId, 'unknown');
     }
     const metrics = instruments.forZone(zone.name);
-    metrics.inflight++;
-    res.once('close', () => {
-      metrics.inflight--;
-      metrics.answered(zone.mode, res.statusCode, (performance.now() - startedAt) / 1000);
-    });
-
     const decision = decideRoute(zone, scheme);
     if (decision.kind === 'redirect_to_http') {
+      res.once('close', () => metrics.answered(zone.mode, res.statusCode, (performance.now() - startedAt) / 1000));
       // Same name, plain scheme, default port (the client's :443-style port would be wrong for HTTP).
       res.writeHead(301, { location: `http://${host}${req.url ?? '/'}`, [REQUEST_ID_HEADER]: requestId, 'content-length': 0 });
       res.end();
       return;
     }
+    metrics.inflight++;
+    let relay: OriginResponseRelay | undefined;
+    // One listener for both jobs: the request's metrics, and stopping the origin if the client left early.
+    res.once('close', () => {
+      metrics.inflight--;
+      metrics.answered(zone.mode, res.statusCode, (performance.now() - startedAt) / 1000);
+      if (relay && !res.writableFinished) relay.clientGone();
+    });
     if (decision.kind === 'no_origin') return fail(req, res, { status: 521 }, requestId, zone.name);
 
-    const abort = new AbortController();
-    res.once('close', () => {
-      if (!res.writableFinished) abort.abort();
+    relay = new OriginResponseRelay(res, {
+      headers(_statusCode, headers) {
+        metrics.ttfb((performance.now() - startedAt) / 1000);
+        return clientResponseHeaders(headers as Record<string, string | string[]>, requestId);
+      },
+      failed: (error) => fail(req, res, classifyOriginError(error), requestId, zone.name, error),
     });
-    upstreams
-      .pool(decision.policy, decision.origin, host, zone.name)
-      .stream(
-        {
-          path: req.url ?? '/',
-          method: req.method as 'GET',
-          headers: originRequestHeaders(req, scheme, requestId),
-          body: hasBody(req) ? req : null,
-          signal: abort.signal,
-          opaque: res,
-        },
-        ({ statusCode, headers, opaque }) => {
-          metrics.ttfb((performance.now() - startedAt) / 1000);
-          const out = opaque as ServerResponse;
-          out.writeHead(statusCode, clientResponseHeaders(headers as Record<string, string | string[]>, requestId));
-          return out;
-        },
-      )
-      .catch((error: unknown) => {
-        if (abort.signal.aborted) return; // the client left; nothing to tell it
-        if (res.headersSent) {
-          res.destroy(); // mid-body failure: cut the response so the client sees it is incomplete
-          return;
-        }
-        fail(req, res, classifyOriginError(error), requestId, zone.name, error);
-      });
+    upstreams.pool(decision.policy, decision.origin, host, zone.name).dispatch(
+      {
+        path: req.url ?? '/',
+        method: req.method as 'GET',
+        headers: originRequestHeaders(req, scheme, requestId),
+        body: hasBody(req) ? req : null,
+      },
+      relay,
+    );
   };
 }

@@ -74,6 +74,31 @@ describe('WebSockets and large bodies through the edge', () => {
     await assert.rejects(echoThroughEdge(edge, 'wss', 'expired.test'), /upgrade refused with 526/);
   });
 
+  it('stops the origin response when the client leaves in the middle of it', { timeout: 15_000 }, async () => {
+    const origin = demo.origins.find((o) => o.name === 'strict-ecc')!;
+    const size = 2 * 1024 * 1024 * 1024; // 2 GiB: minutes of work unless the edge stops it
+    const originClosed = new Promise<{ finished: boolean; ms: number }>((resolve) => {
+      origin.server.once('request', (_req, res) => {
+        const began = Date.now();
+        res.once('close', () => resolve({ finished: res.writableFinished, ms: Date.now() - began }));
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      httpsRequest({ host: '127.0.0.1', port: edge.httpsPort, path: `/bytes/${size}`, servername: 'strict-ecc.test', headers: { host: 'strict-ecc.test' }, ca: edge.edgeCaPem, agent: false }, (res) => {
+        assert.equal(res.statusCode, 200);
+        res.once('data', () => {
+          res.destroy(); // the client hangs up after the first chunk
+          resolve();
+        });
+      })
+        .on('error', reject)
+        .end();
+    });
+    const { finished, ms } = await originClosed;
+    assert.equal(finished, false, 'the origin must not have sent the whole body');
+    assert.ok(ms < 10_000, `the origin's response closed after ${ms} ms`);
+  });
+
   it('streams 50 MB down and 50 MB up through strict mode with memory staying bounded', async () => {
     const size = 50 * 1024 * 1024;
     const download = (bytes: number) =>

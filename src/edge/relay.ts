@@ -1,0 +1,62 @@
+// Relays one origin response to the client, as an undici dispatch handler: headers when they
+// arrive, body chunks with backpressure (the origin is paused while the client is slow), and an
+// abort of the origin request when the client leaves. Using dispatch() directly rather than
+// Pool.stream() saves, per request, the AsyncResource, the promise, the AbortSignal listeners
+// and the stream.finished() listeners that stream() adds around the same handler.
+import type { ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Dispatcher } from 'undici';
+
+type Controller = Dispatcher.DispatchController;
+
+export interface RelayEvents {
+  /** The origin's status and headers arrived; returns the headers to send to the client. */
+  headers(statusCode: number, headers: IncomingHttpHeaders): Record<string, string | string[]>;
+  /** The exchange failed before the client got a status line: the edge answers instead. */
+  failed(error: Error): void;
+}
+
+const CLIENT_GONE = Object.assign(new Error('the client closed the connection'), { code: 'STRICTEDGE_CLIENT_GONE' });
+
+export class OriginResponseRelay implements Dispatcher.DispatchHandler {
+  #controller: Controller | undefined;
+  #clientGone = false;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly events: RelayEvents,
+  ) {}
+
+  /** The client went away before the response was complete: stop asking the origin. */
+  clientGone(): void {
+    this.#clientGone = true;
+    this.#controller?.abort(CLIENT_GONE);
+  }
+
+  onRequestStart(controller: Controller): void {
+    this.#controller = controller;
+    if (this.#clientGone) controller.abort(CLIENT_GONE);
+  }
+
+  onResponseStart(_controller: Controller, statusCode: number, headers: IncomingHttpHeaders): void {
+    if (statusCode < 200) return; // 1xx interim answers (100-continue, 103) stay between edge and origin
+    this.res.writeHead(statusCode, this.events.headers(statusCode, headers));
+  }
+
+  onResponseData(controller: Controller, chunk: Buffer): void {
+    if (this.res.write(chunk)) return;
+    controller.pause();
+    this.res.once('drain', () => controller.resume());
+  }
+
+  onResponseEnd(): void {
+    this.res.end();
+  }
+
+  onResponseError(_controller: Controller, error: Error): void {
+    if (this.#clientGone) return; // nobody to tell
+    // After the status line the only honest signal left is to cut the response short.
+    if (this.res.headersSent) this.res.destroy();
+    else this.events.failed(error);
+  }
+}
