@@ -24,6 +24,8 @@ export interface ClientSettings {
 
 export interface RunResult {
   readonly rps: number;
+  /** Responses received in the run. */
+  readonly requests: number;
   readonly p50: number;
   readonly p975: number | null;
   readonly p99: number;
@@ -42,7 +44,7 @@ export async function runAutocannon(target: Target, settings: ClientSettings): P
     pipelining: settings.pipelining,
     duration: settings.durationS,
   } as autocannon.Options);
-  return { rps: result.requests.average, p50: result.latency.p50, p975: result.latency.p97_5, p99: result.latency.p99, errors: result.errors + result.timeouts, non2xx: result.non2xx };
+  return { rps: result.requests.average, requests: result.requests.total, p50: result.latency.p50, p975: result.latency.p97_5, p99: result.latency.p99, errors: result.errors + result.timeouts, non2xx: result.non2xx };
 }
 
 const toMs = (value: string, unit: string): number => Number(value) * ({ us: 0.001, ms: 1, s: 1000 } as Record<string, number>)[unit]!;
@@ -56,8 +58,9 @@ export function parseWrk(output: string): RunResult {
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
   const errors = socket ? socket.slice(1).reduce((n, v) => n + Number(v), 0) : 0;
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0);
-  if (Number.isNaN(rps)) throw new Error(`cannot read wrk's output:\n${output}`);
-  return { rps, p50: percentile('50'), p975: null, p99: percentile('99'), errors, non2xx };
+  const requests = Number(/(\d+) requests in/.exec(output)?.[1] ?? NaN);
+  if (Number.isNaN(rps) || Number.isNaN(requests)) throw new Error(`cannot read wrk's output:\n${output}`);
+  return { rps, requests, p50: percentile('50'), p975: null, p99: percentile('99'), errors, non2xx };
 }
 
 export function runWrk(target: Target, settings: ClientSettings, workDir: string, track: (child: ReturnType<typeof spawn>) => void): Promise<RunResult> {

@@ -13,8 +13,9 @@ import { CLI } from '../test/helpers/serve.js';
 import { freePort, waitForPort } from '../test/helpers/nginx.js';
 import { caddyConfig, haproxyConfig, INSTALLED, nginxConfig, startAnchorProcess, versionOf, writeCombinedPem, type AnchorFiles } from './anchors.js';
 import { runAutocannon, runWrk, WRK_INSTALLED, type ClientName, type ClientSettings, type RunResult, type Target } from './clients.js';
-import { copyState, fillIndex, makeFixtures, ZONES, type OriginPorts } from './fixtures.js';
+import { copyState, fillIndex, makeFixtures, ZONES, type Fixtures, type OriginPorts } from './fixtures.js';
 import { createBenchWorkspace, median, runBenchmark } from './processes.js';
+import { treeCpuSeconds } from './proc-cpu.js';
 import { markdown, svgChart, type Group, type HandshakeFigures, type Kind, type Report, type ScenarioResult, type TargetCheck } from './report.js';
 
 const { values } = parseArgs({
@@ -91,6 +92,21 @@ async function startSeparateEdge(dir: string, caApi: string, token: string, host
   throw new Error(`the separate edge never routed ${host}`);
 }
 
+/**
+ * The floor Node + undici set for the same job (loadtest/minimal-proxy.ts): one process per
+ * origin, since it has no routing; its RSS is sampled like an edge's.
+ */
+async function startMinimalProxies(fixtures: Fixtures, ports: OriginPorts, nodeFlags: string[]): Promise<{ keepalive: EdgeProcess & { port: number }; new: EdgeProcess & { port: number } }> {
+  const start = async (originPort: number, servername: string) => {
+    const port = await freePort();
+    const config = { port, origin: `127.0.0.1:${originPort}`, servername, certFile: fixtures.eccCert, keyFile: fixtures.eccKey, rootFile: fixtures.eccRoot };
+    const child = workspace.track(spawn(process.execPath, [...nodeFlags, fileURLToPath(new URL('./minimal-proxy.js', import.meta.url)), JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'inherit'] }));
+    await readyLine(child);
+    return { child, port, httpsPort: port, metrics: '' };
+  };
+  return { keepalive: await start(ports.https, ZONES.strict), new: await start(ports.close, ZONES.strictNew) };
+}
+
 function rssMb(pid: number): number {
   try {
     return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
@@ -109,6 +125,8 @@ interface Scenario {
   readonly edge?: EdgeProcess;
   /** The nginx scenario it is compared with. */
   readonly nginx?: string;
+  /** The process (with its children) whose CPU time per request is reported, when not `edge`'s. */
+  readonly cpuPid?: number;
 }
 
 async function startAnchors(files: AnchorFiles): Promise<{ scenarios: Scenario[]; versions: Record<string, string> }> {
@@ -118,36 +136,44 @@ async function startAnchors(files: AnchorFiles): Promise<{ scenarios: Scenario[]
   const started: [ChildProcess, number[]][] = [];
   if (INSTALLED.nginx) {
     const ports = { keepalive: await freePort(), new: await freePort(), 'new-reuse': await freePort() };
-    started.push([workspace.track(startAnchorProcess('nginx', files, nginxConfig(files, ports))), Object.values(ports)]);
+    const nginx = workspace.track(startAnchorProcess('nginx', files, nginxConfig(files, ports)));
+    started.push([nginx, Object.values(ports)]);
     versions.nginx = versionOf('/usr/sbin/nginx', ['-v'], /nginx\/(\S+)/);
-    scenarios.push({ id: 'nginx-keepalive', name: 'nginx, 1 worker, upstream keep-alive', group: 'keepalive', kind: 'anchor', target: target(ports.keepalive, files.hosts.keepalive) });
-    scenarios.push({ id: 'nginx-new', name: 'nginx, new handshake, session reuse off', group: 'handshake', kind: 'anchor', target: target(ports.new, files.hosts.new) });
-    scenarios.push({ id: 'nginx-new-reuse', name: 'nginx, new connection, session reuse on (default)', group: 'handshake', kind: 'anchor', target: target(ports['new-reuse'], files.hosts['new-reuse']) });
+    scenarios.push({ id: 'nginx-keepalive', name: 'nginx, 1 worker, upstream keep-alive', group: 'keepalive', kind: 'anchor', target: target(ports.keepalive, files.hosts.keepalive), cpuPid: nginx.pid });
+    scenarios.push({ id: 'nginx-new', name: 'nginx, new handshake, session reuse off', group: 'handshake', kind: 'anchor', target: target(ports.new, files.hosts.new), cpuPid: nginx.pid });
+    scenarios.push({ id: 'nginx-new-reuse', name: 'nginx, new connection, session reuse on (default)', group: 'handshake', kind: 'anchor', target: target(ports['new-reuse'], files.hosts['new-reuse']), cpuPid: nginx.pid });
   }
   if (INSTALLED.haproxy) {
     const ports = { keepalive: await freePort(), new: await freePort() };
-    started.push([workspace.track(startAnchorProcess('haproxy', files, haproxyConfig(files, ports, writeCombinedPem(files)))), Object.values(ports)]);
+    const haproxy = workspace.track(startAnchorProcess('haproxy', files, haproxyConfig(files, ports, writeCombinedPem(files))));
+    started.push([haproxy, Object.values(ports)]);
     versions.haproxy = versionOf('/usr/sbin/haproxy', ['-v'], /version (\S+)/);
-    scenarios.push({ id: 'haproxy-keepalive', name: 'HAProxy, 1 thread, http-reuse always', group: 'keepalive', kind: 'anchor', target: target(ports.keepalive, files.hosts.keepalive) });
-    scenarios.push({ id: 'haproxy-new', name: 'HAProxy, new handshake, no-ssl-reuse', group: 'handshake', kind: 'anchor', target: target(ports.new, files.hosts.new) });
+    scenarios.push({ id: 'haproxy-keepalive', name: 'HAProxy, 1 thread, http-reuse always', group: 'keepalive', kind: 'anchor', target: target(ports.keepalive, files.hosts.keepalive), cpuPid: haproxy.pid });
+    scenarios.push({ id: 'haproxy-new', name: 'HAProxy, new handshake, no-ssl-reuse', group: 'handshake', kind: 'anchor', target: target(ports.new, files.hosts.new), cpuPid: haproxy.pid });
   }
   if (INSTALLED.caddy) {
     const ports = { keepalive: await freePort(), new: await freePort() };
-    started.push([workspace.track(startAnchorProcess('caddy', files, caddyConfig(files, ports))), Object.values(ports)]);
+    const caddy = workspace.track(startAnchorProcess('caddy', files, caddyConfig(files, ports)));
+    started.push([caddy, Object.values(ports)]);
     versions.caddy = versionOf('/usr/bin/caddy', ['version'], /v?(\d+\.\d+\.\d+)/);
-    scenarios.push({ id: 'caddy-keepalive', name: 'Caddy, upstream keep-alive', group: 'keepalive', kind: 'anchor', target: target(ports.keepalive, files.hosts.keepalive) });
-    scenarios.push({ id: 'caddy-new', name: 'Caddy, new handshake (keepalive off)', group: 'handshake', kind: 'anchor', target: target(ports.new, files.hosts.new) });
+    scenarios.push({ id: 'caddy-keepalive', name: 'Caddy, upstream keep-alive', group: 'keepalive', kind: 'anchor', target: target(ports.keepalive, files.hosts.keepalive), cpuPid: caddy.pid });
+    scenarios.push({ id: 'caddy-new', name: 'Caddy, new handshake (keepalive off)', group: 'handshake', kind: 'anchor', target: target(ports.new, files.hosts.new), cpuPid: caddy.pid });
   }
   for (const [child, ports] of started) for (const port of ports) await waitForPort(port, child, () => 'see stderr above');
   return { scenarios, versions };
 }
 
-async function runOne(scenario: Scenario): Promise<RunResult & { rssMaxMb: number | null }> {
+type MeasuredRun = RunResult & { rssMaxMb: number | null; cpuUsPerRequest: number | null };
+
+async function runOne(scenario: Scenario): Promise<MeasuredRun> {
   let rssMax = NaN;
   const sampler = scenario.edge ? setInterval(() => (rssMax = Math.max(Number.isNaN(rssMax) ? 0 : rssMax, rssMb(scenario.edge!.child.pid!))), 250) : undefined;
+  const cpuPid = scenario.cpuPid ?? scenario.edge?.child.pid;
+  const cpuBefore = cpuPid === undefined ? NaN : treeCpuSeconds(cpuPid);
   try {
     const result = CLIENT === 'wrk' ? await runWrk(scenario.target, SETTINGS, work, (child) => workspace.track(child)) : await runAutocannon(scenario.target, SETTINGS);
-    return { ...result, rssMaxMb: Number.isNaN(rssMax) ? null : rssMax };
+    const cpu = cpuPid === undefined ? NaN : treeCpuSeconds(cpuPid) - cpuBefore;
+    return { ...result, rssMaxMb: Number.isNaN(rssMax) ? null : rssMax, cpuUsPerRequest: Number.isNaN(cpu) || result.requests === 0 ? null : (cpu * 1e6) / result.requests };
   } finally {
     if (sampler) clearInterval(sampler);
   }
@@ -218,19 +244,22 @@ async function main(): Promise<void> {
     startEdge(workersState, ['--workers', '2'], profile),
   ]);
   const separateEdge = await startSeparateEdge(join(work, 'edge-only'), edge.api!, fixtures.edgeToken, ZONES.strict);
+  const minimal = await startMinimalProxies(fixtures, ports, profile);
 
   const target = (port: number, host: string): Target => ({ port, host, path: PATH });
   const scenarios: Scenario[] = [
-    { id: 'direct', name: 'origin direct (HTTPS)', group: 'keepalive', kind: 'direct', target: target(ports.https, ZONES.strict) },
+    { id: 'direct', name: 'origin direct (HTTPS)', group: 'keepalive', kind: 'direct', target: target(ports.https, ZONES.strict), cpuPid: origin.pid },
     { id: 'flexible', name: 'edge flexible', group: 'keepalive', kind: 'edge', target: target(edge.httpsPort, ZONES.flexible), edge },
     { id: 'full', name: 'edge full', group: 'keepalive', kind: 'edge', target: target(edge.httpsPort, ZONES.full), edge, nginx: 'nginx-keepalive' },
     { id: 'strict-keepalive', name: 'edge strict, keep-alive', group: 'keepalive', kind: 'edge', target: target(edge.httpsPort, ZONES.strict), edge, nginx: 'nginx-keepalive' },
     { id: 'strict-keepalive-big', name: `edge strict, keep-alive, ${INDEX_LABEL}-entry index`, group: 'keepalive', kind: 'edge', target: target(bigEdge.httpsPort, ZONES.strict), edge: bigEdge, nginx: 'nginx-keepalive' },
-    { id: 'strict-keepalive-2w', name: 'edge strict, keep-alive, --workers 2', group: 'keepalive', kind: 'edge', target: target(workersEdge.httpsPort, ZONES.strict), nginx: 'nginx-keepalive' },
+    { id: 'strict-keepalive-2w', name: 'edge strict, keep-alive, --workers 2', group: 'keepalive', kind: 'edge', target: target(workersEdge.httpsPort, ZONES.strict), nginx: 'nginx-keepalive', cpuPid: workersEdge.child.pid },
+    { id: 'node-minimal-keepalive', name: 'reference: minimal Node https + undici proxy, keep-alive', group: 'keepalive', kind: 'reference', target: target(minimal.keepalive.port, ZONES.strict), edge: minimal.keepalive, nginx: 'nginx-keepalive' },
     { id: 'strict-keepalive-separate', name: 'separate edge process (strictedge edge), strict, keep-alive', group: 'keepalive', kind: 'edge', target: target(separateEdge.httpsPort, ZONES.strict), edge: separateEdge, nginx: 'nginx-keepalive' },
     // The client does the handshakes itself here: the origin answers with `Connection: close`.
-    { id: 'direct-new', name: 'origin direct, new client TLS per request', group: 'handshake', kind: 'direct', target: target(ports.close, ZONES.strictNew) },
+    { id: 'direct-new', name: 'origin direct, new client TLS per request', group: 'handshake', kind: 'direct', target: target(ports.close, ZONES.strictNew), cpuPid: origin.pid },
     { id: 'strict-new', name: 'edge strict, new handshake, resumption off (origin-ecc)', group: 'handshake', kind: 'edge', target: target(edge.httpsPort, ZONES.strictNew), edge, nginx: 'nginx-new' },
+    { id: 'node-minimal-new', name: 'reference: minimal Node https + undici proxy, new handshake', group: 'handshake', kind: 'reference', target: target(minimal.new.port, ZONES.strictNew), edge: minimal.new, nginx: 'nginx-new' },
     { id: 'strict-new-resume', name: 'edge strict, new connection, resumption on', group: 'handshake', kind: 'edge', target: target(resumeEdge.httpsPort, ZONES.strictNew), edge: resumeEdge, nginx: 'nginx-new-reuse' },
     { id: 'strict-new-rsa', name: 'edge strict, new handshake, origin-rsa', group: 'handshake', kind: 'edge', target: target(edge.httpsPort, ZONES.strictRsaNew), edge, nginx: 'nginx-new' },
   ];
@@ -250,7 +279,7 @@ async function main(): Promise<void> {
     scenarios.splice(0, scenarios.length, ...scenarios.filter((s) => wanted.has(s.id) || s.id === 'direct' || s.id === 'direct-new'));
   }
 
-  const runs = new Map<string, (RunResult & { rssMaxMb: number | null })[]>(scenarios.map((s) => [s.id, []]));
+  const runs = new Map<string, MeasuredRun[]>(scenarios.map((s) => [s.id, []]));
   if (WARMUP_S > 0) {
     progress(`warming up each target for ${WARMUP_S} s...`);
     for (const scenario of scenarios) await runAutocannon(scenario.target, { ...SETTINGS, durationS: WARMUP_S });
@@ -278,12 +307,13 @@ async function main(): Promise<void> {
     const non2xx = rs.reduce((n, r) => n + r.non2xx, 0);
     if (errors + non2xx > 0) invalidBecause.push(`${s.name}: ${errors} errors, ${non2xx} non-2xx`);
     const rss = rs.map((r) => r.rssMaxMb).filter((v): v is number => v !== null);
+    const cpu = rs.map((r) => r.cpuUsPerRequest).filter((v): v is number => v !== null);
     byId.set(s.id, {
       id: s.id, name: s.name, group: s.group, kind: s.kind, runs: rs, rps,
       p50: median(rs.map((r) => r.p50)), p975: rs[0]!.p975 === null ? null : median(rs.map((r) => r.p975!)), p99: median(rs.map((r) => r.p99)),
       errors, non2xx, clientBound: s.id !== 'direct' && rps >= 0.8 * ceiling,
       vsDirect: rps / median(runs.get(s.group === 'keepalive' ? 'direct' : 'direct-new')!.map((r) => r.rps)),
-      vsNginx: null, edgeRssMaxMb: rss.length ? Math.max(...rss) : null,
+      vsNginx: null, edgeRssMaxMb: rss.length ? Math.max(...rss) : null, cpuUsPerRequest: cpu.length ? median(cpu) : null,
     });
   }
   for (const s of scenarios) {

@@ -3,7 +3,7 @@
 import type { RunResult } from './clients.js';
 
 export type Group = 'keepalive' | 'handshake';
-export type Kind = 'direct' | 'edge' | 'anchor';
+export type Kind = 'direct' | 'edge' | 'reference' | 'anchor';
 
 export interface ScenarioResult {
   readonly id: string;
@@ -22,6 +22,8 @@ export interface ScenarioResult {
   /** Ratio to the matching nginx scenario, when nginx ran. */
   readonly vsNginx: number | null;
   readonly edgeRssMaxMb: number | null;
+  /** CPU time of the proxy's processes (or the origin's, for direct) per response, median of the runs. */
+  readonly cpuUsPerRequest: number | null;
 }
 
 export interface TargetCheck {
@@ -65,13 +67,13 @@ export function markdown(report: Report, svgFile: string): string {
   );
   if (!report.valid) lines.push('', `**This run is not valid:** ${report.invalidBecause.join('; ')}.`);
   lines.push('', `![req/s per scenario](${svgFile})`, '');
-  lines.push(`Client ceiling (origin direct over HTTPS with the same client): ${fmt(report.clientCeilingRps)} req/s; a scenario at ≥ 80 % of it is marked client-bound.`, '');
+  lines.push(`Client ceiling (origin direct over HTTPS with the same client): ${fmt(report.clientCeilingRps)} req/s; a scenario at ≥ 80 % of it is marked client-bound. CPU µs / req: user + system CPU time of the proxy's processes (the origin's, for the direct rows) over the run, per response — steadier than req/s on a shared machine.`, '');
   for (const group of ['keepalive', 'handshake'] as const) {
     lines.push(group === 'keepalive' ? '## Keep-alive to the origin' : '## A new origin TLS handshake per request', '');
-    lines.push('| scenario | req/s | × direct | × nginx | p50 ms | p97.5 ms | p99 ms | errors | non-2xx | edge RSS max MB | note |');
-    lines.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|');
+    lines.push('| scenario | req/s | × direct | × nginx | CPU µs / req | p50 ms | p97.5 ms | p99 ms | errors | non-2xx | RSS max MB | note |');
+    lines.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|');
     for (const s of report.scenarios.filter((x) => x.group === group)) {
-      lines.push(`| ${s.name} | ${fmt(s.rps)} | ${ratio(s.vsDirect)} | ${ratio(s.vsNginx)} | ${ms(s.p50)} | ${ms(s.p975)} | ${ms(s.p99)} | ${s.errors} | ${s.non2xx} | ${s.edgeRssMaxMb === null ? '–' : s.edgeRssMaxMb.toFixed(0)} | ${s.clientBound ? 'client-bound' : ''} |`);
+      lines.push(`| ${s.name} | ${fmt(s.rps)} | ${ratio(s.vsDirect)} | ${ratio(s.vsNginx)} | ${s.cpuUsPerRequest === null ? '–' : fmt(s.cpuUsPerRequest)} | ${ms(s.p50)} | ${ms(s.p975)} | ${ms(s.p99)} | ${s.errors} | ${s.non2xx} | ${s.edgeRssMaxMb === null ? '–' : s.edgeRssMaxMb.toFixed(0)} | ${s.clientBound ? 'client-bound' : ''} |`);
     }
     lines.push('');
   }
@@ -92,7 +94,7 @@ export function markdown(report: Report, svgFile: string): string {
   return lines.join('\n');
 }
 
-const COLORS: Record<Kind, string> = { direct: '#8c8f94', edge: '#2271b1', anchor: '#d63638' };
+const COLORS: Record<Kind, string> = { direct: '#8c8f94', edge: '#2271b1', reference: '#72aee6', anchor: '#d63638' };
 
 export function svgChart(report: Report): string {
   const barHeight = 18;

@@ -21,7 +21,7 @@ Transfer/sec:      5.33MB
 `;
 
 function scenario(id: string, rps: number, extra: Partial<ScenarioResult> = {}): ScenarioResult {
-  return { id, name: id, group: 'keepalive', kind: 'edge', runs: [], rps, p50: 1, p975: 2, p99: 3, errors: 0, non2xx: 0, clientBound: false, vsDirect: 0.5, vsNginx: null, edgeRssMaxMb: null, ...extra };
+  return { id, name: id, group: 'keepalive', kind: 'edge', runs: [], rps, p50: 1, p975: 2, p99: 3, errors: 0, non2xx: 0, clientBound: false, vsDirect: 0.5, vsNginx: null, edgeRssMaxMb: null, cpuUsPerRequest: null, ...extra };
 }
 
 function report(overrides: Partial<Report> = {}): Report {
@@ -43,7 +43,7 @@ function report(overrides: Partial<Report> = {}): Report {
 
 describe('load test report', () => {
   it("reads wrk's rate, percentiles and errors", () => {
-    assert.deepEqual(parseWrk(WRK_OUTPUT), { rps: 40299.12, p50: 1.06, p975: null, p99: 2.35, errors: 3, non2xx: 4 });
+    assert.deepEqual(parseWrk(WRK_OUTPUT), { rps: 40299.12, requests: 600000, p50: 1.06, p975: null, p99: 2.35, errors: 3, non2xx: 4 });
     assert.throws(() => parseWrk('wrk: connection refused'), /cannot read wrk/);
   });
 
