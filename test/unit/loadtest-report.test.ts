@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseWrk } from '../../loadtest/clients.js';
+import { parseStat, treeCpuSeconds } from '../../loadtest/proc-cpu.js';
 import { markdown, svgChart, type Report, type ScenarioResult } from '../../loadtest/report.js';
 
 const WRK_OUTPUT = `Running 15s test @ https://strict.bench.test:8443/bytes/6
@@ -66,3 +67,26 @@ describe('load test report', () => {
     assert.match(svg, /11,000 \(client-bound\)/);
   });
 });
+
+describe('CPU time from /proc', () => {
+  it('reads ppid, utime and stime after a command name with spaces and parentheses', () => {
+    const line = '4242 (node (edge) x) S 4200 4242 10771 0 -1 4194304 99 0 0 0 1234 567 8 9 20 0 12 0 1682881 3133440 360';
+    assert.deepEqual(parseStat(line), { ppid: 4200, ticks: 1234 + 567 });
+  });
+
+  it('counts a child process in its parent\'s tree', async () => {
+    const { spawn } = await import('node:child_process');
+    // A child that burns ~300 ms of CPU, then exits only when told to (so it is still in the tree).
+    const child = spawn(process.execPath, ['-e', 'const end = Date.now() + 300; while (Date.now() < end); process.stdout.write("done"); setInterval(() => {}, 1000)'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      await new Promise((resolve) => child.stdout!.once('data', resolve));
+      const tree = treeCpuSeconds(process.pid);
+      const own = process.cpuUsage();
+      assert.ok(tree - (own.user + own.system) / 1e6 >= 0.2, `the child's CPU time is missing: tree ${tree} s`);
+      assert.equal(treeCpuSeconds(2 ** 22 + 1), 0, 'no such process: no time');
+    } finally {
+      child.kill();
+    }
+  });
+});
+
