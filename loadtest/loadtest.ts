@@ -215,7 +215,12 @@ async function soak(edge: EdgeProcess, target: Target, seconds: number): Promise
     const last = median(samples.filter((s) => s.t >= seconds - window).map((s) => s[key]));
     return `first ${window} s median ${first.toFixed(1)} MB, last ${window} s median ${last.toFixed(1)} MB (${(((last - first) / first) * 100).toFixed(1)} %), max ${Math.max(...samples.map((s) => s[key])).toFixed(1)} MB`;
   };
-  console.log(`soak ${seconds} s: ${Math.round(result.rps)} req/s, errors ${result.errors + result.non2xx}\n  RSS: ${growth('rss')}\n  V8 heap in use: ${growth('heap')}`);
+  const text = `soak ${seconds} s: ${Math.round(result.rps)} req/s, errors ${result.errors + result.non2xx}\n  RSS: ${growth('rss')}\n  V8 heap in use: ${growth('heap')}`;
+  console.log(text);
+  mkdirSync(values.out, { recursive: true });
+  const file = join(values.out, `${new Date(started).toISOString().replace(/[:.]/g, '-')}-soak.md`);
+  writeFileSync(file, `# strictedge soak — edge strict keep-alive, ${seconds} s\n\nautocannon, ${SETTINGS.connections} connections; RSS and V8 heap in use of the \`serve\` process every 5 s.\n\n\`\`\`\n${text}\n\`\`\`\n\n| t s | RSS MB | heap in use MB |\n|--:|--:|--:|\n${samples.map((s) => `| ${s.t.toFixed(0)} | ${s.rss.toFixed(1)} | ${s.heap.toFixed(1)} |`).join('\n')}\n`);
+  progress(`wrote ${file}`);
 }
 
 async function main(): Promise<void> {
@@ -261,6 +266,7 @@ async function main(): Promise<void> {
     { id: 'strict-new', name: 'edge strict, new handshake, resumption off (origin-ecc)', group: 'handshake', kind: 'edge', target: target(edge.httpsPort, ZONES.strictNew), edge, nginx: 'nginx-new' },
     { id: 'node-minimal-new', name: 'reference: minimal Node https + undici proxy, new handshake', group: 'handshake', kind: 'reference', target: target(minimal.new.port, ZONES.strictNew), edge: minimal.new, nginx: 'nginx-new' },
     { id: 'strict-new-resume', name: 'edge strict, new connection, resumption on', group: 'handshake', kind: 'edge', target: target(resumeEdge.httpsPort, ZONES.strictNew), edge: resumeEdge, nginx: 'nginx-new-reuse' },
+    { id: 'strict-new-2w', name: 'edge strict, new handshake, resumption off, --workers 2', group: 'handshake', kind: 'edge', target: target(workersEdge.httpsPort, ZONES.strictNew), nginx: 'nginx-new', cpuPid: workersEdge.child.pid },
     { id: 'strict-new-rsa', name: 'edge strict, new handshake, origin-rsa', group: 'handshake', kind: 'edge', target: target(edge.httpsPort, ZONES.strictRsaNew), edge, nginx: 'nginx-new' },
   ];
   let versions: Record<string, string> = {};
@@ -348,6 +354,9 @@ async function main(): Promise<void> {
     { target: 'origin handshakes resumed in the resumption scenario', measured: Number.isNaN(resumed) ? 'not run' : `${(resumed * 100).toFixed(1)} %`, met: null },
     check('strict ≤ 3 % fewer req/s than full (keep-alive)', strict, get('full'), (a, b) => [`${(((b.rps - a.rps) / b.rps) * 100).toFixed(1)} % fewer`, a.rps >= 0.97 * b.rps]),
     check('strict keep-alive, 2 workers against 1 (informational)', get('strict-keepalive-2w'), strict, (a, b) => [`${(a.rps / b.rps).toFixed(2)}×`, a.rps > b.rps]),
+    check('strict new handshake, 2 workers against 1 (informational)', get('strict-new-2w'), get('strict-new'), (a, b) => [`${(a.rps / b.rps).toFixed(2)}×`, a.rps > b.rps]),
+    check('strict new handshake against the minimal Node + undici proxy (informational)', get('strict-new'), get('node-minimal-new'), (a, b) => [`${(a.rps / b.rps).toFixed(2)}× req/s, ${a.cpuUsPerRequest && b.cpuUsPerRequest ? (a.cpuUsPerRequest / b.cpuUsPerRequest).toFixed(2) : '–'}× CPU per request`, a.rps >= 0.97 * b.rps]),
+    check('strict keep-alive against the minimal Node + undici proxy (informational)', strict, get('node-minimal-keepalive'), (a, b) => [`${(a.rps / b.rps).toFixed(2)}× req/s, ${a.cpuUsPerRequest && b.cpuUsPerRequest ? (a.cpuUsPerRequest / b.cpuUsPerRequest).toFixed(2) : '–'}× CPU per request`, a.rps >= 0.97 * b.rps]),
     check(`strict keep-alive with a ${INDEX_LABEL}-entry index vs an empty one`, get('strict-keepalive-big'), strict, (a, b) => [`${(a.rps / b.rps).toFixed(2)}×`, a.rps >= 0.97 * b.rps]),
     { target: 'edge RSS ≤ 150 MB during strict keep-alive (serve: CA and edge in one process)', measured: strict?.edgeRssMaxMb == null ? 'not sampled' : `${strict.edgeRssMaxMb.toFixed(0)} MB max`, met: strict?.edgeRssMaxMb == null ? null : strict.edgeRssMaxMb <= 150 },
     (() => {
