@@ -99,7 +99,8 @@ const COLORS: Record<Kind, string> = { direct: '#8c8f94', edge: '#2271b1', refer
 export function svgChart(report: Report): string {
   const barHeight = 18;
   const gap = 6;
-  const labelWidth = 330;
+  // Wide enough for the longest scenario name at ~6.6 px per character (12 px sans-serif).
+  const labelWidth = Math.max(330, Math.ceil(Math.max(...report.scenarios.map((s) => s.name.length)) * 6.6) + 16);
   const chartWidth = 420;
   const panels = (['keepalive', 'handshake'] as const).map((group) => ({ group, items: report.scenarios.filter((s) => s.group === group) }));
   let y = 10;
