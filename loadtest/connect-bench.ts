@@ -34,7 +34,7 @@ if (process.argv[2] === 'origin') {
     const index = createRevocationIndex();
     index.apply({ kind: 'issued', serial: record.serial, sha256: new X509Certificate(record.pem).fingerprint256.replaceAll(':', '').toLowerCase() });
     const roots = [app.roots.ecdsa.certPem];
-    const policy: TlsPolicy = { kind: 'strict', secureContext: createSecureContext({ ca: roots }), originRootFingerprints: new Set(roots.map((pem) => new X509Certificate(pem).fingerprint256)), index };
+    const policy: TlsPolicy = { kind: 'strict', secureContext: createSecureContext({ ca: roots }), originRoots: roots.map((pem) => new X509Certificate(pem)), index };
     await app.close();
     const origin = workspace.track(fork(new URL(import.meta.url).pathname, ['origin', certFile, keyFile]));
     const port = await new Promise<number>((resolve) => origin.once('message', (m) => resolve(m as number)));

@@ -96,7 +96,7 @@ export function createEdge(deps: EdgeDeps): Edge {
     connectTimeoutMs: options.connectTimeoutMs,
     responseTimeoutMs: options.responseTimeoutMs,
     strictContext: createSecureContext({ ca: [...deps.originRootsPem, ...(options.publicRoots ?? rootCertificates)] }),
-    originRootFingerprints: new Set(deps.originRootsPem.map((pem) => new X509Certificate(pem).fingerprint256)),
+    originRoots: deps.originRootsPem.map((pem) => new X509Certificate(pem)),
     index: deps.index,
     sockets,
     ...(sessions ? { sessions } : {}),

@@ -5,8 +5,9 @@
 // (only with --origin-session-resumption) skips all that in OpenSSL and Node, so it is checked
 // against what its full handshake verified, the clock and the index again. The socket is
 // handed to the HTTP client only after all of that passed.
+import type { X509Certificate } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
-import { checkServerIdentity, connect as tlsConnect, type PeerCertificate, type SecureContext, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type SecureContext, type TLSSocket } from 'node:tls';
 import type { RevocationIndex } from '../revocation/revocation-index.js';
 import type { OriginPhase } from './classify.js';
 import { identityVerdict, OriginVerifyError, resumedSessionVerdict, X509_VERIFY_CODES } from './verify.js';
@@ -18,7 +19,7 @@ export type TlsPolicy =
   | { readonly kind: 'plain' }
   /** full mode: TLS, any certificate. */
   | { readonly kind: 'any' }
-  | { readonly kind: 'strict'; readonly secureContext: SecureContext; readonly originRootFingerprints: ReadonlySet<string>; readonly index: RevocationIndex };
+  | { readonly kind: 'strict'; readonly secureContext: SecureContext; readonly originRoots: readonly X509Certificate[]; readonly index: RevocationIndex };
 
 export interface OriginAddress {
   readonly host: string;
@@ -50,22 +51,44 @@ function tagged(error: Error, originPhase: OriginPhase): Error {
   return Object.assign(error, { originPhase });
 }
 
-/** strict mode's checkServerIdentity: hostname, then (Origin CA leaves) the index. */
-export function strictIdentityCheck(policy: Extract<TlsPolicy, { kind: 'strict' }>, onVerified?: (verified: Verified) => void) {
-  return (hostname: string, cert: PeerCertificate): Error | undefined => {
-    const issuer = (cert as PeerCertificate & { issuerCertificate?: PeerCertificate }).issuerCertificate;
-    const originLeaf = issuer !== undefined && policy.originRootFingerprints.has(issuer.fingerprint256);
-    const serial = cert.serialNumber?.toLowerCase() ?? '';
+/**
+ * strict mode's checkServerIdentity: hostname, then (Origin CA leaves) the index. It runs after
+ * OpenSSL verified the chain, and reads the leaf through `peer` (getPeerX509Certificate).
+ */
+export function strictIdentityCheck(policy: Extract<TlsPolicy, { kind: 'strict' }>, peer: () => X509Certificate | undefined, onVerified?: (verified: Verified) => void) {
+  return (hostname: string): Error | undefined => {
+    const cert = peer();
+    if (!cert) return new OriginVerifyError('untrusted');
+    // The chain is verified; the leaf names an Origin CA root as its issuer (subject and key
+    // identifier) only if that root signed it. Misnaming one would only send it to the index,
+    // which refuses certificates it does not hold.
+    const originLeaf = policy.originRoots.some((root) => cert.checkIssued(root));
+    const serial = cert.serialNumber.toLowerCase();
     const sha256 = cert.fingerprint256.replaceAll(':', '').toLowerCase();
     const verdict = identityVerdict({
-      hostnameMatches: checkServerIdentity(hostname, cert) === undefined,
+      // RFC 6125 as OpenSSL implements it: DNS SANs, one-label wildcards, CN only without SANs.
+      hostnameMatches: cert.checkHost(hostname) !== undefined,
       issuedByOriginRoot: originLeaf,
       probe: () => policy.index.probe(serial, sha256),
     });
     if (verdict) return new OriginVerifyError(verdict, serial);
-    onVerified?.({ serial, sha256, originLeaf, notAfterMs: Date.parse(cert.valid_to) });
+    onVerified?.({ serial, sha256, originLeaf, notAfterMs: Date.parse(cert.validTo) });
     return undefined;
   };
+}
+
+/**
+ * Node builds getPeerCertificate(true) (the whole chain as JavaScript objects, ~25 % of a client
+ * handshake's CPU here) only to hand it to checkServerIdentity, which in strict mode reads the
+ * leaf through getPeerX509Certificate instead. During the handshake the socket answers that
+ * call with an empty object; `restoreDetailedCertificate` puts the real method back.
+ */
+function skipDetailedCertificate(socket: TLSSocket): void {
+  Object.defineProperty(socket, 'getPeerCertificate', { value: () => ({}), configurable: true, writable: true });
+}
+
+function restoreDetailedCertificate(socket: TLSSocket): void {
+  Reflect.deleteProperty(socket, 'getPeerCertificate');
 }
 
 export function connectOrigin(options: ConnectOptions): Promise<Socket> {
@@ -111,25 +134,28 @@ export function connectOrigin(options: ConnectOptions): Promise<Socket> {
       const sessionKey = `${address.host}:${address.port} ${servername}`;
       const offered = sessions?.get(sessionKey);
       let verified: Verified | undefined;
-      tls =
-        policy.kind === 'strict'
-          ? tlsConnect({
+      if (policy.kind === 'strict') {
+        tls = tlsConnect({
+          socket: tcp,
+          servername,
+          secureContext: policy.secureContext,
+          rejectUnauthorized: true,
+          checkServerIdentity: strictIdentityCheck(policy, () => tls!.getPeerX509Certificate(), (facts) => (verified = facts)),
+          ALPNProtocols: ['http/1.1'],
+          ...(offered ? { session: offered.session } : {}),
+        });
+        skipDetailedCertificate(tls);
+      } else {
+        tls = tlsConnect({
               socket: tcp,
               servername,
-              secureContext: policy.secureContext,
-              rejectUnauthorized: true,
-              checkServerIdentity: strictIdentityCheck(policy, (facts) => (verified = facts)),
-              ALPNProtocols: ['http/1.1'],
-              ...(offered ? { session: offered.session } : {}),
-            })
-          : tlsConnect({
-              socket: tcp,
-              servername,
-              rejectUnauthorized: false, // full mode: any certificate is accepted, by definition (insecure)
-              ALPNProtocols: ['http/1.1'],
-            });
+          rejectUnauthorized: false, // full mode: any certificate is accepted, by definition (insecure)
+          ALPNProtocols: ['http/1.1'],
+        });
+      }
       tls.on('error', (error) => {
         if (settled) return;
+        restoreDetailedCertificate(tls!);
         const verifyFailed = error instanceof OriginVerifyError || X509_VERIFY_CODES.has((error as { code?: string }).code ?? '');
         observer?.tlsHandshake(verifyFailed ? 'verify_failed' : 'handshake_failed', (performance.now() - tlsStartedAt) / 1000);
         fail(tagged(error, 'tls'));
@@ -142,6 +168,7 @@ export function connectOrigin(options: ConnectOptions): Promise<Socket> {
       }
       tls.once('secureConnect', () => {
         const socket = tls!;
+        restoreDetailedCertificate(socket);
         if (policy.kind === 'strict' && socket.isSessionReused()) {
           const verdict = offered
             ? resumedSessionVerdict({ nowMs: (options.now ?? Date.now)(), notAfterMs: offered.notAfterMs, originLeaf: offered.originLeaf, probe: () => policy.index.probe(offered.serial, offered.sha256) })
@@ -163,8 +190,10 @@ export function connectOrigin(options: ConnectOptions): Promise<Socket> {
         const read = tcp.bytesRead;
         setImmediate(() => {
           observer?.handshakeBytes(read, tcp.bytesWritten);
-          const serial = verified?.serial ?? socket.getPeerCertificate().serialNumber?.toLowerCase() ?? '';
-          if (options.onTlsSocket && !options.onTlsSocket(socket, serial)) return fail(tagged(new OriginVerifyError('revoked', serial), 'tls'));
+          if (options.onTlsSocket) {
+            const serial = verified?.serial ?? socket.getPeerCertificate().serialNumber?.toLowerCase() ?? '';
+            if (!options.onTlsSocket(socket, serial)) return fail(tagged(new OriginVerifyError('revoked', serial), 'tls'));
+          }
           succeed(socket);
         });
       });

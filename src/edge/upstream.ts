@@ -1,6 +1,7 @@
 // Keep-alive pools to origins (undici), one per origin address + SNI name + TLS policy, each
 // built once with its connector. Idle sockets are dropped after 4 s, well before the usual
 // origin keep-alive (nginx: 75 s, Node: 5 s), so a socket the origin is closing is not reused.
+import type { X509Certificate } from 'node:crypto';
 import type { SecureContext, TLSSocket } from 'node:tls';
 import { Pool } from 'undici';
 import type { RevocationIndex } from '../revocation/revocation-index.js';
@@ -16,7 +17,7 @@ export interface UpstreamOptions {
   readonly responseTimeoutMs: number;
   /** ca = the Origin CA roots and the configured public roots; built once. */
   readonly strictContext: SecureContext;
-  readonly originRootFingerprints: ReadonlySet<string>;
+  readonly originRoots: readonly X509Certificate[];
   readonly index: RevocationIndex;
   readonly sockets: OriginSockets;
   /** Present when strict origins' TLS sessions may be resumed. */
@@ -33,7 +34,7 @@ export function parseOrigin(origin: string): OriginAddress {
 
 export function createUpstreams(options: UpstreamOptions) {
   const pools = new Map<string, Pool>();
-  const strictPolicy: TlsPolicy = { kind: 'strict', secureContext: options.strictContext, originRootFingerprints: options.originRootFingerprints, index: options.index };
+  const strictPolicy: TlsPolicy = { kind: 'strict', secureContext: options.strictContext, originRoots: options.originRoots, index: options.index };
   const policies: Record<PolicyKind, TlsPolicy> = { plain: { kind: 'plain' }, any: { kind: 'any' }, strict: strictPolicy };
   // Only strict connections depend on a certificate staying valid; full mode accepts any, revoked or not.
   const onTlsSocket = (socket: TLSSocket, serial: string) => options.sockets.add(socket, serial);

@@ -63,7 +63,7 @@ describe('origin TLS session resumption (opt-in)', () => {
     const serial = new X509Certificate(issued.certificate).serialNumber.toLowerCase();
     index.apply({ kind: 'issued', serial, sha256: fingerprint });
     const roots = [edge.app.roots.ecdsa.certPem, edge.app.roots.rsa.certPem];
-    const policy = { kind: 'strict' as const, secureContext: createSecureContext({ ca: roots }), originRootFingerprints: new Set(roots.map((pem) => new X509Certificate(pem).fingerprint256)), index };
+    const policy = { kind: 'strict' as const, secureContext: createSecureContext({ ca: roots }), originRoots: roots.map((pem) => new X509Certificate(pem)), index };
     const sessions = createOriginSessions();
     const [host, port] = [origin.address.split(':')[0]!, Number(origin.address.split(':')[1])];
     const connect = () => connectOrigin({ address: { host, port }, servername: 'resume.test', policy, connectTimeoutMs: 2000, sessions });

@@ -1,0 +1,93 @@
+// The strict connector on its own, against real TLS servers on loopback with certificates made by
+// openssl: which certificates go to the revocation index (only those an Origin CA root issued),
+// and the hostname rules (one-label wildcards), read from the peer's X509Certificate.
+import assert from 'node:assert/strict';
+import { randomBytes, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createSecureContext, createServer, type Server, type TLSSocket } from 'node:tls';
+import { connectOrigin, type TlsPolicy } from '../../src/edge/origin-connector.js';
+import { OriginVerifyError } from '../../src/edge/verify.js';
+import { createRevocationIndex } from '../../src/revocation/revocation-index.js';
+import { openssl, writeTemp } from '../helpers/openssl.js';
+import { tempDir } from '../helpers/tmp.js';
+
+/** A P-256 root, and leaves it signs for the given DNS names. */
+function makeRoot(dir: string, name: string) {
+  const [key, cert] = [join(dir, `${name}.key`), join(dir, `${name}.pem`)];
+  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '30', '-subj', `/CN=${name}`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  return {
+    pem: readFileSync(cert, 'utf8'),
+    /** Serials are 16 bytes, as the Origin CA makes them (the index holds no other length). */
+    leaf(leafName: string, dnsNames: string[]) {
+      const serial = `0x${(0x10 + Math.floor(Math.random() * 0x6f)).toString(16)}${randomBytes(15).toString('hex')}`;
+      const [leafKey, csr, leafCert] = [join(dir, `${leafName}.key`), join(dir, `${leafName}.csr`), join(dir, `${leafName}.pem`)];
+      openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', leafKey, '-out', csr, '-subj', `/CN=${leafName}`]);
+      const ext = writeTemp(dir, `${leafName}.ext`, `subjectAltName=${dnsNames.map((n) => `DNS:${n}`).join(',')}\nauthorityKeyIdentifier=keyid\n`);
+      openssl(['x509', '-req', '-in', csr, '-CA', cert, '-CAkey', key, '-set_serial', serial, '-days', '7', '-extfile', ext, '-out', leafCert]);
+      return { cert: readFileSync(leafCert, 'utf8'), key: readFileSync(leafKey, 'utf8') };
+    },
+  };
+}
+
+function listen(tls: { cert: string; key: string }): Promise<Server> {
+  const server = createServer(tls, (socket) => socket.on('error', () => undefined));
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+describe('strict origin connector', () => {
+  const dir = tempDir('strictedge-connector-');
+  const servers: Server[] = [];
+  let originRoot: ReturnType<typeof makeRoot>;
+  let publicRoot: ReturnType<typeof makeRoot>;
+  let originLeaf: { cert: string; key: string };
+  after(() => servers.forEach((server) => server.close()));
+  before(() => {
+    originRoot = makeRoot(dir, 'origin-root');
+    publicRoot = makeRoot(dir, 'public-root');
+    originLeaf = originRoot.leaf('origin-leaf', ['www.origin.test']);
+  });
+
+  async function connect(tls: { cert: string; key: string }, servername: string, index = createRevocationIndex()) {
+    const server = await listen(tls);
+    servers.push(server);
+    const policy: TlsPolicy = { kind: 'strict', secureContext: createSecureContext({ ca: [originRoot.pem, publicRoot.pem] }), originRoots: [new X509Certificate(originRoot.pem)], index };
+    const socket = (await connectOrigin({ address: { host: '127.0.0.1', port: (server.address() as AddressInfo).port }, servername, policy, connectTimeoutMs: 5000 })) as TLSSocket;
+    // The connector stubs getPeerCertificate only during the handshake: nothing of it may remain.
+    const stubLeft = Object.hasOwn(socket, 'getPeerCertificate');
+    socket.destroy();
+    return { stubLeft };
+  }
+
+  const verdictOf = (promise: Promise<unknown>) =>
+    promise.then(
+      () => 'accepted',
+      (error: unknown) => (error instanceof OriginVerifyError ? error.verdict : `other: ${(error as Error).message}`),
+    );
+
+  it('accepts a certificate from a configured public root without asking the index', async () => {
+    const leaf = publicRoot.leaf('public-leaf', ['api.public.test']);
+    assert.equal(await verdictOf(connect(leaf, 'api.public.test')), 'accepted');
+  });
+
+  it('sends an Origin CA certificate to the index: unknown until issued there, then accepted, refused once revoked', async () => {
+    assert.equal(await verdictOf(connect(originLeaf, 'www.origin.test')), 'unknown_certificate');
+    const x509 = new X509Certificate(originLeaf.cert);
+    const entry = { serial: x509.serialNumber.toLowerCase(), sha256: x509.fingerprint256.replaceAll(':', '').toLowerCase() };
+    const index = createRevocationIndex();
+    index.apply({ kind: 'issued', ...entry });
+    assert.deepEqual(await connect(originLeaf, 'www.origin.test', index), { stubLeft: false });
+    index.apply({ kind: 'revoked', ...entry });
+    assert.equal(await verdictOf(connect(originLeaf, 'www.origin.test', index)), 'revoked');
+  });
+
+  it('matches one-label wildcards only', async () => {
+    const leaf = publicRoot.leaf('wildcard-leaf', ['*.shop.test']);
+    assert.equal(await verdictOf(connect(leaf, 'a.shop.test')), 'accepted');
+    assert.equal(await verdictOf(connect(leaf, 'a.b.shop.test')), 'hostname_mismatch');
+    assert.equal(await verdictOf(connect(leaf, 'shop.test')), 'hostname_mismatch');
+    assert.equal(await verdictOf(connect(leaf, 'a.other.test')), 'hostname_mismatch');
+  });
+});
