@@ -147,8 +147,8 @@ export function connectOrigin(options: ConnectOptions): Promise<Socket> {
         skipDetailedCertificate(tls);
       } else {
         tls = tlsConnect({
-              socket: tcp,
-              servername,
+          socket: tcp,
+          servername,
           rejectUnauthorized: false, // full mode: any certificate is accepted, by definition (insecure)
           ALPNProtocols: ['http/1.1'],
         });
