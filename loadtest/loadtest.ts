@@ -38,7 +38,7 @@ const QUICK = values.quick;
 const CLIENT = values.client as ClientName;
 if (CLIENT !== 'autocannon' && CLIENT !== 'wrk') throw new Error('--client must be autocannon or wrk');
 if (CLIENT === 'wrk' && !WRK_INSTALLED) throw new Error('--client wrk needs Debian\'s wrk: apt-get install -y wrk');
-const SETTINGS: ClientSettings = { connections: Number(values.connections), pipelining: Number(values.pipelining), durationS: Number(values.duration ?? (QUICK ? 2.5 : 8)) };
+const SETTINGS: ClientSettings = { connections: Number(values.connections), pipelining: Number(values.pipelining), durationS: Number(values.duration ?? (QUICK ? 2.5 : 6)) };
 /** Each target is exercised this long before round 1 (JIT, pools, session caches), unrecorded; --quick skips it. */
 const WARMUP_S = QUICK ? 0 : 2;
 const ROUNDS = Number(values.rounds ?? (QUICK ? 1 : 3));
