@@ -96,13 +96,13 @@ async function startSeparateEdge(dir: string, caApi: string, token: string, host
  * The floor Node + undici set for the same job (loadtest/minimal-proxy.ts): one process per
  * origin, since it has no routing; its RSS is sampled like an edge's.
  */
-async function startMinimalProxies(fixtures: Fixtures, ports: OriginPorts, nodeFlags: string[]): Promise<{ keepalive: EdgeProcess & { port: number }; new: EdgeProcess & { port: number } }> {
+async function startMinimalProxies(fixtures: Fixtures, ports: OriginPorts, nodeFlags: string[]): Promise<{ keepalive: EdgeProcess; new: EdgeProcess }> {
   const start = async (originPort: number, servername: string) => {
     const port = await freePort();
     const config = { port, origin: `127.0.0.1:${originPort}`, servername, certFile: fixtures.eccCert, keyFile: fixtures.eccKey, rootFile: fixtures.eccRoot };
     const child = workspace.track(spawn(process.execPath, [...nodeFlags, fileURLToPath(new URL('./minimal-proxy.js', import.meta.url)), JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'inherit'] }));
     await readyLine(child);
-    return { child, port, httpsPort: port, metrics: '' };
+    return { child, httpsPort: port, metrics: '' }; // no metrics endpoint: it has none
   };
   return { keepalive: await start(ports.https, ZONES.strict), new: await start(ports.close, ZONES.strictNew) };
 }
@@ -259,12 +259,12 @@ async function main(): Promise<void> {
     { id: 'strict-keepalive', name: 'edge strict, keep-alive', group: 'keepalive', kind: 'edge', target: target(edge.httpsPort, ZONES.strict), edge, nginx: 'nginx-keepalive' },
     { id: 'strict-keepalive-big', name: `edge strict, keep-alive, ${INDEX_LABEL}-entry index`, group: 'keepalive', kind: 'edge', target: target(bigEdge.httpsPort, ZONES.strict), edge: bigEdge, nginx: 'nginx-keepalive' },
     { id: 'strict-keepalive-2w', name: 'edge strict, keep-alive, --workers 2', group: 'keepalive', kind: 'edge', target: target(workersEdge.httpsPort, ZONES.strict), nginx: 'nginx-keepalive', cpuPid: workersEdge.child.pid },
-    { id: 'node-minimal-keepalive', name: 'reference: minimal Node https + undici proxy, keep-alive', group: 'keepalive', kind: 'reference', target: target(minimal.keepalive.port, ZONES.strict), edge: minimal.keepalive, nginx: 'nginx-keepalive' },
+    { id: 'node-minimal-keepalive', name: 'reference: minimal Node https + undici proxy, keep-alive', group: 'keepalive', kind: 'reference', target: target(minimal.keepalive.httpsPort, ZONES.strict), edge: minimal.keepalive, nginx: 'nginx-keepalive' },
     { id: 'strict-keepalive-separate', name: 'separate edge process (strictedge edge), strict, keep-alive', group: 'keepalive', kind: 'edge', target: target(separateEdge.httpsPort, ZONES.strict), edge: separateEdge, nginx: 'nginx-keepalive' },
     // The client does the handshakes itself here: the origin answers with `Connection: close`.
     { id: 'direct-new', name: 'origin direct, new client TLS per request', group: 'handshake', kind: 'direct', target: target(ports.close, ZONES.strictNew), cpuPid: origin.pid },
     { id: 'strict-new', name: 'edge strict, new handshake, resumption off (origin-ecc)', group: 'handshake', kind: 'edge', target: target(edge.httpsPort, ZONES.strictNew), edge, nginx: 'nginx-new' },
-    { id: 'node-minimal-new', name: 'reference: minimal Node https + undici proxy, new handshake', group: 'handshake', kind: 'reference', target: target(minimal.new.port, ZONES.strictNew), edge: minimal.new, nginx: 'nginx-new' },
+    { id: 'node-minimal-new', name: 'reference: minimal Node https + undici proxy, new handshake', group: 'handshake', kind: 'reference', target: target(minimal.new.httpsPort, ZONES.strictNew), edge: minimal.new, nginx: 'nginx-new' },
     { id: 'strict-new-resume', name: 'edge strict, new connection, resumption on', group: 'handshake', kind: 'edge', target: target(resumeEdge.httpsPort, ZONES.strictNew), edge: resumeEdge, nginx: 'nginx-new-reuse' },
     { id: 'strict-new-2w', name: 'edge strict, new handshake, resumption off, --workers 2', group: 'handshake', kind: 'edge', target: target(workersEdge.httpsPort, ZONES.strictNew), nginx: 'nginx-new', cpuPid: workersEdge.child.pid },
     { id: 'strict-new-rsa', name: 'edge strict, new handshake, origin-rsa', group: 'handshake', kind: 'edge', target: target(edge.httpsPort, ZONES.strictRsaNew), edge, nginx: 'nginx-new' },
