@@ -9,6 +9,11 @@ import { NGINX } from '../test/helpers/nginx.js';
 import type { OriginPorts } from './fixtures.js';
 
 export type AnchorJob = 'keepalive' | 'new' | 'new-reuse';
+/**
+ * nginx 1.22 offers its upstreams TLS 1.0-1.2 unless told otherwise (TLS 1.3 joined the default
+ * in 1.23.4), so it also runs the handshake jobs with TLS 1.3 allowed, like the edge's.
+ */
+export type NginxJob = AnchorJob | 'new-tls13' | 'new-reuse-tls13';
 
 export interface AnchorFiles {
   readonly dir: string;
@@ -32,7 +37,7 @@ export const INSTALLED = {
   caddy: existsSync('/usr/bin/caddy'),
 };
 
-export function nginxConfig(files: AnchorFiles, ports: Record<AnchorJob, number>): string {
+export function nginxConfig(files: AnchorFiles, ports: Record<NginxJob, number>): string {
   const verify = (host: string) => `      proxy_ssl_verify on;
       proxy_ssl_trusted_certificate ${files.root};
       proxy_ssl_server_name on;
@@ -64,6 +69,8 @@ http {
 ${server(ports.keepalive, 'origin_keepalive', '      proxy_http_version 1.1;\n      proxy_set_header Connection "";', files.hosts.keepalive)}
 ${server(ports.new, 'origin_close', '      proxy_ssl_session_reuse off;', files.hosts.new)}
 ${server(ports['new-reuse'], 'origin_close', '      proxy_ssl_session_reuse on;', files.hosts['new-reuse'])}
+${server(ports['new-tls13'], 'origin_close', '      proxy_ssl_session_reuse off;\n      proxy_ssl_protocols TLSv1.2 TLSv1.3;', files.hosts.new)}
+${server(ports['new-reuse-tls13'], 'origin_close', '      proxy_ssl_session_reuse on;\n      proxy_ssl_protocols TLSv1.2 TLSv1.3;', files.hosts['new-reuse'])}
 }
 `;
 }

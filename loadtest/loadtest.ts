@@ -16,6 +16,7 @@ import { runAutocannon, runWrk, WRK_INSTALLED, type ClientName, type ClientSetti
 import { copyState, fillIndex, makeFixtures, ZONES, type Fixtures, type OriginPorts } from './fixtures.js';
 import { createBenchWorkspace, median, runBenchmark } from './processes.js';
 import { treeCpuSeconds } from './proc-cpu.js';
+import { addCounts, countsSince, describeOriginTls, type OriginTlsCounts } from './origin-tls.js';
 import { markdown, svgChart, type Group, type HandshakeFigures, type Kind, type Report, type ScenarioResult, type TargetCheck } from './report.js';
 
 const { values } = parseArgs({
@@ -135,13 +136,15 @@ async function startAnchors(files: AnchorFiles): Promise<{ scenarios: Scenario[]
   const target = (port: number, host: string): Target => ({ port, host, path: PATH });
   const started: [ChildProcess, number[]][] = [];
   if (INSTALLED.nginx) {
-    const ports = { keepalive: await freePort(), new: await freePort(), 'new-reuse': await freePort() };
+    const ports = { keepalive: await freePort(), new: await freePort(), 'new-reuse': await freePort(), 'new-tls13': await freePort(), 'new-reuse-tls13': await freePort() };
     const nginx = workspace.track(startAnchorProcess('nginx', files, nginxConfig(files, ports)));
     started.push([nginx, Object.values(ports)]);
     versions.nginx = versionOf('/usr/sbin/nginx', ['-v'], /nginx\/(\S+)/);
     scenarios.push({ id: 'nginx-keepalive', name: 'nginx, 1 worker, upstream keep-alive', group: 'keepalive', kind: 'anchor', target: target(ports.keepalive, files.hosts.keepalive), cpuPid: nginx.pid });
     scenarios.push({ id: 'nginx-new', name: 'nginx, new handshake, session reuse off', group: 'handshake', kind: 'anchor', target: target(ports.new, files.hosts.new), cpuPid: nginx.pid });
     scenarios.push({ id: 'nginx-new-reuse', name: 'nginx, new connection, session reuse on (default)', group: 'handshake', kind: 'anchor', target: target(ports['new-reuse'], files.hosts['new-reuse']), cpuPid: nginx.pid });
+    scenarios.push({ id: 'nginx-new-tls13', name: 'nginx, new handshake, session reuse off, TLS 1.3 allowed', group: 'handshake', kind: 'anchor', target: target(ports['new-tls13'], files.hosts.new), cpuPid: nginx.pid });
+    scenarios.push({ id: 'nginx-new-reuse-tls13', name: 'nginx, new connection, session reuse on, TLS 1.3 allowed', group: 'handshake', kind: 'anchor', target: target(ports['new-reuse-tls13'], files.hosts['new-reuse']), cpuPid: nginx.pid });
   }
   if (INSTALLED.haproxy) {
     const ports = { keepalive: await freePort(), new: await freePort() };
@@ -163,9 +166,18 @@ async function startAnchors(files: AnchorFiles): Promise<{ scenarios: Scenario[]
   return { scenarios, versions };
 }
 
-type MeasuredRun = RunResult & { rssMaxMb: number | null; cpuUsPerRequest: number | null };
+type MeasuredRun = RunResult & { rssMaxMb: number | null; cpuUsPerRequest: number | null; originTls: OriginTlsCounts | null };
 
-async function runOne(scenario: Scenario): Promise<MeasuredRun> {
+/** The origin process's handshake counts so far (origin-process.ts answers over IPC). */
+function originTlsCounts(origin: ChildProcess): Promise<OriginTlsCounts> {
+  return new Promise((resolve) => {
+    origin.once('message', (counts) => resolve(counts as OriginTlsCounts));
+    origin.send('tls-counts');
+  });
+}
+
+async function runOne(scenario: Scenario, origin: ChildProcess): Promise<MeasuredRun> {
+  const tlsBefore = scenario.group === 'handshake' ? await originTlsCounts(origin) : null;
   let rssMax = NaN;
   const sampler = scenario.edge ? setInterval(() => (rssMax = Math.max(Number.isNaN(rssMax) ? 0 : rssMax, rssMb(scenario.edge!.child.pid!))), 250) : undefined;
   const cpuPid = scenario.cpuPid ?? scenario.edge?.child.pid;
@@ -173,7 +185,8 @@ async function runOne(scenario: Scenario): Promise<MeasuredRun> {
   try {
     const result = CLIENT === 'wrk' ? await runWrk(scenario.target, SETTINGS, work, (child) => workspace.track(child)) : await runAutocannon(scenario.target, SETTINGS);
     const cpu = cpuPid === undefined ? NaN : treeCpuSeconds(cpuPid) - cpuBefore;
-    return { ...result, rssMaxMb: Number.isNaN(rssMax) ? null : rssMax, cpuUsPerRequest: Number.isNaN(cpu) || result.requests === 0 ? null : (cpu * 1e6) / result.requests };
+    const originTls = tlsBefore ? countsSince(tlsBefore, await originTlsCounts(origin)) : null;
+    return { ...result, rssMaxMb: Number.isNaN(rssMax) ? null : rssMax, cpuUsPerRequest: Number.isNaN(cpu) || result.requests === 0 ? null : (cpu * 1e6) / result.requests, originTls };
   } finally {
     if (sampler) clearInterval(sampler);
   }
@@ -236,7 +249,7 @@ async function main(): Promise<void> {
   fillIndex(bigState, INDEX.issued, INDEX.revoked);
 
   const origin = workspace.track(
-    spawn(process.execPath, [fileURLToPath(new URL('./origin-process.js', import.meta.url)), JSON.stringify({ httpPort: ports.http, httpsPort: ports.https, closePort: ports.close, certFile: fixtures.eccCert, keyFile: fixtures.eccKey, rsaClosePort: ports.rsaClose, rsaCertFile: fixtures.rsaCert, rsaKeyFile: fixtures.rsaKey })], { stdio: ['ignore', 'pipe', 'inherit'] }),
+    spawn(process.execPath, [fileURLToPath(new URL('./origin-process.js', import.meta.url)), JSON.stringify({ httpPort: ports.http, httpsPort: ports.https, closePort: ports.close, certFile: fixtures.eccCert, keyFile: fixtures.eccKey, rsaClosePort: ports.rsaClose, rsaCertFile: fixtures.rsaCert, rsaKeyFile: fixtures.rsaKey })], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] }),
   );
   await readyLine(origin);
   progress('starting five edges (serve; with origin session resumption; with the large index; with 2 workers; a separate `strictedge edge`)...');
@@ -295,7 +308,7 @@ async function main(): Promise<void> {
   const runsBegan = Date.now();
   for (let round = 1; round <= ROUNDS; round++) {
     for (const scenario of scenarios) {
-      const result = await runOne(scenario);
+      const result = await runOne(scenario, origin);
       runs.get(scenario.id)!.push(result);
       done++;
       const eta = Math.round(((Date.now() - runsBegan) / done) * (total - done) / 1000);
@@ -320,6 +333,7 @@ async function main(): Promise<void> {
       errors, non2xx, clientBound: s.id !== 'direct' && rps >= 0.8 * ceiling,
       vsDirect: rps / median(runs.get(s.group === 'keepalive' ? 'direct' : 'direct-new')!.map((r) => r.rps)),
       vsNginx: null, edgeRssMaxMb: rss.length ? Math.max(...rss) : null, cpuUsPerRequest: cpu.length ? median(cpu) : null,
+      originTls: describeOriginTls(rs.reduce((all: OriginTlsCounts, r) => addCounts(all, r.originTls ?? {}), {})),
     });
   }
   for (const s of scenarios) {
@@ -352,6 +366,9 @@ async function main(): Promise<void> {
     check('strict keep-alive ahead of Caddy', strict, get('caddy-keepalive'), (a, b) => [`${(a.rps / b.rps).toFixed(2)}×`, a.rps > b.rps]),
     check('strict new handshake, resumption off ≥ 0.8 × nginx (reuse off)', get('strict-new'), get('nginx-new'), (a, b) => [`${(a.rps / b.rps).toFixed(2)}× (${Math.round(a.rps)} vs ${Math.round(b.rps)})`, a.rps >= 0.8 * b.rps]),
     check('strict with resumption ahead of nginx with its default session reuse', get('strict-new-resume'), get('nginx-new-reuse'), (a, b) => [`${(a.rps / b.rps).toFixed(2)}× (${Math.round(a.rps)} vs ${Math.round(b.rps)})`, a.rps > b.rps]),
+    // The same two targets against nginx speaking the edge's TLS version to the origin.
+    check('the same, nginx with TLS 1.3 allowed: strict new handshake ≥ 0.8 × nginx (reuse off)', get('strict-new'), get('nginx-new-tls13'), (a, b) => [`${(a.rps / b.rps).toFixed(2)}× (${Math.round(a.rps)} vs ${Math.round(b.rps)})`, a.rps >= 0.8 * b.rps]),
+    check('the same, nginx with TLS 1.3 allowed: strict with resumption ahead of nginx with session reuse', get('strict-new-resume'), get('nginx-new-reuse-tls13'), (a, b) => [`${(a.rps / b.rps).toFixed(2)}× (${Math.round(a.rps)} vs ${Math.round(b.rps)})`, a.rps > b.rps]),
     { target: 'origin handshakes resumed in the resumption scenario', measured: Number.isNaN(resumed) ? 'not run' : `${(resumed * 100).toFixed(1)} %`, met: null },
     check('strict ≤ 3 % fewer req/s than full (keep-alive)', strict, get('full'), (a, b) => [`${(((b.rps - a.rps) / b.rps) * 100).toFixed(1)} % fewer`, a.rps >= 0.97 * b.rps]),
     check('strict keep-alive, 2 workers against 1', get('strict-keepalive-2w'), strict, (a, b) => [`${(a.rps / b.rps).toFixed(2)}×`, null]),

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseWrk } from '../../loadtest/clients.js';
 import { parseStat, treeCpuSeconds } from '../../loadtest/proc-cpu.js';
+import { addCounts, countHandshake, countsSince, describeOriginTls, type OriginTlsCounts } from '../../loadtest/origin-tls.js';
 import { markdown, svgChart, type Report, type ScenarioResult } from '../../loadtest/report.js';
 
 const WRK_OUTPUT = `Running 15s test @ https://strict.bench.test:8443/bytes/6
@@ -22,7 +23,7 @@ Transfer/sec:      5.33MB
 `;
 
 function scenario(id: string, rps: number, extra: Partial<ScenarioResult> = {}): ScenarioResult {
-  return { id, name: id, group: 'keepalive', kind: 'edge', runs: [], rps, p50: 1, p975: 2, p99: 3, errors: 0, non2xx: 0, clientBound: false, vsDirect: 0.5, vsNginx: null, edgeRssMaxMb: null, cpuUsPerRequest: null, ...extra };
+  return { id, name: id, group: 'keepalive', kind: 'edge', runs: [], rps, p50: 1, p975: 2, p99: 3, errors: 0, non2xx: 0, clientBound: false, vsDirect: 0.5, vsNginx: null, edgeRssMaxMb: null, cpuUsPerRequest: null, originTls: null, ...extra };
 }
 
 function report(overrides: Partial<Report> = {}): Report {
@@ -33,7 +34,7 @@ function report(overrides: Partial<Report> = {}): Report {
     client: 'autocannon',
     settings: { connections: 50, pipelining: 1, durationS: 8, rounds: 3, quick: false, index: { issued: 1_000_000, revoked: 100_000 } },
     clientCeilingRps: 25_000,
-    scenarios: [scenario('direct', 25_000, { kind: 'direct', name: 'origin <direct>' }), scenario('strict', 3_400, { vsNginx: 0.3 }), scenario('nginx', 11_000, { kind: 'anchor', group: 'handshake', clientBound: true })],
+    scenarios: [scenario('direct', 25_000, { kind: 'direct', name: 'origin <direct>' }), scenario('strict', 3_400, { vsNginx: 0.3 }), scenario('nginx', 11_000, { kind: 'anchor', group: 'handshake', clientBound: true, originTls: '1.2; 99.5 % resumed' })],
     handshakes: [{ keyType: 'ecdsa', handshakesPerS: 526, bytesRead: 984, bytesWritten: 474 }],
     targets: [{ target: 'strict ≥ 0.6 × nginx', measured: '0.30×', met: false }, { target: 'info', measured: 'not run', met: null }],
     valid: true,
@@ -53,6 +54,8 @@ describe('load test report', () => {
     assert.match(md, /!\[req\/s per scenario\]\(chart\.svg\)/);
     assert.match(md, /\| strict \| 3,400 \| 0\.50× \| 0\.30× \|/);
     assert.match(md, /\| nginx \| 11,000 .*client-bound \|/);
+    assert.match(md, /\| nginx \| 11,000 \| 0\.50× \| – \| – \| 1\.2; 99\.5 % resumed \| 1\.00 \|/, 'the handshake table says what the origin saw');
+    assert.match(md, /\| strict \| 3,400 \| 0\.50× \| 0\.30× \| – \| 1\.00 \|/, 'the keep-alive table has no such column');
     assert.match(md, /\| strict ≥ 0\.6 × nginx \| 0\.30× \| \*\*no\*\* \|/);
     assert.match(md, /\| info \| not run \| not measured \|/);
     assert.doesNotMatch(md, /not valid/);
@@ -65,6 +68,22 @@ describe('load test report', () => {
     assert.equal((svg.match(/<rect x="330"/g) ?? []).length, 3);
     assert.match(svg, /origin &lt;direct&gt;/);
     assert.match(svg, /11,000 \(client-bound\)/);
+  });
+});
+
+describe('what the origin saw of the handshakes', () => {
+  it('counts by version and resumption, takes differences and describes them', () => {
+    const before: OriginTlsCounts = {};
+    countHandshake(before, 'TLSv1.3', false);
+    const after = structuredClone(before);
+    for (let i = 0; i < 3; i++) countHandshake(after, 'TLSv1.2', true);
+    countHandshake(after, 'TLSv1.2', false);
+    const run = countsSince(before, after);
+    assert.deepEqual(run, { 'TLSv1.2': { full: 1, resumed: 3 } }, 'a version with nothing new is left out');
+    assert.equal(describeOriginTls(run), '1.2; 75 % resumed');
+    const both = addCounts(structuredClone(run), { 'TLSv1.3': { full: 4, resumed: 0 } });
+    assert.equal(describeOriginTls(both), '1.2 50 %, 1.3 50 %; 37.5 % resumed');
+    assert.equal(describeOriginTls({}), null, 'no handshakes: nothing to say');
   });
 });
 
