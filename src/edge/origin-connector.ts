@@ -14,6 +14,7 @@ import { identityVerdict, OriginVerifyError, resumedSessionVerdict, X509_VERIFY_
 import type { OriginSessions, VerifiedSession } from './origin-sessions.js';
 import type { ConnectObserver } from './instruments.js';
 import { closedForRevocation } from './origin-sockets.js';
+import { compactSession } from './session-blob.js';
 
 export type TlsPolicy =
   | { readonly kind: 'plain' }
@@ -161,9 +162,13 @@ export function connectOrigin(options: ConnectOptions): Promise<Socket> {
         fail(tagged(error, 'tls'));
       });
       if (sessions) {
-        // TLS 1.3 tickets come after secureConnect; only a verified (or re-checked) session is kept.
+        // TLS 1.3 tickets come after secureConnect; only a verified (or re-checked) session is
+        // kept, the first of the connection's tickets, without the certificate (session-blob.ts).
+        let kept = false;
         tls.on('session', (session: Buffer) => {
-          if (verified) sessions.set(sessionKey, { ...verified, session });
+          if (!verified || kept) return;
+          kept = true;
+          sessions.set(sessionKey, { ...verified, session: compactSession(session) });
         });
       }
       tls.once('secureConnect', () => {
