@@ -81,6 +81,10 @@ export function copyState(from: string, to: string): string {
 export function fillIndex(state: string, issued: number, revoked: number): void {
   const db = new Database(statePaths(state).database);
   try {
+    // Serials are random, but inserted in order they only append to the indexes' B-trees (the
+    // primary key and certificates_account), and a 256 MB page cache holds the rest: a million
+    // took ~50 s with random order and the default 2 MB cache, ~23 s like this.
+    db.pragma('cache_size = -262144');
     const accountId = (db.prepare('SELECT id FROM accounts LIMIT 1').get() as { id: string }).id;
     const insertCert = db.prepare(
       "INSERT INTO certificates (serial, account_id, request_type, requested_validity, hostnames, csr, pem, sha256, not_before, expires_on, created_at, revoked_at) VALUES (?, ?, 'origin-ecc', 7, '[]', '', '', ?, ?, ?, ?, ?)",
@@ -88,10 +92,12 @@ export function fillIndex(state: string, issued: number, revoked: number): void 
     const insertEvent = db.prepare('INSERT INTO cert_events (kind, serial, sha256, not_after, at) VALUES (?, ?, ?, ?, ?)');
     const now = new Date().toISOString();
     const notAfter = new Date(Date.now() + 7 * 86_400_000).toISOString();
+    const random = randomBytes(issued * 16);
+    const ordered = Array.from({ length: issued }, (_, i) => random.toString('hex', i * 16, i * 16 + 16)).sort();
     db.transaction(() => {
       const serials: [string, string][] = [];
       for (let i = 0; i < issued; i++) {
-        const serial = randomBytes(16).toString('hex');
+        const serial = ordered[i]!;
         const sha256 = randomBytes(32).toString('hex');
         const isRevoked = i % 10 === 0 && i / 10 < revoked;
         insertCert.run(serial, accountId, sha256, now, notAfter, now, isRevoked ? now : null);
