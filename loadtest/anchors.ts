@@ -102,24 +102,25 @@ ${server(files.origin.close, files.hosts.new, 'no-ssl-reuse')}
 `;
 }
 
+/** Tab-indented, as `caddy fmt` writes it (Caddy warns about anything else). */
 export function caddyConfig(files: AnchorFiles, ports: Record<'keepalive' | 'new', number>): string {
   const site = (port: number, upstreamPort: number, host: string, keepalive: boolean) => `https://:${port} {
-    tls ${files.cert} ${files.key}
-    reverse_proxy https://127.0.0.1:${upstreamPort} {
-        header_up Host {host}
-        transport http {
-            tls_trusted_ca_certs ${files.root}
-            tls_server_name ${host}${keepalive ? '' : '\n            keepalive off'}
-        }
-    }
+	tls ${files.cert} ${files.key}
+	reverse_proxy https://127.0.0.1:${upstreamPort} {
+		header_up Host {host}
+		transport http {
+			tls_trusted_ca_certs ${files.root}
+			tls_server_name ${host}${keepalive ? '' : '\n\t\t\tkeepalive off'}
+		}
+	}
 }`;
   return `{
-    admin off
-    auto_https off
-    storage file_system ${join(files.dir, 'caddy-data')}
-    log {
-        level ERROR
-    }
+	admin off
+	auto_https off
+	storage file_system ${join(files.dir, 'caddy-data')}
+	log {
+		level ERROR
+	}
 }
 ${site(ports.keepalive, files.origin.https, files.hosts.keepalive, true)}
 ${site(ports.new, files.origin.close, files.hosts.new, false)}
