@@ -55,6 +55,17 @@ export interface Report {
   readonly invalidBecause: readonly string[];
 }
 
+/**
+ * "0.57× (5497 vs 9564), per round 0.69 / 0.52 / 0.86": the ratio of the medians, and the ratio
+ * within each round, where both ran minutes rather than rounds apart (this machine's speed
+ * drifts between rounds).
+ */
+export function ratioText(a: Pick<ScenarioResult, 'rps' | 'runs'>, b: Pick<ScenarioResult, 'rps' | 'runs'>): string {
+  const rounds = Math.min(a.runs.length, b.runs.length);
+  const perRound = Array.from({ length: rounds }, (_, i) => (a.runs[i]!.rps / b.runs[i]!.rps).toFixed(2));
+  return `${(a.rps / b.rps).toFixed(2)}× (${Math.round(a.rps)} vs ${Math.round(b.rps)})${rounds > 1 ? `, per round ${perRound.join(' / ')}` : ''}`;
+}
+
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const ratio = (n: number | null) => (n === null ? '–' : `${n.toFixed(2)}×`);
 const ms = (n: number | null) => (n === null || Number.isNaN(n) ? '–' : n.toFixed(n < 10 ? 2 : 1));

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { parseWrk } from '../../loadtest/clients.js';
 import { parseStat, treeCpuSeconds } from '../../loadtest/proc-cpu.js';
 import { addCounts, countHandshake, countsSince, describeOriginTls, type OriginTlsCounts } from '../../loadtest/origin-tls.js';
-import { markdown, svgChart, type Report, type ScenarioResult } from '../../loadtest/report.js';
+import { markdown, ratioText, svgChart, type Report, type ScenarioResult } from '../../loadtest/report.js';
 
 const WRK_OUTPUT = `Running 15s test @ https://strict.bench.test:8443/bytes/6
   1 threads and 50 connections
@@ -68,6 +68,14 @@ describe('load test report', () => {
     assert.equal((svg.match(/<rect x="330"/g) ?? []).length, 3);
     assert.match(svg, /origin &lt;direct&gt;/);
     assert.match(svg, /11,000 \(client-bound\)/);
+  });
+});
+
+describe('ratios between two scenarios', () => {
+  it('gives the ratio of the medians and the ratio within each round', () => {
+    const runs = (...rps: number[]) => rps.map((r) => ({ rps: r, requests: r, p50: 1, p975: null, p99: 1, errors: 0, non2xx: 0 }));
+    assert.equal(ratioText({ rps: 600, runs: runs(600, 300, 900) }, { rps: 1000, runs: runs(1000, 1000, 900) }), '0.60× (600 vs 1000), per round 0.60 / 0.30 / 1.00');
+    assert.equal(ratioText({ rps: 50, runs: runs(50) }, { rps: 100, runs: runs(100) }), '0.50× (50 vs 100)', 'one round: nothing more to say');
   });
 });
 
