@@ -33,7 +33,7 @@ export function addCounts(into: OriginTlsCounts, more: OriginTlsCounts): OriginT
   return into;
 }
 
-/** "1.3, 0 % resumed"; with several versions, each with its share: "1.2 80 %, 1.3 20 %; 75 % resumed". */
+/** "1.3; 0 % resumed"; with several versions, each with its share: "1.2 80 %, 1.3 20 %; 75 % resumed". */
 export function describeOriginTls(counts: OriginTlsCounts): string | null {
   const entries = Object.entries(counts).sort(([a], [b]) => a.localeCompare(b));
   const total = entries.reduce((n, [, c]) => n + c.full + c.resumed, 0);
