@@ -7,7 +7,7 @@
 // verified (it never re-verifies resumed sessions; the connector re-checks them against what
 // the full handshake verified). TLS 1.2 sessions are left whole: Node refuses a resumed
 // TLS 1.2 session without one.
-import { DerError, readChildren, readElement } from '../pki/der-reader.js';
+import { DerError, readChildren, readElement, type DerElement } from '../pki/der-reader.js';
 
 const SEQUENCE = 0x30;
 const INTEGER = 0x02;
@@ -33,13 +33,16 @@ function parseSession(session: Buffer) {
   return { fields, protocol: sslVersion.value.reduce((n, byte) => (n << 8) | byte, 0) };
 }
 
-/** The session without its peer certificate, whatever its protocol (TLS 1.3 only is safe: compactSession). */
-export function removePeerCertificate(session: Buffer): Buffer {
-  const { fields } = parseSession(session);
+function withoutPeer(session: Buffer, fields: readonly DerElement[]): Buffer {
   const kept = fields.filter((field) => field.tag !== PEER_TAG);
   if (kept.length === fields.length) return session;
   const contents = Buffer.concat(kept.map((field) => field.bytes));
   return Buffer.concat([Buffer.from([SEQUENCE, ...derLength(contents.length)]), contents]);
+}
+
+/** The session without its peer certificate, whatever its protocol (TLS 1.3 only is safe: compactSession). */
+export function removePeerCertificate(session: Buffer): Buffer {
+  return withoutPeer(session, parseSession(session).fields);
 }
 
 /**
@@ -48,7 +51,8 @@ export function removePeerCertificate(session: Buffer): Buffer {
  */
 export function compactSession(session: Buffer): Buffer {
   try {
-    return parseSession(session).protocol === TLS1_3_VERSION ? removePeerCertificate(session) : session;
+    const { fields, protocol } = parseSession(session);
+    return protocol === TLS1_3_VERSION ? withoutPeer(session, fields) : session;
   } catch (error) {
     if (error instanceof DerError) return session;
     throw error;
