@@ -34,7 +34,8 @@ if (process.argv[2] === 'origin') {
     const index = createRevocationIndex();
     index.apply({ kind: 'issued', serial: record.serial, sha256: new X509Certificate(record.pem).fingerprint256.replaceAll(':', '').toLowerCase() });
     const roots = [app.roots.ecdsa.certPem];
-    const policy: TlsPolicy = { kind: 'strict', secureContext: createSecureContext({ ca: roots }), originRoots: roots.map((pem) => new X509Certificate(pem)), index };
+    const secureContext = createSecureContext({ ca: roots });
+    const policy: TlsPolicy = { kind: 'strict', secureContext, originRoots: roots.map((pem) => new X509Certificate(pem)), index };
     await app.close();
     const origin = workspace.track(fork(new URL(import.meta.url).pathname, ['origin', certFile, keyFile]));
     const port = await new Promise<number>((resolve) => origin.once('message', (m) => resolve(m as number)));
@@ -43,7 +44,7 @@ if (process.argv[2] === 'origin') {
     let bareSession: Buffer | undefined;
     const bare = (resume: boolean) =>
       new Promise<TLSSocket>((resolve, reject) => {
-        const socket = tlsConnect({ host: '127.0.0.1', port, servername: 'connect.test', secureContext: (policy as { secureContext: import('node:tls').SecureContext }).secureContext, ALPNProtocols: ['http/1.1'], ...(resume && bareSession ? { session: bareSession } : {}) }, () => resolve(socket));
+        const socket = tlsConnect({ host: '127.0.0.1', port, servername: 'connect.test', secureContext, ALPNProtocols: ['http/1.1'], ...(resume && bareSession ? { session: bareSession } : {}) }, () => resolve(socket));
         if (resume) socket.on('session', (session: Buffer) => (bareSession = session));
         socket.on('error', reject);
       });
