@@ -166,7 +166,7 @@ async function startAnchors(files: AnchorFiles): Promise<{ scenarios: Scenario[]
   return { scenarios, versions };
 }
 
-type MeasuredRun = RunResult & { rssMaxMb: number | null; cpuUsPerRequest: number | null; originTls: OriginTlsCounts | null };
+type MeasuredRun = RunResult & { rssMaxMb: number | null; cpuUsPerRequest: number | null; originCpuUsPerRequest: number | null; originTls: OriginTlsCounts | null };
 
 /** The origin process's handshake counts so far (origin-process.ts answers over IPC). */
 function originTlsCounts(origin: ChildProcess): Promise<OriginTlsCounts> {
@@ -176,17 +176,24 @@ function originTlsCounts(origin: ChildProcess): Promise<OriginTlsCounts> {
   });
 }
 
+function perRequestUs(cpuSeconds: number, requests: number): number | null {
+  return Number.isNaN(cpuSeconds) || requests === 0 ? null : (cpuSeconds * 1e6) / requests;
+}
+
 async function runOne(scenario: Scenario, origin: ChildProcess): Promise<MeasuredRun> {
   const tlsBefore = scenario.group === 'handshake' ? await originTlsCounts(origin) : null;
   let rssMax = NaN;
   const sampler = scenario.edge ? setInterval(() => (rssMax = Math.max(Number.isNaN(rssMax) ? 0 : rssMax, rssMb(scenario.edge!.child.pid!))), 250) : undefined;
   const cpuPid = scenario.cpuPid ?? scenario.edge?.child.pid;
   const cpuBefore = cpuPid === undefined ? NaN : treeCpuSeconds(cpuPid);
+  // The origin is shared by every proxy: what each one makes it spend is part of its cost.
+  const originCpuBefore = treeCpuSeconds(origin.pid!);
   try {
     const result = CLIENT === 'wrk' ? await runWrk(scenario.target, SETTINGS, work, (child) => workspace.track(child)) : await runAutocannon(scenario.target, SETTINGS);
     const cpu = cpuPid === undefined ? NaN : treeCpuSeconds(cpuPid) - cpuBefore;
+    const originCpu = treeCpuSeconds(origin.pid!) - originCpuBefore;
     const originTls = tlsBefore ? countsSince(tlsBefore, await originTlsCounts(origin)) : null;
-    return { ...result, rssMaxMb: Number.isNaN(rssMax) ? null : rssMax, cpuUsPerRequest: Number.isNaN(cpu) || result.requests === 0 ? null : (cpu * 1e6) / result.requests, originTls };
+    return { ...result, rssMaxMb: Number.isNaN(rssMax) ? null : rssMax, cpuUsPerRequest: perRequestUs(cpu, result.requests), originCpuUsPerRequest: perRequestUs(originCpu, result.requests), originTls };
   } finally {
     if (sampler) clearInterval(sampler);
   }
@@ -326,13 +333,17 @@ async function main(): Promise<void> {
     const non2xx = rs.reduce((n, r) => n + r.non2xx, 0);
     if (errors + non2xx > 0) invalidBecause.push(`${s.name}: ${errors} errors, ${non2xx} non-2xx`);
     const rss = rs.map((r) => r.rssMaxMb).filter((v): v is number => v !== null);
-    const cpu = rs.map((r) => r.cpuUsPerRequest).filter((v): v is number => v !== null);
+    const medianOf = (values: (number | null)[]) => {
+      const known = values.filter((v): v is number => v !== null);
+      return known.length ? median(known) : null;
+    };
     byId.set(s.id, {
       id: s.id, name: s.name, group: s.group, kind: s.kind, runs: rs, rps,
       p50: median(rs.map((r) => r.p50)), p975: rs[0]!.p975 === null ? null : median(rs.map((r) => r.p975!)), p99: median(rs.map((r) => r.p99)),
       errors, non2xx, clientBound: s.id !== 'direct' && rps >= 0.8 * ceiling,
       vsDirect: rps / median(runs.get(s.group === 'keepalive' ? 'direct' : 'direct-new')!.map((r) => r.rps)),
-      vsNginx: null, edgeRssMaxMb: rss.length ? Math.max(...rss) : null, cpuUsPerRequest: cpu.length ? median(cpu) : null,
+      vsNginx: null, edgeRssMaxMb: rss.length ? Math.max(...rss) : null, cpuUsPerRequest: medianOf(rs.map((r) => r.cpuUsPerRequest)),
+      originCpuUsPerRequest: s.kind === 'direct' ? null : medianOf(rs.map((r) => r.originCpuUsPerRequest)),
       originTls: describeOriginTls(rs.reduce((all: OriginTlsCounts, r) => addCounts(all, r.originTls ?? {}), {})),
     });
   }

@@ -24,6 +24,8 @@ export interface ScenarioResult {
   readonly edgeRssMaxMb: number | null;
   /** CPU time of the proxy's processes (or the origin's, for direct) per response, median of the runs. */
   readonly cpuUsPerRequest: number | null;
+  /** The origin's CPU time per response while this proxy ran (null for the direct rows, where it is the figure above). */
+  readonly originCpuUsPerRequest: number | null;
   /** What the origin saw of the handshakes (version, share resumed), for the handshake group. */
   readonly originTls: string | null;
 }
@@ -80,14 +82,14 @@ export function markdown(report: Report, svgFile: string): string {
   );
   if (!report.valid) lines.push('', `**This run is not valid:** ${report.invalidBecause.join('; ')}.`);
   lines.push('', `![req/s per scenario](${svgFile})`, '');
-  lines.push(`Client ceiling (origin direct over HTTPS with the same client): ${fmt(report.clientCeilingRps)} req/s; a scenario at ≥ 80 % of it is marked client-bound. CPU µs / req: user + system CPU time of the proxy's processes (the origin's, for the direct rows) over the run, per response — steadier than req/s on a shared machine. Origin saw TLS: the version the origin negotiated with the proxy (or the client, for direct) and the share of those handshakes that resumed a session.`, '');
+  lines.push(`Client ceiling (origin direct over HTTPS with the same client): ${fmt(report.clientCeilingRps)} req/s; a scenario at ≥ 80 % of it is marked client-bound. CPU µs / req: user + system CPU time of the proxy's processes (the origin's, for the direct rows) over the run, per response — steadier than req/s on a shared machine. Origin CPU µs / req: the same for the origin process, which every proxy shares: a proxy that makes the origin work harder per request leaves less of the machine to everyone. Origin saw TLS: the version the origin negotiated with the proxy (or the client, for direct) and the share of those handshakes that resumed a session.`, '');
   for (const group of ['keepalive', 'handshake'] as const) {
     lines.push(group === 'keepalive' ? '## Keep-alive to the origin' : '## A new origin TLS handshake per request', '');
     const handshakes = group === 'handshake';
-    lines.push(`| scenario | req/s | × direct | × nginx | CPU µs / req |${handshakes ? ' origin saw TLS |' : ''} p50 ms | p97.5 ms | p99 ms | errors | non-2xx | RSS max MB | note |`);
-    lines.push(`|---|--:|--:|--:|--:|${handshakes ? '---|' : ''}--:|--:|--:|--:|--:|--:|---|`);
+    lines.push(`| scenario | req/s | × direct | × nginx | CPU µs / req | origin CPU µs / req |${handshakes ? ' origin saw TLS |' : ''} p50 ms | p97.5 ms | p99 ms | errors | non-2xx | RSS max MB | note |`);
+    lines.push(`|---|--:|--:|--:|--:|--:|${handshakes ? '---|' : ''}--:|--:|--:|--:|--:|--:|---|`);
     for (const s of report.scenarios.filter((x) => x.group === group)) {
-      lines.push(`| ${s.name} | ${fmt(s.rps)} | ${ratio(s.vsDirect)} | ${ratio(s.vsNginx)} | ${s.cpuUsPerRequest === null ? '–' : fmt(s.cpuUsPerRequest)} |${handshakes ? ` ${s.originTls ?? '–'} |` : ''} ${ms(s.p50)} | ${ms(s.p975)} | ${ms(s.p99)} | ${s.errors} | ${s.non2xx} | ${s.edgeRssMaxMb === null ? '–' : s.edgeRssMaxMb.toFixed(0)} | ${s.clientBound ? 'client-bound' : ''} |`);
+      lines.push(`| ${s.name} | ${fmt(s.rps)} | ${ratio(s.vsDirect)} | ${ratio(s.vsNginx)} | ${s.cpuUsPerRequest === null ? '–' : fmt(s.cpuUsPerRequest)} | ${s.originCpuUsPerRequest === null ? '–' : fmt(s.originCpuUsPerRequest)} |${handshakes ? ` ${s.originTls ?? '–'} |` : ''} ${ms(s.p50)} | ${ms(s.p975)} | ${ms(s.p99)} | ${s.errors} | ${s.non2xx} | ${s.edgeRssMaxMb === null ? '–' : s.edgeRssMaxMb.toFixed(0)} | ${s.clientBound ? 'client-bound' : ''} |`);
     }
     lines.push('');
   }

@@ -23,7 +23,7 @@ Transfer/sec:      5.33MB
 `;
 
 function scenario(id: string, rps: number, extra: Partial<ScenarioResult> = {}): ScenarioResult {
-  return { id, name: id, group: 'keepalive', kind: 'edge', runs: [], rps, p50: 1, p975: 2, p99: 3, errors: 0, non2xx: 0, clientBound: false, vsDirect: 0.5, vsNginx: null, edgeRssMaxMb: null, cpuUsPerRequest: null, originTls: null, ...extra };
+  return { id, name: id, group: 'keepalive', kind: 'edge', runs: [], rps, p50: 1, p975: 2, p99: 3, errors: 0, non2xx: 0, clientBound: false, vsDirect: 0.5, vsNginx: null, edgeRssMaxMb: null, cpuUsPerRequest: null, originCpuUsPerRequest: null, originTls: null, ...extra };
 }
 
 function report(overrides: Partial<Report> = {}): Report {
@@ -34,7 +34,7 @@ function report(overrides: Partial<Report> = {}): Report {
     client: 'autocannon',
     settings: { connections: 50, pipelining: 1, durationS: 8, rounds: 3, quick: false, index: { issued: 1_000_000, revoked: 100_000 } },
     clientCeilingRps: 25_000,
-    scenarios: [scenario('direct', 25_000, { kind: 'direct', name: 'origin <direct>' }), scenario('strict', 3_400, { vsNginx: 0.3 }), scenario('nginx', 11_000, { kind: 'anchor', group: 'handshake', clientBound: true, originTls: '1.2; 99.5 % resumed' })],
+    scenarios: [scenario('direct', 25_000, { kind: 'direct', name: 'origin <direct>' }), scenario('strict', 3_400, { vsNginx: 0.3 }), scenario('nginx', 11_000, { kind: 'anchor', group: 'handshake', clientBound: true, originTls: '1.2; 99.5 % resumed', cpuUsPerRequest: 262.4, originCpuUsPerRequest: 512 })],
     handshakes: [{ keyType: 'ecdsa', handshakesPerS: 526, bytesRead: 984, bytesWritten: 474 }],
     targets: [{ target: 'strict ≥ 0.6 × nginx', measured: '0.30×', met: false }, { target: 'info', measured: 'not run', met: null }],
     valid: true,
@@ -54,8 +54,8 @@ describe('load test report', () => {
     assert.match(md, /!\[req\/s per scenario\]\(chart\.svg\)/);
     assert.match(md, /\| strict \| 3,400 \| 0\.50× \| 0\.30× \|/);
     assert.match(md, /\| nginx \| 11,000 .*client-bound \|/);
-    assert.match(md, /\| nginx \| 11,000 \| 0\.50× \| – \| – \| 1\.2; 99\.5 % resumed \| 1\.00 \|/, 'the handshake table says what the origin saw');
-    assert.match(md, /\| strict \| 3,400 \| 0\.50× \| 0\.30× \| – \| 1\.00 \|/, 'the keep-alive table has no such column');
+    assert.match(md, /\| nginx \| 11,000 \| 0\.50× \| – \| 262 \| 512 \| 1\.2; 99\.5 % resumed \| 1\.00 \|/, 'the handshake table says what the proxy and the origin spent and what the origin saw');
+    assert.match(md, /\| strict \| 3,400 \| 0\.50× \| 0\.30× \| – \| – \| 1\.00 \|/, 'the keep-alive table has no origin-TLS column');
     assert.match(md, /\| strict ≥ 0\.6 × nginx \| 0\.30× \| \*\*no\*\* \|/);
     assert.match(md, /\| info \| not run \| not measured \|/);
     assert.doesNotMatch(md, /not valid/);
