@@ -68,6 +68,11 @@ export function ratioText(a: Pick<ScenarioResult, 'rps' | 'runs'>, b: Pick<Scena
   return `${(a.rps / b.rps).toFixed(2)}× (${Math.round(a.rps)} vs ${Math.round(b.rps)})${rounds > 1 ? `, per round ${perRound.join(' / ')}` : ''}`;
 }
 
+/** "1.07× CPU per request": CPU time per response of a over b, steadier than req/s here. */
+export function cpuRatioText(a: Pick<ScenarioResult, 'cpuUsPerRequest'>, b: Pick<ScenarioResult, 'cpuUsPerRequest'>): string {
+  return a.cpuUsPerRequest && b.cpuUsPerRequest ? `${(a.cpuUsPerRequest / b.cpuUsPerRequest).toFixed(2)}× CPU per request` : 'CPU per request not measured';
+}
+
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const ratio = (n: number | null) => (n === null ? '–' : `${n.toFixed(2)}×`);
 const ms = (n: number | null) => (n === null || Number.isNaN(n) ? '–' : n.toFixed(n < 10 ? 2 : 1));

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { parseWrk } from '../../loadtest/clients.js';
 import { parseStat, treeCpuSeconds } from '../../loadtest/proc-cpu.js';
 import { addCounts, countHandshake, countsSince, describeOriginTls, type OriginTlsCounts } from '../../loadtest/origin-tls.js';
-import { markdown, ratioText, svgChart, type Report, type ScenarioResult } from '../../loadtest/report.js';
+import { cpuRatioText, markdown, ratioText, svgChart, type Report, type ScenarioResult } from '../../loadtest/report.js';
 
 const WRK_OUTPUT = `Running 15s test @ https://strict.bench.test:8443/bytes/6
   1 threads and 50 connections
@@ -76,6 +76,11 @@ describe('ratios between two scenarios', () => {
     const runs = (...rps: number[]) => rps.map((r) => ({ rps: r, requests: r, p50: 1, p975: null, p99: 1, errors: 0, non2xx: 0 }));
     assert.equal(ratioText({ rps: 600, runs: runs(600, 300, 900) }, { rps: 1000, runs: runs(1000, 1000, 900) }), '0.60× (600 vs 1000), per round 0.60 / 0.30 / 1.00');
     assert.equal(ratioText({ rps: 50, runs: runs(50) }, { rps: 100, runs: runs(100) }), '0.50× (50 vs 100)', 'one round: nothing more to say');
+  });
+
+  it('gives the ratio of CPU per request, or a dash when one side was not measured', () => {
+    assert.equal(cpuRatioText({ cpuUsPerRequest: 120 }, { cpuUsPerRequest: 112 }), '1.07× CPU per request');
+    assert.equal(cpuRatioText({ cpuUsPerRequest: 120 }, { cpuUsPerRequest: null }), 'CPU per request not measured');
   });
 });
 
