@@ -16,6 +16,7 @@ import { runAutocannon, runWrk, WRK_INSTALLED, type ClientName, type ClientSetti
 import { copyState, fillIndex, makeFixtures, ZONES, type Fixtures, type OriginPorts } from './fixtures.js';
 import { createBenchWorkspace, median, runBenchmark } from './processes.js';
 import { treeCpuSeconds } from './proc-cpu.js';
+import { SERVER_NODE_FLAGS } from '../src/node-flags.js';
 import { addCounts, countsSince, describeOriginTls, type OriginTlsCounts } from './origin-tls.js';
 import { cpuRatioText, markdown, ratioText, svgChart, type Group, type HandshakeFigures, type Kind, type Report, type ScenarioResult, type TargetCheck } from './report.js';
 
@@ -74,15 +75,16 @@ interface EdgeProcess {
   readonly api?: string;
 }
 
+/** `serve` started as the CLI starts itself (its shebang): with the server V8 flags. */
 async function startEdge(state: string, extra: string[] = [], nodeFlags: string[] = []): Promise<EdgeProcess> {
-  const child = workspace.track(spawn(process.execPath, [...nodeFlags, CLI, 'serve', '--state', state, '--log-level', 'warn', '--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0', ...extra], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  const child = workspace.track(spawn(process.execPath, [...SERVER_NODE_FLAGS, ...nodeFlags, CLI, 'serve', '--state', state, '--log-level', 'warn', '--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0', ...extra], { stdio: ['ignore', 'pipe', 'inherit'] }));
   const ready = await readyLine(child);
   return { child, httpsPort: Number(new URL(ready.https).port), metrics: ready.metrics, api: ready.api };
 }
 
 /** A separate `strictedge edge` (no CA in its process) following `caApi`; ready once it routes `host`. */
 async function startSeparateEdge(dir: string, caApi: string, token: string, host: string): Promise<EdgeProcess> {
-  const child = workspace.track(spawn(process.execPath, [CLI, 'edge', '--ca-url', caApi, '--edge-token', token, '--state', dir, '--log-level', 'warn', '--http-port', '0', '--https-port', '0', '--metrics-port', '0', '--status-port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  const child = workspace.track(spawn(process.execPath, [...SERVER_NODE_FLAGS, CLI, 'edge', '--ca-url', caApi, '--edge-token', token, '--state', dir, '--log-level', 'warn', '--http-port', '0', '--https-port', '0', '--metrics-port', '0', '--status-port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] }));
   const ready = await readyLine(child);
   const edge = { child, httpsPort: Number(new URL(ready.https).port), metrics: ready.metrics };
   for (let i = 0; i < 100; i++) {
@@ -95,13 +97,14 @@ async function startSeparateEdge(dir: string, caApi: string, token: string, host
 
 /**
  * The floor Node + undici set for the same job (loadtest/minimal-proxy.ts): one process per
- * origin, since it has no routing; its RSS is sampled like an edge's.
+ * origin, since it has no routing; its RSS is sampled like an edge's. It runs with the edge's
+ * V8 flags (src/node-flags.ts), so that the two differ only in code.
  */
 async function startMinimalProxies(fixtures: Fixtures, ports: OriginPorts, nodeFlags: string[]): Promise<{ keepalive: EdgeProcess; new: EdgeProcess }> {
   const start = async (originPort: number, servername: string) => {
     const port = await freePort();
     const config = { port, origin: `127.0.0.1:${originPort}`, servername, certFile: fixtures.eccCert, keyFile: fixtures.eccKey, rootFile: fixtures.eccRoot };
-    const child = workspace.track(spawn(process.execPath, [...nodeFlags, fileURLToPath(new URL('./minimal-proxy.js', import.meta.url)), JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'inherit'] }));
+    const child = workspace.track(spawn(process.execPath, [...SERVER_NODE_FLAGS, ...nodeFlags, fileURLToPath(new URL('./minimal-proxy.js', import.meta.url)), JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'inherit'] }));
     await readyLine(child);
     return { child, httpsPort: port, metrics: '' }; // no metrics endpoint: it has none
   };

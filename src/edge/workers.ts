@@ -9,6 +9,7 @@ import { AggregatorRegistry } from 'prom-client';
 import type { AppliedEvent } from './edge.js';
 import type { Logger } from '../log.js';
 import type { MetricsSource } from '../metrics/server.js';
+import { withServerNodeFlags } from '../node-flags.js';
 
 export const WORKER_MESSAGES = { certEvent: 'strictedge:cert-event', listening: 'strictedge:listening' } as const;
 
@@ -33,6 +34,8 @@ export function startEdgeWorkers(count: number, logger: Logger): EdgeWorkers {
   const listening = new Promise<ListeningPorts>((resolve, reject) => ((resolveListening = resolve), (rejectListening = reject)));
   let ready = 0;
 
+  // Workers carry the traffic: they get the server's V8 flags even when the primary was started without them.
+  cluster.setupPrimary({ execArgv: withServerNodeFlags(process.execArgv) });
   const fork = () => {
     const worker = cluster.fork({ STRICTEDGE_EDGE_WORKER: '1' });
     workers.add(worker);

@@ -1,11 +1,12 @@
 // serve --workers 2: the edge listeners in two cluster workers on shared ports. Revocations and
 // mode switches reach every worker; the metrics endpoint sums them.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SERVER_NODE_FLAGS } from '../../src/node-flags.js';
 import { startServe, type Served } from '../helpers/serve.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -50,6 +51,22 @@ describe('serve --workers 2', () => {
     assert.equal(served.ready.workers, 2);
     assert.deepEqual(await statuses('strict-ecc.test'), Array(16).fill(200));
     assert.deepEqual(await statuses('revoked.test'), Array(16).fill(526));
+  });
+
+  it('starts the workers with the server V8 flags, though the primary was started without them', () => {
+    const children = readdirSync('/proc')
+      .filter((pid) => /^\d+$/.test(pid))
+      .map((pid) => {
+        try {
+          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+          return { ppid: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]), argv: readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0') };
+        } catch {
+          return undefined; // gone meanwhile
+        }
+      })
+      .filter((p) => p?.ppid === served.process.pid);
+    assert.equal(children.length, 2);
+    for (const child of children) for (const flag of SERVER_NODE_FLAGS) assert.ok(child!.argv.includes(flag), `worker argv: ${child!.argv.join(' ')}`);
   });
 
   it('a mode switch through the API reaches every worker', async () => {
