@@ -1,8 +1,9 @@
 // npm run bench:connect — the edge's origin connector (TCP, then TLS with strict verification:
 // chain, name, index probe) against a bare tls.connect to the same origin, same SecureContext,
 // 20 concurrent connect loops, 3 interleaved rounds of 5 s, medians; each also with TLS session
-// resumption, and a bare TLS 1.2 resumption for comparison (nginx's default to upstreams). The origin (a TLS server that sends one byte and closes) runs in its own process. Shows what
-// our connector adds per handshake, in handshakes/s and in this process's CPU per handshake.
+// resumption, and a bare TLS 1.2 resumption for comparison (nginx's default to upstreams). The
+// origin (a TLS server that sends one byte and closes) runs in its own process. Shows what our
+// connector adds per handshake, in handshakes/s and in this process's CPU per handshake.
 import { fork } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';

@@ -6,6 +6,7 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseStat } from '../../loadtest/proc-cpu.js';
 import { SERVER_NODE_FLAGS } from '../../src/node-flags.js';
 import { startServe, type Served } from '../helpers/serve.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -58,8 +59,7 @@ describe('serve --workers 2', () => {
       .filter((pid) => /^\d+$/.test(pid))
       .map((pid) => {
         try {
-          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-          return { ppid: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]), argv: readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0') };
+          return { ppid: parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).ppid, argv: readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0') };
         } catch {
           return undefined; // gone meanwhile
         }
