@@ -36,10 +36,15 @@ const { values } = parseArgs({
   },
   allowNegative: true,
 });
+/** A bad argument: said in one line, before anything is started. */
+function usageError(message: string): never {
+  process.stderr.write(`loadtest: ${message}\n`);
+  process.exit(2);
+}
 const QUICK = values.quick;
 const CLIENT = values.client as ClientName;
-if (CLIENT !== 'autocannon' && CLIENT !== 'wrk') throw new Error('--client must be autocannon or wrk');
-if (CLIENT === 'wrk' && !WRK_INSTALLED) throw new Error('--client wrk needs Debian\'s wrk: apt-get install -y wrk');
+if (CLIENT !== 'autocannon' && CLIENT !== 'wrk') usageError('--client must be autocannon or wrk');
+if (CLIENT === 'wrk' && !WRK_INSTALLED) usageError('--client wrk needs Debian\'s wrk: apt-get install -y wrk');
 const SETTINGS: ClientSettings = { connections: Number(values.connections), pipelining: Number(values.pipelining), durationS: Number(values.duration ?? (QUICK ? 2.5 : 6)) };
 /** Each target is exercised this long before round 1 (JIT, pools, session caches), unrecorded; --quick skips it. */
 const WARMUP_S = QUICK ? 0 : 2;
@@ -47,6 +52,64 @@ const ROUNDS = Number(values.rounds ?? (QUICK ? 1 : 3));
 const INDEX = QUICK ? { issued: 100_000, revoked: 10_000 } : { issued: 1_000_000, revoked: 100_000 };
 const INDEX_LABEL = INDEX.issued >= 1_000_000 ? `${INDEX.issued / 1_000_000}M` : `${INDEX.issued / 1000}k`;
 const PATH = '/bytes/6';
+
+/** What serves a scenario: the origin itself, one of the edges, or a reference proxy. */
+type Runner = 'origin' | 'serve' | 'resume' | 'big' | 'workers' | 'separate' | 'minimal-keepalive' | 'minimal-new';
+
+interface ScenarioDef {
+  readonly id: string;
+  readonly name: string;
+  readonly group: Group;
+  readonly kind: Kind;
+  readonly runner: Runner;
+  readonly host: string;
+  /** The nginx scenario it is compared with. */
+  readonly nginx?: string;
+}
+
+const SCENARIOS: readonly ScenarioDef[] = [
+  { id: 'direct', name: 'origin direct (HTTPS)', group: 'keepalive', kind: 'direct', runner: 'origin', host: ZONES.strict },
+  { id: 'flexible', name: 'edge flexible', group: 'keepalive', kind: 'edge', runner: 'serve', host: ZONES.flexible },
+  { id: 'full', name: 'edge full', group: 'keepalive', kind: 'edge', runner: 'serve', host: ZONES.full, nginx: 'nginx-keepalive' },
+  { id: 'strict-keepalive', name: 'edge strict, keep-alive', group: 'keepalive', kind: 'edge', runner: 'serve', host: ZONES.strict, nginx: 'nginx-keepalive' },
+  { id: 'strict-keepalive-big', name: `edge strict, keep-alive, ${INDEX_LABEL}-entry index`, group: 'keepalive', kind: 'edge', runner: 'big', host: ZONES.strict, nginx: 'nginx-keepalive' },
+  { id: 'strict-keepalive-2w', name: 'edge strict, keep-alive, --workers 2', group: 'keepalive', kind: 'edge', runner: 'workers', host: ZONES.strict, nginx: 'nginx-keepalive' },
+  { id: 'node-minimal-keepalive', name: 'reference: minimal Node https + undici proxy, keep-alive', group: 'keepalive', kind: 'reference', runner: 'minimal-keepalive', host: ZONES.strict, nginx: 'nginx-keepalive' },
+  { id: 'strict-keepalive-separate', name: 'separate edge process (strictedge edge), strict, keep-alive', group: 'keepalive', kind: 'edge', runner: 'separate', host: ZONES.strict, nginx: 'nginx-keepalive' },
+  // The client does the handshakes itself here: the origin answers with `Connection: close`.
+  { id: 'direct-new', name: 'origin direct, new client TLS per request', group: 'handshake', kind: 'direct', runner: 'origin', host: ZONES.strictNew },
+  { id: 'strict-new', name: 'edge strict, new handshake, resumption off (origin-ecc)', group: 'handshake', kind: 'edge', runner: 'serve', host: ZONES.strictNew, nginx: 'nginx-new' },
+  { id: 'node-minimal-new', name: 'reference: minimal Node https + undici proxy, new handshake', group: 'handshake', kind: 'reference', runner: 'minimal-new', host: ZONES.strictNew, nginx: 'nginx-new' },
+  { id: 'strict-new-resume', name: 'edge strict, new connection, resumption on', group: 'handshake', kind: 'edge', runner: 'resume', host: ZONES.strictNew, nginx: 'nginx-new-reuse' },
+  { id: 'strict-new-2w', name: 'edge strict, new handshake, resumption off, --workers 2', group: 'handshake', kind: 'edge', runner: 'workers', host: ZONES.strictNew, nginx: 'nginx-new' },
+  { id: 'strict-new-rsa', name: 'edge strict, new handshake, origin-rsa', group: 'handshake', kind: 'edge', runner: 'serve', host: ZONES.strictRsaNew, nginx: 'nginx-new' },
+];
+const ANCHOR_SCENARIO_IDS: Record<keyof typeof INSTALLED, readonly string[]> = {
+  nginx: ['nginx-keepalive', 'nginx-new', 'nginx-new-reuse', 'nginx-new-tls13', 'nginx-new-reuse-tls13'],
+  haproxy: ['haproxy-keepalive', 'haproxy-new'],
+  caddy: ['caddy-keepalive', 'caddy-new'],
+};
+
+/**
+ * The scenarios this run measures: all of them; with --only the named ones and the two origin
+ * ceilings; with --soak none (it starts just `serve`). Only what they need is started.
+ */
+const WANTED: ReadonlySet<string> | undefined = (() => {
+  if (values.soak) {
+    if (!(Number(values.soak) >= 1)) usageError('--soak takes a number of seconds (300 for the issue\'s five minutes)');
+    return new Set<string>();
+  }
+  if (!values.only) return undefined;
+  const wanted = new Set([...values.only.split(','), 'direct', 'direct-new']);
+  const known = [...SCENARIOS.map((s) => s.id), ...Object.values(ANCHOR_SCENARIO_IDS).flat()];
+  const unknown = [...wanted].filter((id) => !known.includes(id));
+  if (unknown.length) usageError(`--only: no scenario ${unknown.join(', ')}; there are ${known.join(', ')}`);
+  const missing = Object.entries(ANCHOR_SCENARIO_IDS).filter(([name, ids]) => !INSTALLED[name as keyof typeof INSTALLED] && ids.some((id) => wanted.has(id)));
+  if (missing.length) usageError(`--only: ${missing.map(([name]) => name).join(', ')} not installed (scripts/test-deps.sh installs the anchors)`);
+  return wanted;
+})();
+const wants = (id: string) => WANTED === undefined || WANTED.has(id);
+const runnerWanted = (runner: Runner) => SCENARIOS.some((s) => s.runner === runner && wants(s.id));
 
 const workspace = createBenchWorkspace('strictedge-loadtest-');
 const work = workspace.dir;
@@ -100,15 +163,12 @@ async function startSeparateEdge(dir: string, caApi: string, token: string, host
  * origin, since it has no routing; its RSS is sampled like an edge's. It runs with the edge's
  * V8 flags (src/node-flags.ts), so that the two differ only in code.
  */
-async function startMinimalProxies(fixtures: Fixtures, ports: OriginPorts, nodeFlags: string[]): Promise<{ keepalive: EdgeProcess; new: EdgeProcess }> {
-  const start = async (originPort: number, servername: string) => {
-    const port = await freePort();
-    const config = { port, origin: `127.0.0.1:${originPort}`, servername, certFile: fixtures.eccCert, keyFile: fixtures.eccKey, rootFile: fixtures.eccRoot };
-    const child = workspace.track(spawn(process.execPath, [...SERVER_NODE_FLAGS, ...nodeFlags, fileURLToPath(new URL('./minimal-proxy.js', import.meta.url)), JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'inherit'] }));
-    await readyLine(child);
-    return { child, httpsPort: port, metrics: '' }; // no metrics endpoint: it has none
-  };
-  return { keepalive: await start(ports.https, ZONES.strict), new: await start(ports.close, ZONES.strictNew) };
+async function startMinimalProxy(fixtures: Fixtures, originPort: number, servername: string, nodeFlags: string[]): Promise<EdgeProcess> {
+  const port = await freePort();
+  const config = { port, origin: `127.0.0.1:${originPort}`, servername, certFile: fixtures.eccCert, keyFile: fixtures.eccKey, rootFile: fixtures.eccRoot };
+  const child = workspace.track(spawn(process.execPath, [...SERVER_NODE_FLAGS, ...nodeFlags, fileURLToPath(new URL('./minimal-proxy.js', import.meta.url)), JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  await readyLine(child);
+  return { child, httpsPort: port, metrics: '' }; // no metrics endpoint: it has none
 }
 
 function rssMb(pid: number): number {
@@ -138,7 +198,7 @@ async function startAnchors(files: AnchorFiles): Promise<{ scenarios: Scenario[]
   const versions: Record<string, string> = {};
   const target = (port: number, host: string): Target => ({ port, host, path: PATH });
   const started: [ChildProcess, number[]][] = [];
-  if (INSTALLED.nginx) {
+  if (INSTALLED.nginx && ANCHOR_SCENARIO_IDS.nginx.some(wants)) {
     const ports = { keepalive: await freePort(), new: await freePort(), 'new-reuse': await freePort(), 'new-tls13': await freePort(), 'new-reuse-tls13': await freePort() };
     const nginx = workspace.track(startAnchorProcess('nginx', files, nginxConfig(files, ports)));
     started.push([nginx, Object.values(ports)]);
@@ -149,7 +209,7 @@ async function startAnchors(files: AnchorFiles): Promise<{ scenarios: Scenario[]
     scenarios.push({ id: 'nginx-new-tls13', name: 'nginx, new handshake, session reuse off, TLS 1.3 allowed', group: 'handshake', kind: 'anchor', target: target(ports['new-tls13'], files.hosts.new), cpuPid: nginx.pid });
     scenarios.push({ id: 'nginx-new-reuse-tls13', name: 'nginx, new connection, session reuse on, TLS 1.3 allowed', group: 'handshake', kind: 'anchor', target: target(ports['new-reuse-tls13'], files.hosts['new-reuse']), cpuPid: nginx.pid });
   }
-  if (INSTALLED.haproxy) {
+  if (INSTALLED.haproxy && ANCHOR_SCENARIO_IDS.haproxy.some(wants)) {
     const ports = { keepalive: await freePort(), new: await freePort() };
     const haproxy = workspace.track(startAnchorProcess('haproxy', files, haproxyConfig(files, ports, writeCombinedPem(files))));
     started.push([haproxy, Object.values(ports)]);
@@ -157,7 +217,7 @@ async function startAnchors(files: AnchorFiles): Promise<{ scenarios: Scenario[]
     scenarios.push({ id: 'haproxy-keepalive', name: 'HAProxy, 1 thread, http-reuse always', group: 'keepalive', kind: 'anchor', target: target(ports.keepalive, files.hosts.keepalive), cpuPid: haproxy.pid });
     scenarios.push({ id: 'haproxy-new', name: 'HAProxy, new handshake, no-ssl-reuse', group: 'handshake', kind: 'anchor', target: target(ports.new, files.hosts.new), cpuPid: haproxy.pid });
   }
-  if (INSTALLED.caddy) {
+  if (INSTALLED.caddy && ANCHOR_SCENARIO_IDS.caddy.some(wants)) {
     const ports = { keepalive: await freePort(), new: await freePort() };
     const caddy = workspace.track(startAnchorProcess('caddy', files, caddyConfig(files, ports)));
     started.push([caddy, Object.values(ports)]);
@@ -224,12 +284,14 @@ async function heapUsedMb(metricsUrl: string): Promise<number> {
 }
 
 async function soak(edge: EdgeProcess, target: Target, seconds: number): Promise<void> {
-  progress(`soak: edge strict keep-alive for ${seconds} s, RSS and V8 heap in use every 5 s`);
+  // Every 5 s; a short soak more often, so that its first and last thirds hold samples too.
+  const everyS = Math.min(5, seconds / 12);
+  progress(`soak: edge strict keep-alive for ${seconds} s, RSS and V8 heap in use every ${everyS.toFixed(1)} s`);
   const samples: { t: number; rss: number; heap: number }[] = [];
   const started = Date.now();
   const timer = setInterval(() => {
     void heapUsedMb(edge.metrics).then((heap) => samples.push({ t: (Date.now() - started) / 1000, rss: rssMb(edge.child.pid!), heap }));
-  }, 5000);
+  }, everyS * 1000);
   const result = await runAutocannon(target, { ...SETTINGS, durationS: seconds });
   clearInterval(timer);
   const window = Math.min(60, seconds / 3);
@@ -242,7 +304,7 @@ async function soak(edge: EdgeProcess, target: Target, seconds: number): Promise
   console.log(text);
   mkdirSync(values.out, { recursive: true });
   const file = join(values.out, `${new Date(started).toISOString().replace(/[:.]/g, '-')}-soak.md`);
-  writeFileSync(file, `# strictedge soak — edge strict keep-alive, ${seconds} s\n\nautocannon, ${SETTINGS.connections} connections; RSS and V8 heap in use of the \`serve\` process every 5 s.\n\n\`\`\`\n${text}\n\`\`\`\n\n| t s | RSS MB | heap in use MB |\n|--:|--:|--:|\n${samples.map((s) => `| ${s.t.toFixed(0)} | ${s.rss.toFixed(1)} | ${s.heap.toFixed(1)} |`).join('\n')}\n`);
+  writeFileSync(file, `# strictedge soak — edge strict keep-alive, ${seconds} s\n\nautocannon, ${SETTINGS.connections} connections; RSS and V8 heap in use of the \`serve\` process every ${everyS.toFixed(1)} s.\n\n\`\`\`\n${text}\n\`\`\`\n\n| t s | RSS MB | heap in use MB |\n|--:|--:|--:|\n${samples.map((s) => `| ${s.t.toFixed(0)} | ${s.rss.toFixed(1)} | ${s.heap.toFixed(1)} |`).join('\n')}\n`);
   progress(`wrote ${file}`);
 }
 
@@ -252,61 +314,51 @@ async function main(): Promise<void> {
   const ports: OriginPorts = { http: await freePort(), https: await freePort(), close: await freePort(), rsaClose: await freePort() };
   progress('making the state: account, zones, origin-ecc and origin-rsa certificates...');
   const fixtures = await makeFixtures(work, ports);
-  const resumeState = copyState(fixtures.state, join(work, 'state-resume'));
-  const bigState = copyState(fixtures.state, join(work, 'state-big'));
-  const workersState = copyState(fixtures.state, join(work, 'state-workers'));
-  progress(`filling a copy with ${INDEX.issued.toLocaleString()} issued and ${INDEX.revoked.toLocaleString()} revoked certificates...`);
-  fillIndex(bigState, INDEX.issued, INDEX.revoked);
+  const copy = (name: string) => copyState(fixtures.state, join(work, name));
 
   const origin = workspace.track(
     spawn(process.execPath, [fileURLToPath(new URL('./origin-process.js', import.meta.url)), JSON.stringify({ httpPort: ports.http, httpsPort: ports.https, closePort: ports.close, certFile: fixtures.eccCert, keyFile: fixtures.eccKey, rsaClosePort: ports.rsaClose, rsaCertFile: fixtures.rsaCert, rsaKeyFile: fixtures.rsaKey })], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] }),
   );
   await readyLine(origin);
-  progress('starting five edges (serve; with origin session resumption; with the large index; with 2 workers; a separate `strictedge edge`)...');
   // --profile-edge DIR: CPU profiles (node --cpu-prof) of the edges, written when they stop.
   const profile = values['profile-edge'] ? ['--cpu-prof', '--cpu-prof-dir', values['profile-edge']] : [];
-  const [edge, resumeEdge, bigEdge, workersEdge] = await Promise.all([
-    startEdge(fixtures.state, [], profile),
-    startEdge(resumeState, ['--origin-session-resumption'], profile),
-    startEdge(bigState, [], profile),
-    startEdge(workersState, ['--workers', '2'], profile),
-  ]);
-  const separateEdge = await startSeparateEdge(join(work, 'edge-only'), edge.api!, fixtures.edgeToken, ZONES.strict);
-  const minimal = await startMinimalProxies(fixtures, ports, profile);
+  const runners: Partial<Record<Runner, EdgeProcess>> = {};
+  const bigState = runnerWanted('big') ? copy('state-big') : undefined;
+  if (bigState) {
+    progress(`filling a copy with ${INDEX.issued.toLocaleString()} issued and ${INDEX.revoked.toLocaleString()} revoked certificates...`);
+    fillIndex(bigState, INDEX.issued, INDEX.revoked);
+  }
+  // `serve` always runs: the separate edge follows its CA, and the soak measures it.
+  const runnerNames = (['serve', 'resume', 'big', 'workers', 'separate', 'minimal-keepalive', 'minimal-new'] as const).filter((runner) => runner === 'serve' || runnerWanted(runner));
+  progress(`starting ${runnerNames.join(', ')}...`);
+  const starting: Promise<unknown>[] = [startEdge(fixtures.state, [], profile).then((edge) => (runners.serve = edge))];
+  if (runnerWanted('resume')) starting.push(startEdge(copy('state-resume'), ['--origin-session-resumption'], profile).then((edge) => (runners.resume = edge)));
+  if (runnerWanted('workers')) starting.push(startEdge(copy('state-workers'), ['--workers', '2'], profile).then((edge) => (runners.workers = edge)));
+  if (bigState) starting.push(startEdge(bigState, [], profile).then((edge) => (runners.big = edge)));
+  await Promise.all(starting);
+  const edge = runners.serve!;
+  if (runnerWanted('separate')) runners.separate = await startSeparateEdge(join(work, 'edge-only'), edge.api!, fixtures.edgeToken, ZONES.strict);
+  if (runnerWanted('minimal-keepalive')) runners['minimal-keepalive'] = await startMinimalProxy(fixtures, ports.https, ZONES.strict, profile);
+  if (runnerWanted('minimal-new')) runners['minimal-new'] = await startMinimalProxy(fixtures, ports.close, ZONES.strictNew, profile);
 
   const target = (port: number, host: string): Target => ({ port, host, path: PATH });
-  const scenarios: Scenario[] = [
-    { id: 'direct', name: 'origin direct (HTTPS)', group: 'keepalive', kind: 'direct', target: target(ports.https, ZONES.strict), cpuPid: origin.pid },
-    { id: 'flexible', name: 'edge flexible', group: 'keepalive', kind: 'edge', target: target(edge.httpsPort, ZONES.flexible), edge },
-    { id: 'full', name: 'edge full', group: 'keepalive', kind: 'edge', target: target(edge.httpsPort, ZONES.full), edge, nginx: 'nginx-keepalive' },
-    { id: 'strict-keepalive', name: 'edge strict, keep-alive', group: 'keepalive', kind: 'edge', target: target(edge.httpsPort, ZONES.strict), edge, nginx: 'nginx-keepalive' },
-    { id: 'strict-keepalive-big', name: `edge strict, keep-alive, ${INDEX_LABEL}-entry index`, group: 'keepalive', kind: 'edge', target: target(bigEdge.httpsPort, ZONES.strict), edge: bigEdge, nginx: 'nginx-keepalive' },
-    { id: 'strict-keepalive-2w', name: 'edge strict, keep-alive, --workers 2', group: 'keepalive', kind: 'edge', target: target(workersEdge.httpsPort, ZONES.strict), nginx: 'nginx-keepalive', cpuPid: workersEdge.child.pid },
-    { id: 'node-minimal-keepalive', name: 'reference: minimal Node https + undici proxy, keep-alive', group: 'keepalive', kind: 'reference', target: target(minimal.keepalive.httpsPort, ZONES.strict), edge: minimal.keepalive, nginx: 'nginx-keepalive' },
-    { id: 'strict-keepalive-separate', name: 'separate edge process (strictedge edge), strict, keep-alive', group: 'keepalive', kind: 'edge', target: target(separateEdge.httpsPort, ZONES.strict), edge: separateEdge, nginx: 'nginx-keepalive' },
-    // The client does the handshakes itself here: the origin answers with `Connection: close`.
-    { id: 'direct-new', name: 'origin direct, new client TLS per request', group: 'handshake', kind: 'direct', target: target(ports.close, ZONES.strictNew), cpuPid: origin.pid },
-    { id: 'strict-new', name: 'edge strict, new handshake, resumption off (origin-ecc)', group: 'handshake', kind: 'edge', target: target(edge.httpsPort, ZONES.strictNew), edge, nginx: 'nginx-new' },
-    { id: 'node-minimal-new', name: 'reference: minimal Node https + undici proxy, new handshake', group: 'handshake', kind: 'reference', target: target(minimal.new.httpsPort, ZONES.strictNew), edge: minimal.new, nginx: 'nginx-new' },
-    { id: 'strict-new-resume', name: 'edge strict, new connection, resumption on', group: 'handshake', kind: 'edge', target: target(resumeEdge.httpsPort, ZONES.strictNew), edge: resumeEdge, nginx: 'nginx-new-reuse' },
-    { id: 'strict-new-2w', name: 'edge strict, new handshake, resumption off, --workers 2', group: 'handshake', kind: 'edge', target: target(workersEdge.httpsPort, ZONES.strictNew), nginx: 'nginx-new', cpuPid: workersEdge.child.pid },
-    { id: 'strict-new-rsa', name: 'edge strict, new handshake, origin-rsa', group: 'handshake', kind: 'edge', target: target(edge.httpsPort, ZONES.strictRsaNew), edge, nginx: 'nginx-new' },
-  ];
+  const scenarios: Scenario[] = SCENARIOS.filter((def) => wants(def.id)).map(({ runner, host, ...def }) => {
+    if (runner === 'origin') return { ...def, target: target(def.group === 'keepalive' ? ports.https : ports.close, host), cpuPid: origin.pid };
+    const server = runners[runner]!;
+    // A cluster's memory is spread over its workers, so for `--workers 2` only CPU (the whole tree) is measured.
+    if (runner === 'workers') return { ...def, target: target(server.httpsPort, host), cpuPid: server.child.pid };
+    return { ...def, target: target(server.httpsPort, host), edge: server };
+  });
   let versions: Record<string, string> = {};
-  if (values.anchors) {
-    progress(`starting the anchors: ${Object.entries(INSTALLED).filter(([, ok]) => ok).map(([name]) => name).join(', ') || 'none installed'}...`);
+  const anchorNames = (Object.keys(INSTALLED) as (keyof typeof INSTALLED)[]).filter((name) => INSTALLED[name] && ANCHOR_SCENARIO_IDS[name].some(wants));
+  if (values.anchors && (WANTED === undefined || anchorNames.length > 0)) {
+    progress(`starting the anchors: ${anchorNames.join(', ') || 'none installed'}...`);
     const anchors = await startAnchors({ dir: join(work, 'anchors'), cert: fixtures.eccCert, key: fixtures.eccKey, root: fixtures.eccRoot, origin: ports, hosts: { keepalive: ZONES.strict, new: ZONES.strictNew, 'new-reuse': ZONES.strictNew } });
-    scenarios.push(...anchors.scenarios);
+    scenarios.push(...anchors.scenarios.filter((scenario) => wants(scenario.id)));
     versions = anchors.versions;
   }
 
   if (values.soak) return soak(edge, target(edge.httpsPort, ZONES.strict), Number(values.soak));
-  if (values.only) {
-    const wanted = new Set(values.only.split(','));
-    const unknown = [...wanted].filter((id) => !scenarios.some((s) => s.id === id));
-    if (unknown.length) throw new Error(`--only: no scenario ${unknown.join(', ')}; there are ${scenarios.map((s) => s.id).join(', ')}`);
-    scenarios.splice(0, scenarios.length, ...scenarios.filter((s) => wanted.has(s.id) || s.id === 'direct' || s.id === 'direct-new'));
-  }
 
   const runs = new Map<string, MeasuredRun[]>(scenarios.map((s) => [s.id, []]));
   if (WARMUP_S > 0) {
@@ -365,7 +417,7 @@ async function main(): Promise<void> {
     handshakes.push({ keyType, handshakesPerS: scenario.rps, bytesRead: bytes.read, bytesWritten: bytes.written });
   }
 
-  const resumed = byId.has('strict-new-resume') ? await resumedShare(resumeEdge.metrics, ZONES.strictNew) : NaN;
+  const resumed = runners.resume ? await resumedShare(runners.resume.metrics, ZONES.strictNew) : NaN;
   const get = (id: string) => byId.get(id);
   // A comparison with no target in the issue reports `met: null` ('–' in the report).
   const check = (targetText: string, a: ScenarioResult | undefined, b: ScenarioResult | undefined, measure: (a: ScenarioResult, b: ScenarioResult) => [string, boolean | null]): TargetCheck => {

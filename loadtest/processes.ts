@@ -8,7 +8,9 @@ import { join } from 'node:path';
 export function createBenchWorkspace(prefix: string) {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   const children: ChildProcess[] = [];
+  let stopping = false;
   const stopAll = async (): Promise<void> => {
+    stopping = true;
     await Promise.all(
       children.map(
         (child) =>
@@ -32,6 +34,10 @@ export function createBenchWorkspace(prefix: string) {
   }
   return {
     dir,
+    /** True once stopAll began: a child exiting now was stopped, not crashed. */
+    get stopping() {
+      return stopping;
+    },
     track<T extends ChildProcess>(child: T): T {
       children.push(child);
       return child;
@@ -43,9 +49,10 @@ export function createBenchWorkspace(prefix: string) {
 export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Runs a benchmark's main, reports a crash as a non-zero exit, and always cleans up. */
-export function runBenchmark(main: () => Promise<void>, workspace: { stopAll(): Promise<void> }): void {
+export function runBenchmark(main: () => Promise<void>, workspace: { readonly stopping: boolean; stopAll(): Promise<void> }): void {
   main()
     .catch((error) => {
+      if (workspace.stopping) return; // Ctrl-C: the children it stopped are not the news
       console.error(error);
       process.exitCode = 1;
     })

@@ -1,0 +1,87 @@
+// `npm run loadtest` as a user runs it, cut short: --only one edge scenario, one round of one
+// second. It must write a valid report of what it ran, and Ctrl-C must leave no process and no
+// temporary folder behind. The harness makes its work folder under TMPDIR, so every process it
+// starts carries that path in its command line (states, certificates, configs).
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { tempDir } from '../helpers/tmp.js';
+
+const LOADTEST = fileURLToPath(new URL('../../loadtest/loadtest.js', import.meta.url));
+
+/** Processes whose command line mentions `path`: "pid: command line". */
+function processesUnder(path: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (cmdline.includes(path)) found.push(`${pid}: ${cmdline.slice(0, 160)}`);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return found;
+}
+
+function startLoadtest(args: string[]) {
+  const dir = tempDir('strictedge-harness-');
+  const work = join(dir, 'tmp');
+  mkdirSync(work);
+  const child = spawn(process.execPath, [LOADTEST, '--only', 'strict-keepalive', '--no-anchors', '--rounds', '1', '--out', join(dir, 'results'), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, TMPDIR: work },
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  child.stdout!.resume();
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // Whatever a failing run left behind must not outlive the test (it would hold its pipes open).
+  after(() => {
+    child.kill('SIGKILL');
+    for (const line of processesUnder(work)) {
+      try {
+        process.kill(Number(line.split(':')[0]), 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+  });
+  return { child, dir, work, exited, stderr: () => stderr };
+}
+
+describe('the load-test harness', () => {
+  it('runs only the named scenario (and the ceilings) and writes a valid report', async () => {
+    const run = startLoadtest(['--duration', '1']);
+    assert.equal(await run.exited, 0, run.stderr());
+    const [json] = readdirSync(join(run.dir, 'results')).filter((name) => name.endsWith('.json'));
+    const report = JSON.parse(readFileSync(join(run.dir, 'results', json!), 'utf8'));
+    assert.equal(report.valid, true, report.invalidBecause?.join('; '));
+    assert.deepEqual(report.scenarios.map((s: { id: string }) => s.id), ['direct', 'strict-keepalive', 'direct-new']);
+    const strict = report.scenarios[1];
+    assert.ok(strict.rps > 0 && strict.cpuUsPerRequest > 0 && strict.edgeRssMaxMb > 0, JSON.stringify(strict));
+    assert.match(readFileSync(join(run.dir, 'results', json!.replace(/\.json$/, '.md')), 'utf8'), /\| edge strict, keep-alive \|/);
+    // Only what the scenario needs was started: no large index, no second edge.
+    assert.doesNotMatch(run.stderr(), /filling a copy|resume|workers/);
+    assert.deepEqual(processesUnder(run.work), []);
+    assert.deepEqual(readdirSync(run.work), []);
+  });
+
+  it('stops every process it started and removes its work folder on Ctrl-C', async () => {
+    const run = startLoadtest(['--duration', '60']);
+    // Interrupted mid-run: the origin, `serve` and the client are all busy.
+    while (!/warming up/.test(run.stderr())) {
+      assert.equal(run.child.exitCode, null, run.stderr());
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.ok(processesUnder(run.work).length >= 2, 'the origin and serve are running');
+    run.child.kill('SIGINT');
+    assert.equal(await run.exited, 130);
+    assert.deepEqual(processesUnder(run.work), []);
+    assert.deepEqual(readdirSync(run.work), []);
+    assert.doesNotMatch(run.stderr(), /Error/, 'an interrupted run is not reported as a crash');
+  });
+});
