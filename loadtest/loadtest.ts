@@ -15,6 +15,7 @@ import { freePort, waitForPort } from '../test/helpers/nginx.js';
 import { caddyConfig, haproxyConfig, INSTALLED, nginxConfig, startAnchorProcess, versionOf, writeCombinedPem, type AnchorFiles } from './anchors.js';
 import { runAutocannon, runWrk, WRK_INSTALLED, type ClientName, type ClientSettings, type RunResult, type Target } from './clients.js';
 import { copyState, fillIndex, makeFixtures, ZONES, type Fixtures, type OriginPorts } from './fixtures.js';
+import { edgeScenarios, RUNNERS, selectScenarios, type Runner, type Selection } from './scenarios.js';
 import { createBenchWorkspace, median, runBenchmark } from './processes.js';
 import { treeCpuSeconds } from './proc-cpu.js';
 import { addCounts, countsSince, describeOriginTls, type OriginTlsCounts } from './origin-tls.js';
@@ -53,63 +54,16 @@ const INDEX = QUICK ? { issued: 100_000, revoked: 10_000 } : { issued: 1_000_000
 const INDEX_LABEL = INDEX.issued >= 1_000_000 ? `${INDEX.issued / 1_000_000}M` : `${INDEX.issued / 1000}k`;
 const PATH = '/bytes/6';
 
-/** What serves a scenario: the origin itself, one of the edges, or a reference proxy. */
-type Runner = 'origin' | 'serve' | 'resume' | 'big' | 'workers' | 'separate' | 'minimal-keepalive' | 'minimal-new';
-
-interface ScenarioDef {
-  readonly id: string;
-  readonly name: string;
-  readonly group: Group;
-  readonly kind: Kind;
-  readonly runner: Runner;
-  readonly host: string;
-  /** The nginx scenario it is compared with. */
-  readonly nginx?: string;
-}
-
-const SCENARIOS: readonly ScenarioDef[] = [
-  { id: 'direct', name: 'origin direct (HTTPS)', group: 'keepalive', kind: 'direct', runner: 'origin', host: ZONES.strict },
-  { id: 'flexible', name: 'edge flexible', group: 'keepalive', kind: 'edge', runner: 'serve', host: ZONES.flexible },
-  { id: 'full', name: 'edge full', group: 'keepalive', kind: 'edge', runner: 'serve', host: ZONES.full, nginx: 'nginx-keepalive' },
-  { id: 'strict-keepalive', name: 'edge strict, keep-alive', group: 'keepalive', kind: 'edge', runner: 'serve', host: ZONES.strict, nginx: 'nginx-keepalive' },
-  { id: 'strict-keepalive-big', name: `edge strict, keep-alive, ${INDEX_LABEL}-entry index`, group: 'keepalive', kind: 'edge', runner: 'big', host: ZONES.strict, nginx: 'nginx-keepalive' },
-  { id: 'strict-keepalive-2w', name: 'edge strict, keep-alive, --workers 2', group: 'keepalive', kind: 'edge', runner: 'workers', host: ZONES.strict, nginx: 'nginx-keepalive' },
-  { id: 'node-minimal-keepalive', name: 'reference: minimal Node https + undici proxy, keep-alive', group: 'keepalive', kind: 'reference', runner: 'minimal-keepalive', host: ZONES.strict, nginx: 'nginx-keepalive' },
-  { id: 'strict-keepalive-separate', name: 'separate edge process (strictedge edge), strict, keep-alive', group: 'keepalive', kind: 'edge', runner: 'separate', host: ZONES.strict, nginx: 'nginx-keepalive' },
-  // The client does the handshakes itself here: the origin answers with `Connection: close`.
-  { id: 'direct-new', name: 'origin direct, new client TLS per request', group: 'handshake', kind: 'direct', runner: 'origin', host: ZONES.strictNew },
-  { id: 'strict-new', name: 'edge strict, new handshake, resumption off (origin-ecc)', group: 'handshake', kind: 'edge', runner: 'serve', host: ZONES.strictNew, nginx: 'nginx-new' },
-  { id: 'node-minimal-new', name: 'reference: minimal Node https + undici proxy, new handshake', group: 'handshake', kind: 'reference', runner: 'minimal-new', host: ZONES.strictNew, nginx: 'nginx-new' },
-  { id: 'strict-new-resume', name: 'edge strict, new connection, resumption on', group: 'handshake', kind: 'edge', runner: 'resume', host: ZONES.strictNew, nginx: 'nginx-new-reuse' },
-  { id: 'strict-new-2w', name: 'edge strict, new handshake, resumption off, --workers 2', group: 'handshake', kind: 'edge', runner: 'workers', host: ZONES.strictNew, nginx: 'nginx-new' },
-  { id: 'strict-new-rsa', name: 'edge strict, new handshake, origin-rsa', group: 'handshake', kind: 'edge', runner: 'serve', host: ZONES.strictRsaNew, nginx: 'nginx-new' },
-];
-const ANCHOR_SCENARIO_IDS: Record<keyof typeof INSTALLED, readonly string[]> = {
-  nginx: ['nginx-keepalive', 'nginx-new', 'nginx-new-reuse', 'nginx-new-tls13', 'nginx-new-reuse-tls13'],
-  haproxy: ['haproxy-keepalive', 'haproxy-new'],
-  caddy: ['caddy-keepalive', 'caddy-new'],
-};
-
-/**
- * The scenarios this run measures: all of them; with --only the named ones and the two origin
- * ceilings; with --soak none (it starts just `serve`). Only what they need is started.
- */
-const WANTED: ReadonlySet<string> | undefined = (() => {
-  if (values.soak) {
-    if (!(Number(values.soak) >= 1)) usageError('--soak takes a number of seconds (300 for the issue\'s five minutes)');
-    return new Set<string>();
+const SCENARIOS = edgeScenarios(INDEX_LABEL);
+if (values.soak !== undefined && !(Number(values.soak) >= 1)) usageError('--soak takes a number of seconds (300 for the issue\'s five minutes)');
+const SELECTION: Selection = (() => {
+  try {
+    return selectScenarios(SCENARIOS, { only: values.only, soak: values.soak !== undefined, installed: INSTALLED });
+  } catch (error) {
+    return usageError((error as Error).message);
   }
-  if (!values.only) return undefined;
-  const wanted = new Set([...values.only.split(','), 'direct', 'direct-new']);
-  const known = [...SCENARIOS.map((s) => s.id), ...Object.values(ANCHOR_SCENARIO_IDS).flat()];
-  const unknown = [...wanted].filter((id) => !known.includes(id));
-  if (unknown.length) usageError(`--only: no scenario ${unknown.join(', ')}; there are ${known.join(', ')}`);
-  const missing = Object.entries(ANCHOR_SCENARIO_IDS).filter(([name, ids]) => !INSTALLED[name as keyof typeof INSTALLED] && ids.some((id) => wanted.has(id)));
-  if (missing.length) usageError(`--only: ${missing.map(([name]) => name).join(', ')} not installed (scripts/test-deps.sh installs the anchors)`);
-  return wanted;
 })();
-const wants = (id: string) => WANTED === undefined || WANTED.has(id);
-const runnerWanted = (runner: Runner) => SCENARIOS.some((s) => s.runner === runner && wants(s.id));
+const wants = SELECTION.wants;
 
 const workspace = createBenchWorkspace('strictedge-loadtest-');
 const work = workspace.dir;
@@ -198,7 +152,7 @@ async function startAnchors(files: AnchorFiles): Promise<{ scenarios: Scenario[]
   const versions: Record<string, string> = {};
   const target = (port: number, host: string): Target => ({ port, host, path: PATH });
   const started: [ChildProcess, number[]][] = [];
-  if (INSTALLED.nginx && ANCHOR_SCENARIO_IDS.nginx.some(wants)) {
+  if (SELECTION.anchors.includes('nginx')) {
     const ports = { keepalive: await freePort(), new: await freePort(), 'new-reuse': await freePort(), 'new-tls13': await freePort(), 'new-reuse-tls13': await freePort() };
     const nginx = workspace.track(startAnchorProcess('nginx', files, nginxConfig(files, ports)));
     started.push([nginx, Object.values(ports)]);
@@ -209,7 +163,7 @@ async function startAnchors(files: AnchorFiles): Promise<{ scenarios: Scenario[]
     scenarios.push({ id: 'nginx-new-tls13', name: 'nginx, new handshake, session reuse off, TLS 1.3 allowed', group: 'handshake', kind: 'anchor', target: target(ports['new-tls13'], files.hosts.new), cpuPid: nginx.pid });
     scenarios.push({ id: 'nginx-new-reuse-tls13', name: 'nginx, new connection, session reuse on, TLS 1.3 allowed', group: 'handshake', kind: 'anchor', target: target(ports['new-reuse-tls13'], files.hosts['new-reuse']), cpuPid: nginx.pid });
   }
-  if (INSTALLED.haproxy && ANCHOR_SCENARIO_IDS.haproxy.some(wants)) {
+  if (SELECTION.anchors.includes('haproxy')) {
     const ports = { keepalive: await freePort(), new: await freePort() };
     const haproxy = workspace.track(startAnchorProcess('haproxy', files, haproxyConfig(files, ports, writeCombinedPem(files))));
     started.push([haproxy, Object.values(ports)]);
@@ -217,7 +171,7 @@ async function startAnchors(files: AnchorFiles): Promise<{ scenarios: Scenario[]
     scenarios.push({ id: 'haproxy-keepalive', name: 'HAProxy, 1 thread, http-reuse always', group: 'keepalive', kind: 'anchor', target: target(ports.keepalive, files.hosts.keepalive), cpuPid: haproxy.pid });
     scenarios.push({ id: 'haproxy-new', name: 'HAProxy, new handshake, no-ssl-reuse', group: 'handshake', kind: 'anchor', target: target(ports.new, files.hosts.new), cpuPid: haproxy.pid });
   }
-  if (INSTALLED.caddy && ANCHOR_SCENARIO_IDS.caddy.some(wants)) {
+  if (SELECTION.anchors.includes('caddy')) {
     const ports = { keepalive: await freePort(), new: await freePort() };
     const caddy = workspace.track(startAnchorProcess('caddy', files, caddyConfig(files, ports)));
     started.push([caddy, Object.values(ports)]);
@@ -323,23 +277,21 @@ async function main(): Promise<void> {
   // --profile-edge DIR: CPU profiles (node --cpu-prof) of the edges, written when they stop.
   const profile = values['profile-edge'] ? ['--cpu-prof', '--cpu-prof-dir', values['profile-edge']] : [];
   const runners: Partial<Record<Runner, EdgeProcess>> = {};
-  const bigState = runnerWanted('big') ? copy('state-big') : undefined;
+  const bigState = SELECTION.runners.has('big') ? copy('state-big') : undefined;
   if (bigState) {
     progress(`filling a copy with ${INDEX.issued.toLocaleString()} issued and ${INDEX.revoked.toLocaleString()} revoked certificates...`);
     fillIndex(bigState, INDEX.issued, INDEX.revoked);
   }
-  // `serve` always runs: the separate edge follows its CA, and the soak measures it.
-  const runnerNames = (['serve', 'resume', 'big', 'workers', 'separate', 'minimal-keepalive', 'minimal-new'] as const).filter((runner) => runner === 'serve' || runnerWanted(runner));
-  progress(`starting ${runnerNames.join(', ')}...`);
+  progress(`starting ${RUNNERS.filter((runner) => runner !== 'origin' && SELECTION.runners.has(runner)).join(', ')}...`);
   const starting: Promise<unknown>[] = [startEdge(fixtures.state, [], profile).then((edge) => (runners.serve = edge))];
-  if (runnerWanted('resume')) starting.push(startEdge(copy('state-resume'), ['--origin-session-resumption'], profile).then((edge) => (runners.resume = edge)));
-  if (runnerWanted('workers')) starting.push(startEdge(copy('state-workers'), ['--workers', '2'], profile).then((edge) => (runners.workers = edge)));
+  if (SELECTION.runners.has('resume')) starting.push(startEdge(copy('state-resume'), ['--origin-session-resumption'], profile).then((edge) => (runners.resume = edge)));
+  if (SELECTION.runners.has('workers')) starting.push(startEdge(copy('state-workers'), ['--workers', '2'], profile).then((edge) => (runners.workers = edge)));
   if (bigState) starting.push(startEdge(bigState, [], profile).then((edge) => (runners.big = edge)));
   await Promise.all(starting);
   const edge = runners.serve!;
-  if (runnerWanted('separate')) runners.separate = await startSeparateEdge(join(work, 'edge-only'), edge.api!, fixtures.edgeToken, ZONES.strict);
-  if (runnerWanted('minimal-keepalive')) runners['minimal-keepalive'] = await startMinimalProxy(fixtures, ports.https, ZONES.strict, profile);
-  if (runnerWanted('minimal-new')) runners['minimal-new'] = await startMinimalProxy(fixtures, ports.close, ZONES.strictNew, profile);
+  if (SELECTION.runners.has('separate')) runners.separate = await startSeparateEdge(join(work, 'edge-only'), edge.api!, fixtures.edgeToken, ZONES.strict);
+  if (SELECTION.runners.has('minimal-keepalive')) runners['minimal-keepalive'] = await startMinimalProxy(fixtures, ports.https, ZONES.strict, profile);
+  if (SELECTION.runners.has('minimal-new')) runners['minimal-new'] = await startMinimalProxy(fixtures, ports.close, ZONES.strictNew, profile);
 
   const target = (port: number, host: string): Target => ({ port, host, path: PATH });
   const scenarios: Scenario[] = SCENARIOS.filter((def) => wants(def.id)).map(({ runner, host, ...def }) => {
@@ -350,9 +302,8 @@ async function main(): Promise<void> {
     return { ...def, target: target(server.httpsPort, host), edge: server };
   });
   let versions: Record<string, string> = {};
-  const anchorNames = (Object.keys(INSTALLED) as (keyof typeof INSTALLED)[]).filter((name) => INSTALLED[name] && ANCHOR_SCENARIO_IDS[name].some(wants));
-  if (values.anchors && (WANTED === undefined || anchorNames.length > 0)) {
-    progress(`starting the anchors: ${anchorNames.join(', ') || 'none installed'}...`);
+  if (values.anchors && (values.only === undefined || SELECTION.anchors.length > 0) && values.soak === undefined) {
+    progress(`starting the anchors: ${SELECTION.anchors.join(', ') || 'none installed'}...`);
     const anchors = await startAnchors({ dir: join(work, 'anchors'), cert: fixtures.eccCert, key: fixtures.eccKey, root: fixtures.eccRoot, origin: ports, hosts: { keepalive: ZONES.strict, new: ZONES.strictNew, 'new-reuse': ZONES.strictNew } });
     scenarios.push(...anchors.scenarios.filter((scenario) => wants(scenario.id)));
     versions = anchors.versions;

@@ -1,10 +1,11 @@
-// The load test's pure parts: reading wrk's output, and the report it writes.
+// The load test's pure parts: reading wrk's output, the report it writes, and which scenarios it runs.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseWrk } from '../../loadtest/clients.js';
 import { parseStat, treeCpuSeconds } from '../../loadtest/proc-cpu.js';
 import { addCounts, countHandshake, countsSince, describeOriginTls, type OriginTlsCounts } from '../../loadtest/origin-tls.js';
 import { cpuRatioText, markdown, ratioText, svgChart, type Report, type ScenarioResult } from '../../loadtest/report.js';
+import { edgeScenarios, RUNNERS, selectScenarios } from '../../loadtest/scenarios.js';
 
 const WRK_OUTPUT = `Running 15s test @ https://strict.bench.test:8443/bytes/6
   1 threads and 50 connections
@@ -122,3 +123,36 @@ describe('CPU time from /proc', () => {
   });
 });
 
+
+describe('load-test scenario selection', () => {
+  const defs = edgeScenarios('1M');
+  const all = { nginx: true, haproxy: true, caddy: true };
+
+  it('runs everything by default, starting every runner and installed anchor', () => {
+    const selection = selectScenarios(defs, { installed: { nginx: true, haproxy: false, caddy: true } });
+    assert.ok(defs.every((s) => selection.wants(s.id)) && selection.wants('caddy-new'));
+    assert.deepEqual([...selection.runners].sort(), [...RUNNERS].sort());
+    assert.deepEqual(selection.anchors, ['nginx', 'caddy']);
+  });
+
+  it('with --only, measures those and the two ceilings, and starts only what they need', () => {
+    const selection = selectScenarios(defs, { only: 'strict-new-resume,nginx-new-reuse', installed: all });
+    assert.deepEqual(defs.filter((s) => selection.wants(s.id)).map((s) => s.id), ['direct', 'direct-new', 'strict-new-resume']);
+    assert.ok(selection.wants('nginx-new-reuse') && !selection.wants('nginx-keepalive'));
+    assert.deepEqual([...selection.runners].sort(), ['origin', 'resume', 'serve']);
+    assert.deepEqual(selection.anchors, ['nginx']);
+  });
+
+  it('a soak starts serve alone', () => {
+    const selection = selectScenarios(defs, { soak: true, only: 'strict-new', installed: all });
+    assert.deepEqual([...selection.runners], ['serve']);
+    assert.deepEqual(selection.anchors, []);
+    assert.equal(selection.wants('strict-keepalive'), false);
+  });
+
+  it('refuses unknown scenarios and anchors that are not installed, naming what exists', () => {
+    assert.throws(() => selectScenarios(defs, { only: 'strict,full', installed: all }), /no scenario strict; there are direct, flexible, full/);
+    assert.throws(() => selectScenarios(defs, { only: ' , ', installed: all }), /no scenario \(none named\)/);
+    assert.throws(() => selectScenarios(defs, { only: 'full,haproxy-new', installed: { ...all, haproxy: false } }), /haproxy not installed/);
+  });
+});
