@@ -19,7 +19,8 @@ import { edgeScenarios, RUNNERS, selectScenarios, type Runner, type Selection } 
 import { createBenchWorkspace, median, runBenchmark } from './processes.js';
 import { treeCpuSeconds } from './proc-cpu.js';
 import { addCounts, countsSince, describeOriginTls, type OriginTlsCounts } from './origin-tls.js';
-import { cpuRatioText, markdown, ratioText, svgChart, type Group, type HandshakeFigures, type Kind, type Report, type ScenarioResult, type TargetCheck } from './report.js';
+import { markdown, svgChart, type Group, type HandshakeFigures, type Kind, type Report, type ScenarioResult } from './report.js';
+import { issueTargets } from './targets.js';
 
 const { values } = parseArgs({
   options: {
@@ -369,36 +370,7 @@ async function main(): Promise<void> {
   }
 
   const resumed = runners.resume ? await resumedShare(runners.resume.metrics, ZONES.strictNew) : NaN;
-  const get = (id: string) => byId.get(id);
-  // A comparison with no target in the issue reports `met: null` ('–' in the report).
-  const check = (targetText: string, a: ScenarioResult | undefined, b: ScenarioResult | undefined, measure: (a: ScenarioResult, b: ScenarioResult) => [string, boolean | null]): TargetCheck => {
-    if (!a || !b) return { target: targetText, measured: 'not run', met: null };
-    const [measured, met] = measure(a, b);
-    return { target: targetText, measured, met };
-  };
-  const strict = get('strict-keepalive');
-  const targets: TargetCheck[] = [
-    check('strict keep-alive ≥ 0.6 × nginx req/s', strict, get('nginx-keepalive'), (a, b) => [ratioText(a, b), a.rps >= 0.6 * b.rps]),
-    check('strict keep-alive p99 ≤ 2 × nginx p99', strict, get('nginx-keepalive'), (a, b) => [`${a.p99} ms vs ${b.p99} ms`, a.p99 <= 2 * b.p99]),
-    check('strict keep-alive ahead of Caddy', strict, get('caddy-keepalive'), (a, b) => [ratioText(a, b), a.rps > b.rps]),
-    check('strict new handshake, resumption off ≥ 0.8 × nginx (reuse off)', get('strict-new'), get('nginx-new'), (a, b) => [ratioText(a, b), a.rps >= 0.8 * b.rps]),
-    check('strict with resumption ahead of nginx with its default session reuse', get('strict-new-resume'), get('nginx-new-reuse'), (a, b) => [ratioText(a, b), a.rps > b.rps]),
-    // The same two targets against nginx speaking the edge's TLS version to the origin.
-    check('the same, nginx with TLS 1.3 allowed: strict new handshake ≥ 0.8 × nginx (reuse off)', get('strict-new'), get('nginx-new-tls13'), (a, b) => [ratioText(a, b), a.rps >= 0.8 * b.rps]),
-    check('the same, nginx with TLS 1.3 allowed: strict with resumption ahead of nginx with session reuse', get('strict-new-resume'), get('nginx-new-reuse-tls13'), (a, b) => [ratioText(a, b), a.rps > b.rps]),
-    { target: 'origin handshakes resumed in the resumption scenario', measured: Number.isNaN(resumed) ? 'not run' : `${(resumed * 100).toFixed(1)} %`, met: null },
-    check('strict ≤ 3 % fewer req/s than full (keep-alive)', strict, get('full'), (a, b) => [`${ratioText(a, b)}; ${cpuRatioText(a, b)}`, a.rps >= 0.97 * b.rps]),
-    check('strict keep-alive, 2 workers against 1', get('strict-keepalive-2w'), strict, (a, b) => [ratioText(a, b), null]),
-    check('strict new handshake, 2 workers against 1', get('strict-new-2w'), get('strict-new'), (a, b) => [ratioText(a, b), null]),
-    check('strict new handshake against the minimal Node + undici proxy', get('strict-new'), get('node-minimal-new'), (a, b) => [`${(a.rps / b.rps).toFixed(2)}× req/s, ${cpuRatioText(a, b)}`, null]),
-    check('strict keep-alive against the minimal Node + undici proxy', strict, get('node-minimal-keepalive'), (a, b) => [`${(a.rps / b.rps).toFixed(2)}× req/s, ${cpuRatioText(a, b)}`, null]),
-    check(`strict keep-alive with a ${INDEX_LABEL}-entry index vs an empty one`, get('strict-keepalive-big'), strict, (a, b) => [ratioText(a, b), null]),
-    { target: 'edge RSS ≤ 150 MB during strict keep-alive (serve: CA and edge in one process)', measured: strict?.edgeRssMaxMb == null ? 'not sampled' : `${strict.edgeRssMaxMb.toFixed(0)} MB max`, met: strict?.edgeRssMaxMb == null ? null : strict.edgeRssMaxMb <= 150 },
-    (() => {
-      const separate = get('strict-keepalive-separate');
-      return { target: 'edge RSS ≤ 150 MB during strict keep-alive (separate strictedge edge)', measured: separate?.edgeRssMaxMb == null ? 'not sampled' : `${separate.edgeRssMaxMb.toFixed(0)} MB max`, met: separate?.edgeRssMaxMb == null ? null : separate.edgeRssMaxMb <= 150 };
-    })(),
-  ];
+  const targets = issueTargets(byId, { resumedShare: resumed, indexLabel: INDEX_LABEL });
 
   const report: Report = {
     startedAt: startedAt.toISOString(),

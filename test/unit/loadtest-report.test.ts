@@ -1,10 +1,12 @@
-// The load test's pure parts: reading wrk's output, the report it writes, and which scenarios it runs.
+// The load test's pure parts: reading wrk's output, the report it writes, which scenarios it runs
+// and how it judges the issue's targets.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseWrk } from '../../loadtest/clients.js';
 import { parseStat, treeCpuSeconds } from '../../loadtest/proc-cpu.js';
 import { addCounts, countHandshake, countsSince, describeOriginTls, type OriginTlsCounts } from '../../loadtest/origin-tls.js';
-import { cpuRatioText, markdown, ratioText, svgChart, type Report, type ScenarioResult } from '../../loadtest/report.js';
+import { cpuRatioText, markdown, ratioText, svgChart, type Report, type ScenarioResult, type TargetCheck } from '../../loadtest/report.js';
+import { issueTargets } from '../../loadtest/targets.js';
 import { edgeScenarios, RUNNERS, selectScenarios } from '../../loadtest/scenarios.js';
 
 const WRK_OUTPUT = `Running 15s test @ https://strict.bench.test:8443/bytes/6
@@ -154,5 +156,44 @@ describe('load-test scenario selection', () => {
     assert.throws(() => selectScenarios(defs, { only: 'strict,full', installed: all }), /no scenario strict; there are direct, flexible, full/);
     assert.throws(() => selectScenarios(defs, { only: ' , ', installed: all }), /no scenario \(none named\)/);
     assert.throws(() => selectScenarios(defs, { only: 'full,haproxy-new', installed: { ...all, haproxy: false } }), /haproxy not installed/);
+  });
+});
+
+describe('issue 6 targets judged from a run', () => {
+  const byId = (entries: ScenarioResult[]) => new Map(entries.map((s) => [s.id, s]));
+  const met = (targets: TargetCheck[], prefix: string) => targets.find((t) => t.target.startsWith(prefix))!;
+
+  it('judges each bar at its edge: 0.6 × nginx, 2 × p99, ahead of Caddy, 0.8 × on handshakes, 3 % behind full, 150 MB', () => {
+    const targets = issueTargets(
+      byId([
+        scenario('strict-keepalive', 600, { p99: 20, edgeRssMaxMb: 150, cpuUsPerRequest: 100 }),
+        scenario('nginx-keepalive', 1000, { p99: 10 }),
+        scenario('caddy-keepalive', 600),
+        scenario('full', 619, { cpuUsPerRequest: 98 }),
+        scenario('strict-new', 79, { group: 'handshake' }),
+        scenario('nginx-new', 100, { group: 'handshake' }),
+        scenario('strict-keepalive-separate', 600, { edgeRssMaxMb: 150.5 }),
+      ]),
+      { resumedShare: 0.987, indexLabel: '1M' },
+    );
+    assert.equal(met(targets, 'strict keep-alive ≥ 0.6').met, true);
+    assert.equal(met(targets, 'strict keep-alive p99').met, true);
+    assert.equal(met(targets, 'strict keep-alive ahead of Caddy').met, false, 'level is not ahead');
+    assert.equal(met(targets, 'strict new handshake, resumption off').met, false);
+    assert.equal(met(targets, 'strict ≤ 3 %').met, false);
+    assert.match(met(targets, 'strict ≤ 3 %').measured, /0\.97× \(600 vs 619\); 1\.02× CPU per request/);
+    assert.equal(met(targets, 'edge RSS ≤ 150 MB during strict keep-alive (serve').met, true);
+    assert.deepEqual(met(targets, 'edge RSS ≤ 150 MB during strict keep-alive (separate'), { target: 'edge RSS ≤ 150 MB during strict keep-alive (separate strictedge edge)', measured: '151 MB max', met: false });
+    assert.equal(met(targets, 'origin handshakes resumed').measured, '98.7 %');
+  });
+
+  it('reports what was not run as not run, never as met or missed', () => {
+    const targets = issueTargets(byId([scenario('strict-keepalive', 600)]), { resumedShare: NaN, indexLabel: '100k' });
+    assert.equal(targets.length, 16);
+    for (const target of targets) assert.equal(target.met, null, target.target);
+    assert.equal(met(targets, 'strict keep-alive ≥ 0.6').measured, 'not run');
+    assert.equal(met(targets, 'origin handshakes resumed').measured, 'not run');
+    assert.equal(met(targets, 'edge RSS ≤ 150 MB during strict keep-alive (serve').measured, 'not sampled');
+    assert.ok(targets.some((t) => t.target === 'strict keep-alive with a 100k-entry index vs an empty one'));
   });
 });
