@@ -15,7 +15,7 @@ import { freePort, waitForPort } from '../test/helpers/nginx.js';
 import { caddyConfig, haproxyConfig, INSTALLED, nginxConfig, startAnchorProcess, versionOf, writeCombinedPem, type AnchorFiles } from './anchors.js';
 import { runAutocannon, runWrk, WRK_INSTALLED, type ClientName, type ClientSettings, type RunResult, type Target } from './clients.js';
 import { copyState, fillIndex, makeFixtures, ZONES, type Fixtures, type OriginPorts } from './fixtures.js';
-import { edgeScenarios, RUNNERS, selectScenarios, type Runner, type Selection } from './scenarios.js';
+import { edgeScenarios, parseEnvPairs, RUNNERS, selectScenarios, type Runner, type Selection } from './scenarios.js';
 import { createBenchWorkspace, median, runBenchmark } from './processes.js';
 import { treeCpuSeconds } from './proc-cpu.js';
 import { addCounts, countsSince, describeOriginTls, type OriginTlsCounts } from './origin-tls.js';
@@ -34,6 +34,10 @@ const { values } = parseArgs({
     soak: { type: 'string' },
     only: { type: 'string' },
     'profile-edge': { type: 'string' },
+    // A/B on this noisy machine: a second strict edge measured in the same rounds as the first.
+    ab: { type: 'boolean', default: false },
+    'b-env': { type: 'string', multiple: true, default: [] },
+    'b-node-flag': { type: 'string', multiple: true, default: [] },
     out: { type: 'string', default: fileURLToPath(new URL('../../loadtest/results/', import.meta.url)) },
   },
   allowNegative: true,
@@ -55,7 +59,18 @@ const INDEX = QUICK ? { issued: 100_000, revoked: 10_000 } : { issued: 1_000_000
 const INDEX_LABEL = INDEX.issued >= 1_000_000 ? `${INDEX.issued / 1_000_000}M` : `${INDEX.issued / 1000}k`;
 const PATH = '/bytes/6';
 
-const SCENARIOS = edgeScenarios(INDEX_LABEL);
+const B_NODE_FLAGS = values['b-node-flag'];
+const B_ENV = (() => {
+  try {
+    return parseEnvPairs(values['b-env']);
+  } catch (error) {
+    return usageError((error as Error).message);
+  }
+})();
+/** --ab, or what B differs by: a second strict edge, started with these on top of A's. */
+const AB = values.ab || B_NODE_FLAGS.length > 0 || Object.keys(B_ENV).length > 0;
+const AB_TEXT = [...Object.entries(B_ENV).map(([name, value]) => `${name}=${value}`), ...B_NODE_FLAGS].join(' ') || 'identical (A/A)';
+const SCENARIOS = edgeScenarios(INDEX_LABEL, AB);
 if (values.soak !== undefined && !(Number(values.soak) >= 1)) usageError('--soak takes a number of seconds (300 for the issue\'s five minutes)');
 const SELECTION: Selection = (() => {
   try {
@@ -94,8 +109,8 @@ interface EdgeProcess {
 }
 
 /** `serve` started as the CLI starts itself (its shebang): with the server V8 flags. */
-async function startEdge(state: string, extra: string[] = [], nodeFlags: string[] = []): Promise<EdgeProcess> {
-  const child = workspace.track(spawn(process.execPath, [...SERVER_NODE_FLAGS, ...nodeFlags, CLI, 'serve', '--state', state, '--log-level', 'warn', '--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0', ...extra], { stdio: ['ignore', 'pipe', 'inherit'] }));
+async function startEdge(state: string, extra: string[] = [], nodeFlags: string[] = [], env: Record<string, string> = {}): Promise<EdgeProcess> {
+  const child = workspace.track(spawn(process.execPath, [...SERVER_NODE_FLAGS, ...nodeFlags, CLI, 'serve', '--state', state, '--log-level', 'warn', '--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0', ...extra], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } }));
   const ready = await readyLine(child);
   return { child, httpsPort: Number(new URL(ready.https).port), metrics: ready.metrics, api: ready.api };
 }
@@ -288,6 +303,7 @@ async function main(): Promise<void> {
   if (SELECTION.runners.has('resume')) starting.push(startEdge(copy('state-resume'), ['--origin-session-resumption'], profile).then((edge) => (runners.resume = edge)));
   if (SELECTION.runners.has('workers')) starting.push(startEdge(copy('state-workers'), ['--workers', '2'], profile).then((edge) => (runners.workers = edge)));
   if (bigState) starting.push(startEdge(bigState, [], profile).then((edge) => (runners.big = edge)));
+  if (SELECTION.runners.has('b')) starting.push(startEdge(copy('state-b'), [], [...profile, ...B_NODE_FLAGS], B_ENV).then((edge) => (runners.b = edge)));
   await Promise.all(starting);
   const edge = runners.serve!;
   if (SELECTION.runners.has('separate')) runners.separate = await startSeparateEdge(join(work, 'edge-only'), edge.api!, fixtures.edgeToken, ZONES.strict);
@@ -377,7 +393,7 @@ async function main(): Promise<void> {
     finishedAt: new Date().toISOString(),
     machine: { cpus: cpus().length, node: process.version, anchors: versions },
     client: CLIENT === 'wrk' ? 'wrk -t1' : 'autocannon (programmatic, 1 process)',
-    settings: { ...SETTINGS, rounds: ROUNDS, quick: QUICK, index: INDEX },
+    settings: { ...SETTINGS, rounds: ROUNDS, quick: QUICK, index: INDEX, ...(AB ? { ab: AB_TEXT } : {}) },
     clientCeilingRps: ceiling,
     scenarios: results,
     handshakes,

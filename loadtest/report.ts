@@ -48,7 +48,7 @@ export interface Report {
   readonly finishedAt: string;
   readonly machine: { readonly cpus: number; readonly node: string; readonly anchors: Record<string, string> };
   readonly client: string;
-  readonly settings: { readonly connections: number; readonly pipelining: number; readonly durationS: number; readonly rounds: number; readonly quick: boolean; readonly index: { issued: number; revoked: number } };
+  readonly settings: { readonly connections: number; readonly pipelining: number; readonly durationS: number; readonly rounds: number; readonly quick: boolean; readonly index: { issued: number; revoked: number }; readonly ab?: string };
   readonly clientCeilingRps: number;
   readonly scenarios: readonly ScenarioResult[];
   readonly handshakes: readonly HandshakeFigures[];
@@ -110,6 +110,7 @@ export function markdown(report: Report, svgFile: string): string {
   lines.push('|---|---|---|');
   for (const t of report.targets) lines.push(`| ${t.target} | ${t.measured} | ${t.met === null ? (t.measured === 'not run' ? 'not measured' : '–') : t.met ? 'yes' : '**no**'} |`);
   lines.push('');
+  if (report.settings.ab) lines.push(`--ab: B is a second strict edge, ${report.settings.ab}; A is the first.`, '');
   lines.push(`Anchors: ${Object.entries(report.machine.anchors).map(([name, version]) => `${name} ${version}`).join(', ') || 'none installed'}. Synthetic index for the large-index scenario: ${fmt(report.settings.index.issued)} issued, ${fmt(report.settings.index.revoked)} revoked.`);
   lines.push('');
   return lines.join('\n');

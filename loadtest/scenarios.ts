@@ -4,8 +4,8 @@ import { ZONES } from './fixtures.js';
 import type { Group, Kind } from './report.js';
 
 /** What serves a scenario: the origin itself, one of the edges, or a reference proxy. */
-export type Runner = 'origin' | 'serve' | 'resume' | 'big' | 'workers' | 'separate' | 'minimal-keepalive' | 'minimal-new';
-export const RUNNERS: readonly Runner[] = ['origin', 'serve', 'resume', 'big', 'workers', 'separate', 'minimal-keepalive', 'minimal-new'];
+export type Runner = 'origin' | 'serve' | 'resume' | 'big' | 'workers' | 'separate' | 'minimal-keepalive' | 'minimal-new' | 'b';
+export const RUNNERS: readonly Runner[] = ['origin', 'serve', 'resume', 'big', 'workers', 'separate', 'minimal-keepalive', 'minimal-new', 'b'];
 
 export type AnchorName = 'nginx' | 'haproxy' | 'caddy';
 
@@ -20,8 +20,15 @@ export interface ScenarioDef {
   readonly nginx?: string;
 }
 
-/** The edge, reference and origin scenarios; `indexLabel` names the large index ("1M"). */
-export function edgeScenarios(indexLabel: string): readonly ScenarioDef[] {
+/**
+ * The edge, reference and origin scenarios; `indexLabel` names the large index ("1M"). With
+ * `abEdge`, a second strict edge (runner `b`, --ab) is measured beside the first, interleaved.
+ */
+export function edgeScenarios(indexLabel: string, abEdge = false): readonly ScenarioDef[] {
+  const b: ScenarioDef[] = [
+    { id: 'strict-keepalive-b', name: 'B: edge strict, keep-alive (--ab)', group: 'keepalive', kind: 'edge', runner: 'b', host: ZONES.strict, nginx: 'nginx-keepalive' },
+    { id: 'strict-new-b', name: 'B: edge strict, new handshake (--ab)', group: 'handshake', kind: 'edge', runner: 'b', host: ZONES.strictNew, nginx: 'nginx-new' },
+  ];
   return [
     { id: 'direct', name: 'origin direct (HTTPS)', group: 'keepalive', kind: 'direct', runner: 'origin', host: ZONES.strict },
     { id: 'flexible', name: 'edge flexible', group: 'keepalive', kind: 'edge', runner: 'serve', host: ZONES.flexible },
@@ -38,7 +45,19 @@ export function edgeScenarios(indexLabel: string): readonly ScenarioDef[] {
     { id: 'strict-new-resume', name: 'edge strict, new connection, resumption on', group: 'handshake', kind: 'edge', runner: 'resume', host: ZONES.strictNew, nginx: 'nginx-new-reuse' },
     { id: 'strict-new-2w', name: 'edge strict, new handshake, resumption off, --workers 2', group: 'handshake', kind: 'edge', runner: 'workers', host: ZONES.strictNew, nginx: 'nginx-new' },
     { id: 'strict-new-rsa', name: 'edge strict, new handshake, origin-rsa', group: 'handshake', kind: 'edge', runner: 'serve', host: ZONES.strictRsaNew, nginx: 'nginx-new' },
+    ...(abEdge ? b : []),
   ];
+}
+
+/** `NAME=VALUE` pairs (--b-env) as an environment; throws on one without a name. */
+export function parseEnvPairs(pairs: readonly string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of pairs) {
+    const equals = pair.indexOf('=');
+    if (equals <= 0) throw new Error(`--b-env takes NAME=VALUE, not ${JSON.stringify(pair)}`);
+    env[pair.slice(0, equals)] = pair.slice(equals + 1);
+  }
+  return env;
 }
 
 /** The scenarios each anchor serves (anchors.ts configures them; loadtest.ts names them). */

@@ -44,5 +44,12 @@ export function issueTargets(byId: ReadonlyMap<string, ScenarioResult>, inputs: 
     check(`strict keep-alive with a ${inputs.indexLabel}-entry index vs an empty one`, get('strict-keepalive-big'), strict, (a, b) => [ratioText(a, b), null]),
     rssCheck('edge RSS ≤ 150 MB during strict keep-alive (serve: CA and edge in one process)', strict),
     rssCheck('edge RSS ≤ 150 MB during strict keep-alive (separate strictedge edge)', get('strict-keepalive-separate')),
+    // --ab: the second edge against the first, in the same rounds (no bar: a measurement).
+    ...(get('strict-keepalive-b') || get('strict-new-b')
+      ? [
+          check('--ab: B against A, strict keep-alive', get('strict-keepalive-b'), strict, (a, b) => [`${ratioText(a, b)}; ${cpuRatioText(a, b)}`, null]),
+          check('--ab: B against A, strict new handshake', get('strict-new-b'), get('strict-new'), (a, b) => [`${ratioText(a, b)}; ${cpuRatioText(a, b)}`, null]),
+        ]
+      : []),
   ];
 }

@@ -1,5 +1,5 @@
-// `npm run loadtest` as a user runs it, cut short: --only one edge scenario, one round of one
-// second. It must write a valid report of what it ran, and Ctrl-C must leave no process and no
+// `npm run loadtest` as a user runs it, cut short: --only one edge scenario and its A/B twin, one
+// round of one second. It must write a valid report of what it ran, and Ctrl-C must leave no process and no
 // temporary folder behind. The harness makes its work folder under TMPDIR, so every process it
 // starts carries that path in its command line (states, certificates, configs).
 import assert from 'node:assert/strict';
@@ -30,7 +30,7 @@ function startLoadtest(args: string[]) {
   const dir = tempDir('strictedge-harness-');
   const work = join(dir, 'tmp');
   mkdirSync(work);
-  const child = spawn(process.execPath, [LOADTEST, '--only', 'strict-keepalive', '--no-anchors', '--rounds', '1', '--out', join(dir, 'results'), ...args], {
+  const child = spawn(process.execPath, [LOADTEST, '--no-anchors', '--rounds', '1', '--out', join(dir, 'results'), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, TMPDIR: work },
   });
@@ -53,24 +53,27 @@ function startLoadtest(args: string[]) {
 }
 
 describe('the load-test harness', () => {
-  it('runs only the named scenario (and the ceilings) and writes a valid report', async () => {
-    const run = startLoadtest(['--duration', '1']);
+  it('runs only the named scenarios (and the ceilings), an A/B edge with what B differs by, and writes a valid report', async () => {
+    const run = startLoadtest(['--duration', '1', '--only', 'strict-keepalive,strict-keepalive-b', '--b-env', 'STRICTEDGE_AB_MARK=1']);
     assert.equal(await run.exited, 0, run.stderr());
     const [json] = readdirSync(join(run.dir, 'results')).filter((name) => name.endsWith('.json'));
     const report = JSON.parse(readFileSync(join(run.dir, 'results', json!), 'utf8'));
     assert.equal(report.valid, true, report.invalidBecause?.join('; '));
-    assert.deepEqual(report.scenarios.map((s: { id: string }) => s.id), ['direct', 'strict-keepalive', 'direct-new']);
-    const strict = report.scenarios[1];
-    assert.ok(strict.rps > 0 && strict.cpuUsPerRequest > 0 && strict.edgeRssMaxMb > 0, JSON.stringify(strict));
-    assert.match(readFileSync(join(run.dir, 'results', json!.replace(/\.json$/, '.md')), 'utf8'), /\| edge strict, keep-alive \|/);
-    // Only what the scenario needs was started: no large index, no second edge.
-    assert.doesNotMatch(run.stderr(), /filling a copy|resume|workers/);
+    assert.deepEqual(report.scenarios.map((s: { id: string }) => s.id), ['direct', 'strict-keepalive', 'direct-new', 'strict-keepalive-b']);
+    for (const strict of [report.scenarios[1], report.scenarios[3]]) assert.ok(strict.rps > 0 && strict.cpuUsPerRequest > 0 && strict.edgeRssMaxMb > 0, JSON.stringify(strict));
+    assert.equal(report.settings.ab, 'STRICTEDGE_AB_MARK=1');
+    const md = readFileSync(join(run.dir, 'results', json!.replace(/\.json$/, '.md')), 'utf8');
+    assert.match(md, /\| edge strict, keep-alive \|/);
+    assert.match(md, /\| --ab: B against A, strict keep-alive \| \d\.\d\d× \(/);
+    // Only what the scenarios need was started: `serve` and B; no large index, no other edge.
+    assert.match(run.stderr(), /starting serve, b\.\.\./);
+    assert.doesNotMatch(run.stderr(), /filling a copy/);
     assert.deepEqual(processesUnder(run.work), []);
     assert.deepEqual(readdirSync(run.work), []);
   });
 
   it('stops every process it started and removes its work folder on Ctrl-C', async () => {
-    const run = startLoadtest(['--duration', '60']);
+    const run = startLoadtest(['--duration', '60', '--only', 'strict-keepalive']);
     // Interrupted mid-run: the origin, `serve` and the client are all busy.
     while (!/warming up/.test(run.stderr())) {
       assert.equal(run.child.exitCode, null, run.stderr());

@@ -7,7 +7,7 @@ import { parseStat, treeCpuSeconds } from '../../loadtest/proc-cpu.js';
 import { addCounts, countHandshake, countsSince, describeOriginTls, type OriginTlsCounts } from '../../loadtest/origin-tls.js';
 import { cpuRatioText, markdown, ratioText, svgChart, type Report, type ScenarioResult, type TargetCheck } from '../../loadtest/report.js';
 import { issueTargets } from '../../loadtest/targets.js';
-import { edgeScenarios, RUNNERS, selectScenarios } from '../../loadtest/scenarios.js';
+import { edgeScenarios, parseEnvPairs, RUNNERS, selectScenarios } from '../../loadtest/scenarios.js';
 
 const WRK_OUTPUT = `Running 15s test @ https://strict.bench.test:8443/bytes/6
   1 threads and 50 connections
@@ -133,7 +133,7 @@ describe('load-test scenario selection', () => {
   it('runs everything by default, starting every runner and installed anchor', () => {
     const selection = selectScenarios(defs, { installed: { nginx: true, haproxy: false, caddy: true } });
     assert.ok(defs.every((s) => selection.wants(s.id)) && selection.wants('caddy-new'));
-    assert.deepEqual([...selection.runners].sort(), [...RUNNERS].sort());
+    assert.deepEqual([...selection.runners].sort(), RUNNERS.filter((runner) => runner !== 'b').sort());
     assert.deepEqual(selection.anchors, ['nginx', 'caddy']);
   });
 
@@ -150,6 +150,21 @@ describe('load-test scenario selection', () => {
     assert.deepEqual([...selection.runners], ['serve']);
     assert.deepEqual(selection.anchors, []);
     assert.equal(selection.wants('strict-keepalive'), false);
+  });
+
+  it('adds the A/B edge only with --ab, and runs it by default then', () => {
+    assert.ok(!defs.some((s) => s.runner === 'b'));
+    assert.throws(() => selectScenarios(defs, { only: 'strict-new-b', installed: all }), /no scenario strict-new-b/);
+    const withB = edgeScenarios('1M', true);
+    assert.deepEqual(withB.filter((s) => s.runner === 'b').map((s) => s.id), ['strict-keepalive-b', 'strict-new-b']);
+    assert.ok(selectScenarios(withB, { installed: all }).runners.has('b'));
+    assert.deepEqual([...selectScenarios(withB, { only: 'strict-new', installed: all }).runners].sort(), ['origin', 'serve']);
+  });
+
+  it('reads --b-env as NAME=VALUE pairs', () => {
+    assert.deepEqual(parseEnvPairs(['LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', 'A=b=c', 'EMPTY=']), { LD_PRELOAD: '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', A: 'b=c', EMPTY: '' });
+    assert.throws(() => parseEnvPairs(['NOVALUE']), /--b-env takes NAME=VALUE, not "NOVALUE"/);
+    assert.throws(() => parseEnvPairs(['=x']), /NAME=VALUE/);
   });
 
   it('refuses unknown scenarios and anchors that are not installed, naming what exists', () => {
@@ -195,5 +210,12 @@ describe('issue 6 targets judged from a run', () => {
     assert.equal(met(targets, 'origin handshakes resumed').measured, 'not run');
     assert.equal(met(targets, 'edge RSS ≤ 150 MB during strict keep-alive (serve').measured, 'not sampled');
     assert.ok(targets.some((t) => t.target === 'strict keep-alive with a 100k-entry index vs an empty one'));
+    assert.ok(!targets.some((t) => t.target.startsWith('--ab')), 'no A/B lines without a B edge');
+  });
+
+  it('compares the A/B edge with the first one when it ran', () => {
+    const targets = issueTargets(byId([scenario('strict-keepalive', 1000, { cpuUsPerRequest: 100 }), scenario('strict-keepalive-b', 900, { cpuUsPerRequest: 110 })]), { resumedShare: NaN, indexLabel: '1M' });
+    assert.deepEqual(met(targets, '--ab: B against A, strict keep-alive'), { target: '--ab: B against A, strict keep-alive', measured: '0.90× (900 vs 1000); 1.10× CPU per request', met: null });
+    assert.equal(met(targets, '--ab: B against A, strict new handshake').measured, 'not run');
   });
 });
