@@ -5,12 +5,15 @@ import type { RunResult } from './clients.js';
 export type Group = 'keepalive' | 'handshake';
 export type Kind = 'direct' | 'edge' | 'reference' | 'anchor';
 
+/** One run of a scenario, with the CPU per response of the process measured (when it was). */
+export type ScenarioRun = RunResult & { readonly cpuUsPerRequest?: number | null };
+
 export interface ScenarioResult {
   readonly id: string;
   readonly name: string;
   readonly group: Group;
   readonly kind: Kind;
-  readonly runs: readonly RunResult[];
+  readonly runs: readonly ScenarioRun[];
   readonly rps: number;
   readonly p50: number;
   readonly p975: number | null;
@@ -71,6 +74,25 @@ export function ratioText(a: Pick<ScenarioResult, 'rps' | 'runs'>, b: Pick<Scena
 /** "1.07× CPU per request": CPU time per response of a over b, steadier than req/s here. */
 export function cpuRatioText(a: Pick<ScenarioResult, 'cpuUsPerRequest'>, b: Pick<ScenarioResult, 'cpuUsPerRequest'>): string {
   return a.cpuUsPerRequest && b.cpuUsPerRequest ? `${(a.cpuUsPerRequest / b.cpuUsPerRequest).toFixed(2)}× CPU per request` : 'CPU per request not measured';
+}
+
+/**
+ * "CPU per request per round 1.03 / 1.64 / 0.98, median 1.03": a over b within each round, for
+ * scenarios run back to back. Their median is robust where the ratio of two medians is not: this
+ * machine switches between a fast and a slow speed for tens of seconds at a time, and two
+ * medians can come from different speeds.
+ */
+export function pairedCpuText(a: Pick<ScenarioResult, 'runs'>, b: Pick<ScenarioResult, 'runs'>): string {
+  const ratios: number[] = [];
+  for (let i = 0; i < Math.min(a.runs.length, b.runs.length); i++) {
+    const [x, y] = [a.runs[i]!.cpuUsPerRequest, b.runs[i]!.cpuUsPerRequest];
+    if (x && y) ratios.push(x / y);
+  }
+  if (ratios.length === 0) return 'CPU per request not measured';
+  const sorted = [...ratios].sort((p, q) => p - q);
+  const mid = sorted.length / 2;
+  const median = sorted.length % 2 ? sorted[Math.floor(mid)]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return `CPU per request per round ${ratios.map((r) => r.toFixed(2)).join(' / ')}, median ${median.toFixed(2)}`;
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');

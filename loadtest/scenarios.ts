@@ -25,27 +25,28 @@ export interface ScenarioDef {
  * `abEdge`, a second strict edge (runner `b`, --ab) is measured beside the first, interleaved.
  */
 export function edgeScenarios(indexLabel: string, abEdge = false): readonly ScenarioDef[] {
-  const b: ScenarioDef[] = [
-    { id: 'strict-keepalive-b', name: 'B: edge strict, keep-alive (--ab)', group: 'keepalive', kind: 'edge', runner: 'b', host: ZONES.strict, nginx: 'nginx-keepalive' },
-    { id: 'strict-new-b', name: 'B: edge strict, new handshake (--ab)', group: 'handshake', kind: 'edge', runner: 'b', host: ZONES.strictNew, nginx: 'nginx-new' },
-  ];
+  // B runs right after A, so that each pair shares the machine's speed of the moment.
+  const b = (def: ScenarioDef): ScenarioDef[] => (abEdge ? [{ ...def, id: `${def.id}-b`, name: `B: ${def.name} (--ab)`, runner: 'b' }] : []);
+  const strictKeepalive: ScenarioDef = { id: 'strict-keepalive', name: 'edge strict, keep-alive', group: 'keepalive', kind: 'edge', runner: 'serve', host: ZONES.strict, nginx: 'nginx-keepalive' };
+  const strictNew: ScenarioDef = { id: 'strict-new', name: 'edge strict, new handshake, resumption off (origin-ecc)', group: 'handshake', kind: 'edge', runner: 'serve', host: ZONES.strictNew, nginx: 'nginx-new' };
   return [
     { id: 'direct', name: 'origin direct (HTTPS)', group: 'keepalive', kind: 'direct', runner: 'origin', host: ZONES.strict },
     { id: 'flexible', name: 'edge flexible', group: 'keepalive', kind: 'edge', runner: 'serve', host: ZONES.flexible },
     { id: 'full', name: 'edge full', group: 'keepalive', kind: 'edge', runner: 'serve', host: ZONES.full, nginx: 'nginx-keepalive' },
-    { id: 'strict-keepalive', name: 'edge strict, keep-alive', group: 'keepalive', kind: 'edge', runner: 'serve', host: ZONES.strict, nginx: 'nginx-keepalive' },
+    strictKeepalive,
+    ...b(strictKeepalive),
     { id: 'strict-keepalive-big', name: `edge strict, keep-alive, ${indexLabel}-entry index`, group: 'keepalive', kind: 'edge', runner: 'big', host: ZONES.strict, nginx: 'nginx-keepalive' },
     { id: 'strict-keepalive-2w', name: 'edge strict, keep-alive, --workers 2', group: 'keepalive', kind: 'edge', runner: 'workers', host: ZONES.strict, nginx: 'nginx-keepalive' },
     { id: 'node-minimal-keepalive', name: 'reference: minimal Node https + undici proxy, keep-alive', group: 'keepalive', kind: 'reference', runner: 'minimal-keepalive', host: ZONES.strict, nginx: 'nginx-keepalive' },
     { id: 'strict-keepalive-separate', name: 'separate edge process (strictedge edge), strict, keep-alive', group: 'keepalive', kind: 'edge', runner: 'separate', host: ZONES.strict, nginx: 'nginx-keepalive' },
     // The client does the handshakes itself here: the origin answers with `Connection: close`.
     { id: 'direct-new', name: 'origin direct, new client TLS per request', group: 'handshake', kind: 'direct', runner: 'origin', host: ZONES.strictNew },
-    { id: 'strict-new', name: 'edge strict, new handshake, resumption off (origin-ecc)', group: 'handshake', kind: 'edge', runner: 'serve', host: ZONES.strictNew, nginx: 'nginx-new' },
+    strictNew,
+    ...b(strictNew),
     { id: 'node-minimal-new', name: 'reference: minimal Node https + undici proxy, new handshake', group: 'handshake', kind: 'reference', runner: 'minimal-new', host: ZONES.strictNew, nginx: 'nginx-new' },
     { id: 'strict-new-resume', name: 'edge strict, new connection, resumption on', group: 'handshake', kind: 'edge', runner: 'resume', host: ZONES.strictNew, nginx: 'nginx-new-reuse' },
     { id: 'strict-new-2w', name: 'edge strict, new handshake, resumption off, --workers 2', group: 'handshake', kind: 'edge', runner: 'workers', host: ZONES.strictNew, nginx: 'nginx-new' },
     { id: 'strict-new-rsa', name: 'edge strict, new handshake, origin-rsa', group: 'handshake', kind: 'edge', runner: 'serve', host: ZONES.strictRsaNew, nginx: 'nginx-new' },
-    ...(abEdge ? b : []),
   ];
 }
 

@@ -1,6 +1,6 @@
 // Issue 6's targets, judged from a run's medians: each as the issue words it, what was
 // measured, and whether it was met (null where the issue sets no bar, or it was not run).
-import { cpuRatioText, ratioText, type ScenarioResult, type TargetCheck } from './report.js';
+import { cpuRatioText, pairedCpuText, ratioText, type ScenarioResult, type TargetCheck } from './report.js';
 
 export interface TargetInputs {
   /** Share of the resumption edge's origin handshakes that resumed; NaN when not run. */
@@ -47,8 +47,8 @@ export function issueTargets(byId: ReadonlyMap<string, ScenarioResult>, inputs: 
     // --ab: the second edge against the first, in the same rounds (no bar: a measurement).
     ...(get('strict-keepalive-b') || get('strict-new-b')
       ? [
-          check('--ab: B against A, strict keep-alive', get('strict-keepalive-b'), strict, (a, b) => [`${ratioText(a, b)}; ${cpuRatioText(a, b)}`, null]),
-          check('--ab: B against A, strict new handshake', get('strict-new-b'), get('strict-new'), (a, b) => [`${ratioText(a, b)}; ${cpuRatioText(a, b)}`, null]),
+          check('--ab: B against A, strict keep-alive', get('strict-keepalive-b'), strict, (a, b) => [`${ratioText(a, b)}; ${pairedCpuText(a, b)}`, null]),
+          check('--ab: B against A, strict new handshake', get('strict-new-b'), get('strict-new'), (a, b) => [`${ratioText(a, b)}; ${pairedCpuText(a, b)}`, null]),
         ]
       : []),
   ];

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { parseWrk } from '../../loadtest/clients.js';
 import { parseStat, treeCpuSeconds } from '../../loadtest/proc-cpu.js';
 import { addCounts, countHandshake, countsSince, describeOriginTls, type OriginTlsCounts } from '../../loadtest/origin-tls.js';
-import { cpuRatioText, markdown, ratioText, svgChart, type Report, type ScenarioResult, type TargetCheck } from '../../loadtest/report.js';
+import { cpuRatioText, markdown, pairedCpuText, ratioText, svgChart, type Report, type ScenarioResult, type TargetCheck } from '../../loadtest/report.js';
 import { issueTargets } from '../../loadtest/targets.js';
 import { edgeScenarios, parseEnvPairs, RUNNERS, selectScenarios } from '../../loadtest/scenarios.js';
 
@@ -174,6 +174,16 @@ describe('load-test scenario selection', () => {
   });
 });
 
+describe('paired CPU ratios', () => {
+  const run = (cpuUsPerRequest: number | null) => ({ rps: 1, requests: 1, p50: 1, p975: null, p99: 1, errors: 0, non2xx: 0, cpuUsPerRequest });
+  it('takes the median of the per-round ratios, not the ratio of the medians', () => {
+    // Fast, slow, slow for A; fast, fast, slow for B: the medians (100 vs 200) would say 0.5×.
+    assert.equal(pairedCpuText({ runs: [run(100), run(100), run(200)] }, { runs: [run(100), run(200), run(200)] }), 'CPU per request per round 1.00 / 0.50 / 1.00, median 1.00');
+    assert.equal(pairedCpuText({ runs: [run(110), run(90), run(null)] }, { runs: [run(100), run(100), run(100)] }), 'CPU per request per round 1.10 / 0.90, median 1.00');
+    assert.equal(pairedCpuText({ runs: [run(null)] }, { runs: [run(100)] }), 'CPU per request not measured');
+  });
+});
+
 describe('issue 6 targets judged from a run', () => {
   const byId = (entries: ScenarioResult[]) => new Map(entries.map((s) => [s.id, s]));
   const met = (targets: TargetCheck[], prefix: string) => targets.find((t) => t.target.startsWith(prefix))!;
@@ -214,8 +224,9 @@ describe('issue 6 targets judged from a run', () => {
   });
 
   it('compares the A/B edge with the first one when it ran', () => {
-    const targets = issueTargets(byId([scenario('strict-keepalive', 1000, { cpuUsPerRequest: 100 }), scenario('strict-keepalive-b', 900, { cpuUsPerRequest: 110 })]), { resumedShare: NaN, indexLabel: '1M' });
-    assert.deepEqual(met(targets, '--ab: B against A, strict keep-alive'), { target: '--ab: B against A, strict keep-alive', measured: '0.90× (900 vs 1000); 1.10× CPU per request', met: null });
+    const runs = (...cpu: number[]) => cpu.map((cpuUsPerRequest) => ({ rps: 1e6 / cpuUsPerRequest, requests: 1, p50: 1, p975: 2, p99: 3, errors: 0, non2xx: 0, cpuUsPerRequest }));
+    const targets = issueTargets(byId([scenario('strict-keepalive', 1000, { runs: runs(100, 100) }), scenario('strict-keepalive-b', 900, { runs: runs(110, 90) })]), { resumedShare: NaN, indexLabel: '1M' });
+    assert.deepEqual(met(targets, '--ab: B against A, strict keep-alive'), { target: '--ab: B against A, strict keep-alive', measured: '0.90× (900 vs 1000), per round 0.91 / 1.11; CPU per request per round 1.10 / 0.90, median 1.00', met: null });
     assert.equal(met(targets, '--ab: B against A, strict new handshake').measured, 'not run');
   });
 });
