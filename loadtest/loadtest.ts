@@ -15,7 +15,7 @@ import { freePort, waitForPort } from '../test/helpers/nginx.js';
 import { caddyConfig, haproxyConfig, INSTALLED, nginxConfig, startAnchorProcess, versionOf, writeCombinedPem, type AnchorFiles } from './anchors.js';
 import { runAutocannon, runWrk, WRK_INSTALLED, type ClientName, type ClientSettings, type RunResult, type Target } from './clients.js';
 import { copyState, fillIndex, makeFixtures, ZONES, type Fixtures, type OriginPorts } from './fixtures.js';
-import { edgeScenarios, parseEnvPairs, RUNNERS, selectScenarios, type Runner, type Selection } from './scenarios.js';
+import { edgeScenarios, inRoundOrder, parseEnvPairs, RUNNERS, selectScenarios, type Runner, type Selection } from './scenarios.js';
 import { createBenchWorkspace, median, runBenchmark } from './processes.js';
 import { treeCpuSeconds } from './proc-cpu.js';
 import { addCounts, countsSince, describeOriginTls, type OriginTlsCounts } from './origin-tls.js';
@@ -327,6 +327,7 @@ async function main(): Promise<void> {
   }
 
   if (values.soak) return soak(edge, target(edge.httpsPort, ZONES.strict), Number(values.soak));
+  scenarios.splice(0, scenarios.length, ...inRoundOrder(scenarios));
 
   const runs = new Map<string, MeasuredRun[]>(scenarios.map((s) => [s.id, []]));
   if (WARMUP_S > 0) {

@@ -60,15 +60,22 @@ export interface Report {
   readonly invalidBecause: readonly string[];
 }
 
+const medianOf = (values: readonly number[]): number => {
+  const sorted = [...values].sort((p, q) => p - q);
+  const mid = sorted.length / 2;
+  return sorted.length % 2 ? sorted[Math.floor(mid)]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
 /**
- * "0.57× (5497 vs 9564), per round 0.69 / 0.52 / 0.86": the ratio of the medians, and the ratio
- * within each round, where both ran minutes rather than rounds apart (this machine's speed
- * drifts between rounds).
+ * "0.57× (5497 vs 9564), per round 0.69 / 0.52 / 0.86, median 0.69": the ratio of the medians
+ * (what the targets judge), and the ratio within each round with its median, for scenarios run
+ * close together (loadtest runs each edge next to the anchor it is compared with).
  */
 export function ratioText(a: Pick<ScenarioResult, 'rps' | 'runs'>, b: Pick<ScenarioResult, 'rps' | 'runs'>): string {
   const rounds = Math.min(a.runs.length, b.runs.length);
-  const perRound = Array.from({ length: rounds }, (_, i) => (a.runs[i]!.rps / b.runs[i]!.rps).toFixed(2));
-  return `${(a.rps / b.rps).toFixed(2)}× (${Math.round(a.rps)} vs ${Math.round(b.rps)})${rounds > 1 ? `, per round ${perRound.join(' / ')}` : ''}`;
+  const perRound = Array.from({ length: rounds }, (_, i) => a.runs[i]!.rps / b.runs[i]!.rps);
+  const detail = rounds > 1 ? `, per round ${perRound.map((r) => r.toFixed(2)).join(' / ')}, median ${medianOf(perRound).toFixed(2)}` : '';
+  return `${(a.rps / b.rps).toFixed(2)}× (${Math.round(a.rps)} vs ${Math.round(b.rps)})${detail}`;
 }
 
 /** "1.07× CPU per request": CPU time per response of a over b, steadier than req/s here. */
@@ -89,10 +96,7 @@ export function pairedCpuText(a: Pick<ScenarioResult, 'runs'>, b: Pick<ScenarioR
     if (x && y) ratios.push(x / y);
   }
   if (ratios.length === 0) return 'CPU per request not measured';
-  const sorted = [...ratios].sort((p, q) => p - q);
-  const mid = sorted.length / 2;
-  const median = sorted.length % 2 ? sorted[Math.floor(mid)]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  return `CPU per request per round ${ratios.map((r) => r.toFixed(2)).join(' / ')}, median ${median.toFixed(2)}`;
+  return `CPU per request per round ${ratios.map((r) => r.toFixed(2)).join(' / ')}, median ${medianOf(ratios).toFixed(2)}`;
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');

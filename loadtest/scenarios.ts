@@ -68,6 +68,23 @@ export const ANCHOR_SCENARIO_IDS: Record<AnchorName, readonly string[]> = {
   caddy: ['caddy-keepalive', 'caddy-new'],
 };
 
+/**
+ * The order of the scenarios within a round: each edge scenario next to what it is compared
+ * with (full, nginx, Caddy, B), because this machine's speed changes for tens of seconds at a
+ * time and a ratio is only as good as the two runs are close. Ids not listed go last.
+ */
+const ROUND_ORDER: readonly string[] = [
+  'direct', 'flexible', 'full', 'strict-keepalive', 'strict-keepalive-b', 'nginx-keepalive', 'caddy-keepalive', 'haproxy-keepalive',
+  'node-minimal-keepalive', 'strict-keepalive-big', 'strict-keepalive-2w', 'strict-keepalive-separate',
+  'direct-new', 'strict-new', 'strict-new-b', 'nginx-new', 'nginx-new-tls13', 'haproxy-new', 'caddy-new', 'node-minimal-new',
+  'strict-new-resume', 'nginx-new-reuse', 'nginx-new-reuse-tls13', 'strict-new-2w', 'strict-new-rsa',
+];
+
+export function inRoundOrder<T extends { readonly id: string }>(scenarios: readonly T[]): T[] {
+  const rank = (id: string) => (ROUND_ORDER.includes(id) ? ROUND_ORDER.indexOf(id) : ROUND_ORDER.length);
+  return [...scenarios].sort((a, b) => rank(a.id) - rank(b.id));
+}
+
 export interface Selection {
   /** Whether a scenario is measured in this run. */
   wants(id: string): boolean;

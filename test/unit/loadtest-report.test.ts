@@ -7,7 +7,7 @@ import { parseStat, treeCpuSeconds } from '../../loadtest/proc-cpu.js';
 import { addCounts, countHandshake, countsSince, describeOriginTls, type OriginTlsCounts } from '../../loadtest/origin-tls.js';
 import { cpuRatioText, markdown, pairedCpuText, ratioText, svgChart, type Report, type ScenarioResult, type TargetCheck } from '../../loadtest/report.js';
 import { issueTargets } from '../../loadtest/targets.js';
-import { edgeScenarios, parseEnvPairs, RUNNERS, selectScenarios } from '../../loadtest/scenarios.js';
+import { edgeScenarios, inRoundOrder, parseEnvPairs, RUNNERS, selectScenarios } from '../../loadtest/scenarios.js';
 
 const WRK_OUTPUT = `Running 15s test @ https://strict.bench.test:8443/bytes/6
   1 threads and 50 connections
@@ -77,7 +77,7 @@ describe('load test report', () => {
 describe('ratios between two scenarios', () => {
   it('gives the ratio of the medians and the ratio within each round', () => {
     const runs = (...rps: number[]) => rps.map((r) => ({ rps: r, requests: r, p50: 1, p975: null, p99: 1, errors: 0, non2xx: 0 }));
-    assert.equal(ratioText({ rps: 600, runs: runs(600, 300, 900) }, { rps: 1000, runs: runs(1000, 1000, 900) }), '0.60× (600 vs 1000), per round 0.60 / 0.30 / 1.00');
+    assert.equal(ratioText({ rps: 600, runs: runs(600, 300, 900) }, { rps: 1000, runs: runs(1000, 1000, 900) }), '0.60× (600 vs 1000), per round 0.60 / 0.30 / 1.00, median 0.60');
     assert.equal(ratioText({ rps: 50, runs: runs(50) }, { rps: 100, runs: runs(100) }), '0.50× (50 vs 100)', 'one round: nothing more to say');
   });
 
@@ -161,6 +161,20 @@ describe('load-test scenario selection', () => {
     assert.deepEqual([...selectScenarios(withB, { only: 'strict-new', installed: all }).runners].sort(), ['origin', 'serve']);
   });
 
+  it('runs each edge scenario next to what it is compared with', () => {
+    const anchors = ['caddy-keepalive', 'nginx-new-reuse', 'nginx-keepalive', 'nginx-new', 'some-new-anchor'].map((id) => ({ id }));
+    const order = inRoundOrder([...edgeScenarios('1M', true), ...anchors]).map((s) => s.id);
+    const next = (id: string) => order[order.indexOf(id) + 1];
+    assert.equal(next('full'), 'strict-keepalive');
+    assert.equal(next('strict-keepalive'), 'strict-keepalive-b');
+    assert.equal(next('strict-keepalive-b'), 'nginx-keepalive');
+    assert.equal(next('nginx-keepalive'), 'caddy-keepalive');
+    assert.equal(next('strict-new-b'), 'nginx-new');
+    assert.equal(next('strict-new-resume'), 'nginx-new-reuse');
+    assert.equal(order.at(-1), 'some-new-anchor');
+    assert.ok(order.indexOf('strict-keepalive-separate') < order.indexOf('direct-new'), 'keep-alive scenarios first');
+  });
+
   it('reads --b-env as NAME=VALUE pairs', () => {
     assert.deepEqual(parseEnvPairs(['LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', 'A=b=c', 'EMPTY=']), { LD_PRELOAD: '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', A: 'b=c', EMPTY: '' });
     assert.throws(() => parseEnvPairs(['NOVALUE']), /--b-env takes NAME=VALUE, not "NOVALUE"/);
@@ -226,7 +240,7 @@ describe('issue 6 targets judged from a run', () => {
   it('compares the A/B edge with the first one when it ran', () => {
     const runs = (...cpu: number[]) => cpu.map((cpuUsPerRequest) => ({ rps: 1e6 / cpuUsPerRequest, requests: 1, p50: 1, p975: 2, p99: 3, errors: 0, non2xx: 0, cpuUsPerRequest }));
     const targets = issueTargets(byId([scenario('strict-keepalive', 1000, { runs: runs(100, 100) }), scenario('strict-keepalive-b', 900, { runs: runs(110, 90) })]), { resumedShare: NaN, indexLabel: '1M' });
-    assert.deepEqual(met(targets, '--ab: B against A, strict keep-alive'), { target: '--ab: B against A, strict keep-alive', measured: '0.90× (900 vs 1000), per round 0.91 / 1.11; CPU per request per round 1.10 / 0.90, median 1.00', met: null });
+    assert.deepEqual(met(targets, '--ab: B against A, strict keep-alive'), { target: '--ab: B against A, strict keep-alive', measured: '0.90× (900 vs 1000), per round 0.91 / 1.11, median 1.01; CPU per request per round 1.10 / 0.90, median 1.00', met: null });
     assert.equal(met(targets, '--ab: B against A, strict new handshake').measured, 'not run');
   });
 });
