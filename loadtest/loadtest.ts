@@ -3,9 +3,9 @@
 // all on loopback, the same client settings for every scenario, interleaved rounds, medians.
 // Writes loadtest/results/<timestamp>.json, .md and .svg. Ctrl-C stops everything it started.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -38,6 +38,9 @@ const { values } = parseArgs({
     ab: { type: 'boolean', default: false },
     'b-env': { type: 'string', multiple: true, default: [] },
     'b-node-flag': { type: 'string', multiple: true, default: [] },
+    // B on another Node binary and/or another built checkout (its own native modules, or another commit).
+    'b-node': { type: 'string' },
+    'b-root': { type: 'string' },
     out: { type: 'string', default: fileURLToPath(new URL('../../loadtest/results/', import.meta.url)) },
   },
   allowNegative: true,
@@ -67,9 +70,31 @@ const B_ENV = (() => {
     return usageError((error as Error).message);
   }
 })();
+/** How B's process is started when it differs from A's: another Node binary, another checkout's CLI. */
+const B_PROGRAM = (() => {
+  const node = values['b-node'] === undefined ? undefined : resolve(values['b-node']);
+  if (node !== undefined) {
+    try {
+      accessSync(node, fsConstants.X_OK);
+      if (!statSync(node).isFile()) throw new Error('not a file');
+    } catch {
+      usageError(`--b-node ${node}: not an executable file`);
+    }
+  }
+  const root = values['b-root'] === undefined ? undefined : resolve(values['b-root']);
+  const cli = root === undefined ? undefined : join(root, 'dist/src/cli/main.js');
+  if (cli !== undefined && !existsSync(cli)) usageError(`--b-root ${root}: no ${cli} (a strictedge checkout after npm ci, which builds it)`);
+  return { node, cli };
+})();
 /** --ab, or what B differs by: a second strict edge, started with these on top of A's. */
-const AB = values.ab || B_NODE_FLAGS.length > 0 || Object.keys(B_ENV).length > 0;
-const AB_TEXT = [...Object.entries(B_ENV).map(([name, value]) => `${name}=${value}`), ...B_NODE_FLAGS].join(' ') || 'identical (A/A)';
+const AB = values.ab || B_NODE_FLAGS.length > 0 || Object.keys(B_ENV).length > 0 || B_PROGRAM.node !== undefined || B_PROGRAM.cli !== undefined;
+const AB_TEXT =
+  [
+    ...(B_PROGRAM.node ? [`node ${B_PROGRAM.node}`] : []),
+    ...(B_PROGRAM.cli ? [`CLI ${B_PROGRAM.cli}`] : []),
+    ...Object.entries(B_ENV).map(([name, value]) => `${name}=${value}`),
+    ...B_NODE_FLAGS,
+  ].join(' ') || 'identical (A/A)';
 const SCENARIOS = edgeScenarios(INDEX_LABEL, AB);
 if (values.soak !== undefined && !(Number(values.soak) >= 1)) usageError('--soak takes a number of seconds (300 for the issue\'s five minutes)');
 const SELECTION: Selection = (() => {
@@ -108,9 +133,9 @@ interface EdgeProcess {
   readonly api?: string;
 }
 
-/** `serve` started as the CLI starts itself (its shebang): with the server V8 flags. */
-async function startEdge(state: string, extra: string[] = [], nodeFlags: string[] = [], env: Record<string, string> = {}): Promise<EdgeProcess> {
-  const child = workspace.track(spawn(process.execPath, [...SERVER_NODE_FLAGS, ...nodeFlags, CLI, 'serve', '--state', state, '--log-level', 'warn', '--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0', ...extra], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } }));
+/** `serve` started as the CLI starts itself (its shebang): with the server V8 flags. `program` is B's node and CLI when they differ. */
+async function startEdge(state: string, extra: string[] = [], nodeFlags: string[] = [], env: Record<string, string> = {}, program: { node?: string; cli?: string } = {}): Promise<EdgeProcess> {
+  const child = workspace.track(spawn(program.node ?? process.execPath, [...SERVER_NODE_FLAGS, ...nodeFlags, program.cli ?? CLI, 'serve', '--state', state, '--log-level', 'warn', '--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0', ...extra], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } }));
   const ready = await readyLine(child);
   return { child, httpsPort: Number(new URL(ready.https).port), metrics: ready.metrics, api: ready.api };
 }
@@ -303,7 +328,7 @@ async function main(): Promise<void> {
   if (SELECTION.runners.has('resume')) starting.push(startEdge(copy('state-resume'), ['--origin-session-resumption'], profile).then((edge) => (runners.resume = edge)));
   if (SELECTION.runners.has('workers')) starting.push(startEdge(copy('state-workers'), ['--workers', '2'], profile).then((edge) => (runners.workers = edge)));
   if (bigState) starting.push(startEdge(bigState, [], profile).then((edge) => (runners.big = edge)));
-  if (SELECTION.runners.has('b')) starting.push(startEdge(copy('state-b'), [], [...profile, ...B_NODE_FLAGS], B_ENV).then((edge) => (runners.b = edge)));
+  if (SELECTION.runners.has('b')) starting.push(startEdge(copy('state-b'), [], [...profile, ...B_NODE_FLAGS], B_ENV, B_PROGRAM).then((edge) => (runners.b = edge)));
   await Promise.all(starting);
   const edge = runners.serve!;
   if (SELECTION.runners.has('separate')) runners.separate = await startSeparateEdge(join(work, 'edge-only'), edge.api!, fixtures.edgeToken, ZONES.strict);
