@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
+#!/usr/bin/env -S node --max-semi-space-size=8 --heap-growing-percent=50
 // strictedge command-line entry: one subcommand per module, errors as one line on stderr.
 import { StrictedgeError } from '../errors/catalogue.js';
 import { ConfigError } from '../config/load.js';

@@ -11,7 +11,8 @@ describe('server V8 flags', () => {
     assert.deepEqual(withServerNodeFlags([]), [...SERVER_NODE_FLAGS]);
     assert.deepEqual(withServerNodeFlags(['--enable-source-maps']), ['--enable-source-maps', ...SERVER_NODE_FLAGS]);
     assert.deepEqual(withServerNodeFlags(SERVER_NODE_FLAGS), [...SERVER_NODE_FLAGS]);
-    assert.deepEqual(withServerNodeFlags(['--max-semi-space-size=32']), ['--max-semi-space-size=32']);
+    assert.deepEqual(withServerNodeFlags(['--max-semi-space-size=32']), ['--max-semi-space-size=32', ...SERVER_NODE_FLAGS.filter((flag) => !flag.startsWith('--max-semi-space-size='))]);
+    assert.deepEqual(withServerNodeFlags(['--heap-growing-percent=20', '--max-semi-space-size=32']), ['--heap-growing-percent=20', '--max-semi-space-size=32']);
   });
 
   it('the CLI shebang and npm start pass every one of them', () => {
