@@ -94,6 +94,19 @@ describe('the load-test harness', () => {
     }
   });
 
+  it('stops every process it started and removes its work folder when nobody reads its progress any more (| head)', async () => {
+    const run = startLoadtest(['--duration', '1', '--rounds', '3', '--only', 'strict-keepalive']);
+    while (!/warming up/.test(run.stderr())) {
+      assert.equal(run.child.exitCode, null, run.stderr());
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.ok(processesUnder(run.work).length >= 2, 'the origin and serve are running');
+    run.child.stderr!.destroy(); // its next progress line meets a closed pipe (EPIPE)
+    assert.equal(await run.exited, 141);
+    assert.deepEqual(processesUnder(run.work), []);
+    assert.deepEqual(readdirSync(run.work), []);
+  });
+
   it('stops every process it started and removes its work folder on Ctrl-C', async () => {
     const run = startLoadtest(['--duration', '60', '--only', 'strict-keepalive']);
     // Interrupted mid-run: the origin, `serve` and the client are all busy.
