@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { createKeyAndCsr } from '../src/pki/csr-build.js';
 import { CLI } from '../test/helpers/serve.js';
+import { SERVER_NODE_FLAGS } from '../src/node-flags.js';
 import { createBenchWorkspace, median, runBenchmark } from './processes.js';
 import { freePort } from '../test/helpers/nginx.js';
 
@@ -57,7 +58,7 @@ async function startStrictedge(csrs: Record<'ecc' | 'rsa', string[]>): Promise<T
   const state = join(work, 'strictedge');
   const key = spawnSync(process.execPath, [CLI, 'accounts', 'create', 'bench', '--state', state], { encoding: 'utf8' }).stdout.trim();
   spawnSync(process.execPath, [CLI, 'zones', 'add', 'bench.test', '--account', 'bench', '--state', state]);
-  const child = spawn(process.execPath, [CLI, 'serve', '--state', state, '--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, CLI, 'serve', '--state', state, '--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   workspace.track(child);
   const ready = await new Promise<{ api: string }>((resolve) => createInterface({ input: child.stdout! }).once('line', (line) => resolve(JSON.parse(line))));
   const headers = { 'content-type': 'application/json', 'x-auth-user-service-key': key };
