@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SERVER_NODE_FLAGS } from '../src/node-flags.js';
 import { CLI } from '../test/helpers/serve.js';
-import { freePort, waitForPort } from '../test/helpers/nginx.js';
+import { waitForPort } from '../test/helpers/nginx.js';
+import { reservePort } from './ports.js';
 import { caddyConfig, haproxyConfig, INSTALLED, nginxConfig, startAnchorProcess, versionOf, writeCombinedPem, type AnchorFiles } from './anchors.js';
 import { runAutocannon, runWrk, WRK_INSTALLED, type ClientName, type ClientSettings, type RunResult, type Target } from './clients.js';
 import { copyState, fillIndex, makeFixtures, ZONES, type Fixtures, type OriginPorts } from './fixtures.js';
@@ -159,7 +160,7 @@ async function startSeparateEdge(dir: string, caApi: string, token: string, host
  * V8 flags (src/node-flags.ts), so that the two differ only in code.
  */
 async function startMinimalProxy(fixtures: Fixtures, originPort: number, servername: string, nodeFlags: string[]): Promise<EdgeProcess> {
-  const port = await freePort();
+  const port = await reservePort();
   const config = { port, origin: `127.0.0.1:${originPort}`, servername, certFile: fixtures.eccCert, keyFile: fixtures.eccKey, rootFile: fixtures.eccRoot };
   const child = workspace.track(spawn(process.execPath, [...SERVER_NODE_FLAGS, ...nodeFlags, fileURLToPath(new URL('./minimal-proxy.js', import.meta.url)), JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'inherit'] }));
   await readyLine(child);
@@ -194,7 +195,7 @@ async function startAnchors(files: AnchorFiles): Promise<{ scenarios: Scenario[]
   const target = (port: number, host: string): Target => ({ port, host, path: PATH });
   const started: [ChildProcess, number[]][] = [];
   if (SELECTION.anchors.includes('nginx')) {
-    const ports = { keepalive: await freePort(), new: await freePort(), 'new-reuse': await freePort(), 'new-tls13': await freePort(), 'new-reuse-tls13': await freePort() };
+    const ports = { keepalive: await reservePort(), new: await reservePort(), 'new-reuse': await reservePort(), 'new-tls13': await reservePort(), 'new-reuse-tls13': await reservePort() };
     const nginx = workspace.track(startAnchorProcess('nginx', files, nginxConfig(files, ports)));
     started.push([nginx, Object.values(ports)]);
     versions.nginx = versionOf('/usr/sbin/nginx', ['-v'], /nginx\/(\S+)/);
@@ -205,7 +206,7 @@ async function startAnchors(files: AnchorFiles): Promise<{ scenarios: Scenario[]
     scenarios.push({ id: 'nginx-new-reuse-tls13', name: 'nginx, new connection, session reuse on, TLS 1.3 allowed', group: 'handshake', kind: 'anchor', target: target(ports['new-reuse-tls13'], files.hosts['new-reuse']), cpuPid: nginx.pid });
   }
   if (SELECTION.anchors.includes('haproxy')) {
-    const ports = { keepalive: await freePort(), new: await freePort() };
+    const ports = { keepalive: await reservePort(), new: await reservePort() };
     const haproxy = workspace.track(startAnchorProcess('haproxy', files, haproxyConfig(files, ports, writeCombinedPem(files))));
     started.push([haproxy, Object.values(ports)]);
     versions.haproxy = versionOf('/usr/sbin/haproxy', ['-v'], /version (\S+)/);
@@ -213,7 +214,7 @@ async function startAnchors(files: AnchorFiles): Promise<{ scenarios: Scenario[]
     scenarios.push({ id: 'haproxy-new', name: 'HAProxy, new handshake, no-ssl-reuse', group: 'handshake', kind: 'anchor', target: target(ports.new, files.hosts.new), cpuPid: haproxy.pid });
   }
   if (SELECTION.anchors.includes('caddy')) {
-    const ports = { keepalive: await freePort(), new: await freePort() };
+    const ports = { keepalive: await reservePort(), new: await reservePort() };
     const caddy = workspace.track(startAnchorProcess('caddy', files, caddyConfig(files, ports)));
     started.push([caddy, Object.values(ports)]);
     versions.caddy = versionOf('/usr/bin/caddy', ['version'], /v?(\d+\.\d+\.\d+)/);
@@ -306,7 +307,7 @@ async function soak(edge: EdgeProcess, target: Target, seconds: number): Promise
 async function main(): Promise<void> {
   const startedAt = new Date();
   progress(`load test: ${CLIENT}, ${SETTINGS.connections} connections, ${SETTINGS.durationS} s per run, ${ROUNDS} round(s)${QUICK ? ' (quick)' : ''}`);
-  const ports: OriginPorts = { http: await freePort(), https: await freePort(), close: await freePort(), rsaClose: await freePort() };
+  const ports: OriginPorts = { http: await reservePort(), https: await reservePort(), close: await reservePort(), rsaClose: await reservePort() };
   progress('making the state: account, zones, origin-ecc and origin-rsa certificates...');
   const fixtures = await makeFixtures(work, ports);
   const copy = (name: string) => copyState(fixtures.state, join(work, name));
