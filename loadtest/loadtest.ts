@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { SERVER_NODE_FLAGS } from '../src/node-flags.js';
 import { CLI } from '../test/helpers/serve.js';
 import { waitForPort } from '../test/helpers/nginx.js';
-import { reservePort } from './ports.js';
+import { reservePort } from '../test/helpers/ports.js';
 import { caddyConfig, haproxyConfig, INSTALLED, nginxConfig, startAnchorProcess, versionOf, writeCombinedPem, type AnchorFiles } from './anchors.js';
 import { runAutocannon, runWrk, WRK_INSTALLED, type ClientName, type ClientSettings, type RunResult, type Target } from './clients.js';
 import { copyState, fillIndex, makeFixtures, ZONES, type Fixtures, type OriginPorts } from './fixtures.js';

@@ -1,19 +1,15 @@
 // A real nginx on loopback, serving a given certificate and key, started and stopped per test.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer, type AddressInfo } from 'node:net';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { reservePort } from './ports.js';
 
 export const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((path) => existsSync(path));
 
-export async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
+/** A port for a server started with it on its command line or in its config (see ports.ts). */
+export const freePort = reservePort;
 
 export async function waitForPort(port: number, child: ChildProcess, errors: () => string): Promise<void> {
   for (let i = 0; i < 100; i++) {

@@ -1,14 +1,14 @@
-// The load test's server ports come from below the kernel's ephemeral range, so that no
+// Server ports for the tests and the load test come from below the kernel's ephemeral range, so that no
 // outgoing connection's source port takes one between the pick and the server's bind.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ephemeralRangeStart, reservePort } from '../../loadtest/ports.js';
+import { ephemeralRangeStart, reservePort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/tmp.js';
 
-describe('load-test ports', () => {
+describe('server ports for tests and the load test', () => {
   it('reads where the ephemeral range starts, and falls back to Linux\'s default', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'range'), '40000\t60999\n');
@@ -22,12 +22,12 @@ describe('load-test ports', () => {
     const start = ephemeralRangeStart();
     const ports = [await reservePort(), await reservePort(), await reservePort()];
     assert.equal(new Set(ports).size, 3);
-    for (const port of ports) assert.ok(port >= 10_000 && port < start, `${port} outside 10000..${start - 1}`);
+    for (const port of ports) assert.ok(port >= 11_000 && port < start, `${port} outside 11000..${start - 1}`);
   });
 
   it('skips a port something already listens on', async () => {
     const high = ephemeralRangeStart() - 1;
-    const randomFor = (port: number) => (port - 10_000 + 0.5) / (high - 10_000 + 1);
+    const randomFor = (port: number) => (port - 11_000 + 0.5) / (high - 11_000 + 1);
     // A listener on a port of our choosing below the range; the first pick lands on it.
     let busy: Server | undefined;
     let busyPort = 0;
