@@ -55,7 +55,7 @@ const QUICK = values.quick;
 const CLIENT = values.client as ClientName;
 if (CLIENT !== 'autocannon' && CLIENT !== 'wrk') usageError('--client must be autocannon or wrk');
 if (CLIENT === 'wrk' && !WRK_INSTALLED) usageError('--client wrk needs Debian\'s wrk: apt-get install -y wrk');
-const SETTINGS: ClientSettings = { connections: Number(values.connections), pipelining: Number(values.pipelining), durationS: Number(values.duration ?? (QUICK ? 2.5 : 6)) };
+const SETTINGS: ClientSettings = { connections: Number(values.connections), pipelining: Number(values.pipelining), durationS: Number(values.duration ?? (QUICK ? 2 : 6)) };
 /** Each target is exercised this long before round 1 (JIT, pools, session caches), unrecorded; --quick skips it. */
 const WARMUP_S = QUICK ? 0 : 2;
 const ROUNDS = Number(values.rounds ?? (QUICK ? 1 : 3));
@@ -324,17 +324,27 @@ async function main(): Promise<void> {
     progress(`filling a copy with ${INDEX.issued.toLocaleString()} issued and ${INDEX.revoked.toLocaleString()} revoked certificates...`);
     fillIndex(bigState, INDEX.issued, INDEX.revoked);
   }
-  progress(`starting ${RUNNERS.filter((runner) => runner !== 'origin' && SELECTION.runners.has(runner)).join(', ')}...`);
-  const starting: Promise<unknown>[] = [startEdge(fixtures.state, [], profile).then((edge) => (runners.serve = edge))];
+  const anchorsWanted = values.anchors && (values.only === undefined || SELECTION.anchors.length > 0) && values.soak === undefined;
+  // The separate edge follows serve's CA, so it starts as soon as serve answers.
+  const starting: Promise<unknown>[] = [
+    startEdge(fixtures.state, [], profile).then(async (edge) => {
+      runners.serve = edge;
+      if (SELECTION.runners.has('separate')) runners.separate = await startSeparateEdge(join(work, 'edge-only'), edge.api!, fixtures.edgeToken, ZONES.strict);
+    }),
+  ];
+  // The anchors need nothing from the edges: they start alongside them (a few seconds off --quick).
+  const anchorsStarting = anchorsWanted
+    ? startAnchors({ dir: join(work, 'anchors'), cert: fixtures.eccCert, key: fixtures.eccKey, root: fixtures.eccRoot, origin: ports, hosts: { keepalive: ZONES.strict, new: ZONES.strictNew, 'new-reuse': ZONES.strictNew } })
+    : undefined;
+  progress(`starting ${RUNNERS.filter((runner) => runner !== 'origin' && SELECTION.runners.has(runner)).join(', ')}${anchorsWanted ? ` and the anchors: ${SELECTION.anchors.join(', ') || 'none installed'}` : ''}...`);
   if (SELECTION.runners.has('resume')) starting.push(startEdge(copy('state-resume'), ['--origin-session-resumption'], profile).then((edge) => (runners.resume = edge)));
   if (SELECTION.runners.has('workers')) starting.push(startEdge(copy('state-workers'), ['--workers', '2'], profile).then((edge) => (runners.workers = edge)));
   if (bigState) starting.push(startEdge(bigState, [], profile).then((edge) => (runners.big = edge)));
   if (SELECTION.runners.has('b')) starting.push(startEdge(copy('state-b'), [], [...profile, ...B_NODE_FLAGS], B_ENV, B_PROGRAM).then((edge) => (runners.b = edge)));
-  await Promise.all(starting);
+  if (SELECTION.runners.has('minimal-keepalive')) starting.push(startMinimalProxy(fixtures, ports.https, ZONES.strict, profile).then((proxy) => (runners['minimal-keepalive'] = proxy)));
+  if (SELECTION.runners.has('minimal-new')) starting.push(startMinimalProxy(fixtures, ports.close, ZONES.strictNew, profile).then((proxy) => (runners['minimal-new'] = proxy)));
+  const [anchors] = await Promise.all([anchorsStarting, ...starting]);
   const edge = runners.serve!;
-  if (SELECTION.runners.has('separate')) runners.separate = await startSeparateEdge(join(work, 'edge-only'), edge.api!, fixtures.edgeToken, ZONES.strict);
-  if (SELECTION.runners.has('minimal-keepalive')) runners['minimal-keepalive'] = await startMinimalProxy(fixtures, ports.https, ZONES.strict, profile);
-  if (SELECTION.runners.has('minimal-new')) runners['minimal-new'] = await startMinimalProxy(fixtures, ports.close, ZONES.strictNew, profile);
 
   const target = (port: number, host: string): Target => ({ port, host, path: PATH });
   const scenarios: Scenario[] = SCENARIOS.filter((def) => wants(def.id)).map(({ runner, host, ...def }) => {
@@ -344,13 +354,8 @@ async function main(): Promise<void> {
     if (runner === 'workers') return { ...def, target: target(server.httpsPort, host), cpuPid: server.child.pid };
     return { ...def, target: target(server.httpsPort, host), edge: server };
   });
-  let versions: Record<string, string> = {};
-  if (values.anchors && (values.only === undefined || SELECTION.anchors.length > 0) && values.soak === undefined) {
-    progress(`starting the anchors: ${SELECTION.anchors.join(', ') || 'none installed'}...`);
-    const anchors = await startAnchors({ dir: join(work, 'anchors'), cert: fixtures.eccCert, key: fixtures.eccKey, root: fixtures.eccRoot, origin: ports, hosts: { keepalive: ZONES.strict, new: ZONES.strictNew, 'new-reuse': ZONES.strictNew } });
-    scenarios.push(...anchors.scenarios.filter((scenario) => wants(scenario.id)));
-    versions = anchors.versions;
-  }
+  const versions = anchors?.versions ?? {};
+  if (anchors) scenarios.push(...anchors.scenarios.filter((scenario) => wants(scenario.id)));
 
   if (values.soak) return soak(edge, target(edge.httpsPort, ZONES.strict), Number(values.soak));
   scenarios.splice(0, scenarios.length, ...inRoundOrder(scenarios));
