@@ -2,7 +2,7 @@
 // built once with its connector. Idle sockets are dropped after 4 s, well before the usual
 // origin keep-alive (nginx: 75 s, Node: 5 s), so a socket the origin is closing is not reused.
 import type { X509Certificate } from 'node:crypto';
-import type { SecureContext, TLSSocket } from 'node:tls';
+import { createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 import { Pool } from 'undici';
 import type { RevocationIndex } from '../revocation/revocation-index.js';
 import { connectOrigin, type OriginAddress, type TlsPolicy } from './origin-connector.js';
@@ -35,7 +35,9 @@ export function parseOrigin(origin: string): OriginAddress {
 export function createUpstreams(options: UpstreamOptions) {
   const pools = new Map<string, Pool>();
   const strictPolicy: TlsPolicy = { kind: 'strict', secureContext: options.strictContext, originRoots: options.originRoots, index: options.index };
-  const policies: Record<PolicyKind, TlsPolicy> = { plain: { kind: 'plain' }, any: { kind: 'any' }, strict: strictPolicy };
+  // full mode checks no certificate; its context is built once, like strict's.
+  const anyPolicy: TlsPolicy = { kind: 'any', secureContext: createSecureContext() };
+  const policies: Record<PolicyKind, TlsPolicy> = { plain: { kind: 'plain' }, any: anyPolicy, strict: strictPolicy };
   // Only strict connections depend on a certificate staying valid; full mode accepts any, revoked or not.
   const onTlsSocket = (socket: TLSSocket, serial: string) => options.sockets.add(socket, serial);
 

@@ -1,4 +1,4 @@
-// The strict connector on its own, against real TLS servers on loopback with certificates made by
+// The origin connector on its own (strict, and full mode), against real TLS servers on loopback with certificates made by
 // openssl: which certificates go to the revocation index (only those an Origin CA root issued),
 // and the hostname rules (one-label wildcards), read from the peer's X509Certificate.
 import assert from 'node:assert/strict';
@@ -89,5 +89,27 @@ describe('strict origin connector', () => {
     assert.equal(await verdictOf(connect(leaf, 'a.b.shop.test')), 'hostname_mismatch');
     assert.equal(await verdictOf(connect(leaf, 'shop.test')), 'hostname_mismatch');
     assert.equal(await verdictOf(connect(leaf, 'a.other.test')), 'hostname_mismatch');
+  });
+});
+
+describe('full-mode origin connector', () => {
+  const dir = tempDir('strictedge-connector-full-');
+  let server: Server;
+  after(() => server?.close());
+  before(async () => {
+    // Signed by a root nobody trusts: full mode accepts any certificate.
+    server = await listen(makeRoot(dir, 'unknown-root').leaf('full-leaf', ['full.test']));
+  });
+
+  it('accepts any certificate, over the policy\'s one SecureContext rather than a new one per connection', async () => {
+    const port = (server.address() as AddressInfo).port;
+    for (const maxVersion of ['TLSv1.2', 'TLSv1.3'] as const) {
+      // The context decides the protocol: proof that the connection was made with it.
+      const policy: TlsPolicy = { kind: 'any', secureContext: createSecureContext({ maxVersion }) };
+      const socket = (await connectOrigin({ address: { host: '127.0.0.1', port }, servername: 'full.test', policy, connectTimeoutMs: 5000 })) as TLSSocket;
+      assert.equal(socket.getProtocol(), maxVersion);
+      assert.equal(socket.authorized, false);
+      socket.destroy();
+    }
   });
 });
