@@ -1,7 +1,8 @@
 // npm run bench:connect — the edge's origin connector (TCP, then TLS with strict verification:
 // chain, name, index probe) against a bare tls.connect to the same origin, same SecureContext,
 // 20 concurrent connect loops, 3 interleaved rounds of 5 s, medians; each also with TLS session
-// resumption, and a bare TLS 1.2 resumption for comparison (nginx's default to upstreams). The
+// resumption, and a bare TLS 1.2 resumption for comparison (nginx's default to upstreams), and
+// full mode's connector against tls.connect building a SecureContext per connection. The
 // origin (a TLS server that sends one byte and closes) runs in its own process. Shows what our
 // connector adds per handshake, in handshakes/s and in this process's CPU per handshake.
 import { fork } from 'node:child_process';
@@ -37,6 +38,7 @@ if (process.argv[2] === 'origin') {
     const roots = [app.roots.ecdsa.certPem];
     const secureContext = createSecureContext({ ca: roots });
     const policy: TlsPolicy = { kind: 'strict', secureContext, originRoots: roots.map((pem) => new X509Certificate(pem)), index };
+    const anyPolicy: TlsPolicy = { kind: 'any', secureContext: createSecureContext() };
     await app.close();
     const origin = workspace.track(fork(new URL(import.meta.url).pathname, ['origin', certFile, keyFile]));
     const port = await new Promise<number>((resolve) => origin.once('message', (m) => resolve(m as number)));
@@ -57,6 +59,13 @@ if (process.argv[2] === 'origin') {
       'bare tls.connect, session resumption': () => bare(true),
       // What nginx does by default (TLS 1.2 to upstreams): resumption with no key exchange at all.
       'bare tls.connect, TLS 1.2 session resumption': () => bare(true, 'TLSv1.2'),
+      // full mode: any certificate, over one SecureContext; and what tls.connect does when given none.
+      'edge connector (full)': () => connectOrigin({ address: { host: '127.0.0.1', port }, servername: 'connect.test', policy: anyPolicy, connectTimeoutMs: 5000 }),
+      'bare tls.connect, any certificate, no SecureContext given (Node builds one per connection)': () =>
+        new Promise<TLSSocket>((resolve, reject) => {
+          const socket = tlsConnect({ host: '127.0.0.1', port, servername: 'connect.test', rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }, () => resolve(socket));
+          socket.on('error', reject);
+        }),
     };
     const rates = new Map<string, number[]>(Object.keys(variants).map((name) => [name, []]));
     const cpuPerHandshake = new Map<string, number[]>(Object.keys(variants).map((name) => [name, []]));
