@@ -34,7 +34,7 @@ export function createEdgeInstruments(metrics: EdgeMetrics | undefined) {
     const durations = new Map<string, Histogram.Internal<string>>();
     const ttfb = metrics.originTtfb.labels(zone);
     const connect = metrics.originConnect.labels(zone);
-    const handshakeTime = metrics.originTlsHandshake.labels(zone, 'false');
+    const handshakeTime = { ok: metrics.originTlsHandshake.labels(zone, 'false'), resumed: metrics.originTlsHandshake.labels(zone, 'true') };
     const handshakes = { ok: metrics.originTlsHandshakes.labels(zone, 'ok', 'false'), resumed: metrics.originTlsHandshakes.labels(zone, 'ok', 'true'), handshake_failed: metrics.originTlsHandshakes.labels(zone, 'handshake_failed', 'false'), verify_failed: metrics.originTlsHandshakes.labels(zone, 'verify_failed', 'false') };
     const bytesRead = metrics.originHandshakeBytes.labels(zone, 'read');
     const bytesWritten = metrics.originHandshakeBytes.labels(zone, 'written');
@@ -58,7 +58,8 @@ export function createEdgeInstruments(metrics: EdgeMetrics | undefined) {
         tcpConnected: (seconds) => connect.observe(seconds),
         tlsHandshake(result, seconds) {
           handshakes[result].inc();
-          if (result === 'ok') handshakeTime.observe(seconds);
+          // Failed handshakes are counted, not timed: their time says little about the origin.
+          if (result === 'ok' || result === 'resumed') handshakeTime[result].observe(seconds);
         },
         handshakeBytes(read, written) {
           bytesRead.observe(read);

@@ -48,6 +48,10 @@ describe('origin TLS session resumption (opt-in)', () => {
     assert.ok(reused.slice(1).filter(Boolean).length >= 3, `later handshakes resume: ${reused}`);
     const metrics = await (await fetch(edge.metricsUrl)).text();
     assert.match(metrics, /strictedge_edge_origin_tls_handshakes_total\{zone="resume.test",result="ok",resumed="true"\} [3-9]/);
+    // Resumed handshakes are timed apart from full ones.
+    const timed = (resumed: string) => Number(new RegExp(`strictedge_edge_origin_tls_handshake_seconds_count\\{zone="resume.test",resumed="${resumed}"\\} (\\d+)`).exec(metrics)?.[1]);
+    assert.equal(timed('false'), reused.filter((r) => !r).length);
+    assert.equal(timed('true'), reused.filter(Boolean).length);
 
     await api(edge.api, 'DELETE', `/certificates/${issued.id}`, { key: apiKey });
     const refused = await edgeRequest(edge, { scheme: 'https', host: 'resume.test' });
