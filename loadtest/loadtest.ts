@@ -332,7 +332,7 @@ async function main(): Promise<void> {
       if (SELECTION.runners.has('separate')) runners.separate = await startSeparateEdge(join(work, 'edge-only'), edge.api!, fixtures.edgeToken, ZONES.strict);
     }),
   ];
-  // The anchors need nothing from the edges: they start alongside them (a few seconds off --quick).
+  // The anchors need nothing from the edges, so they start alongside them.
   const anchorsStarting = anchorsWanted
     ? startAnchors({ dir: join(work, 'anchors'), cert: fixtures.eccCert, key: fixtures.eccKey, root: fixtures.eccRoot, origin: ports, hosts: { keepalive: ZONES.strict, new: ZONES.strictNew, 'new-reuse': ZONES.strictNew } })
     : undefined;
