@@ -1,5 +1,6 @@
-// Pure: which edge error a failed origin exchange becomes. The connector tags each error
-// with the phase it happened in; undici reports timeouts and protocol errors by code.
+// Pure: which edge error a failed origin exchange becomes, and why an origin connection closed.
+// The connector tags each error with the phase it happened in; undici reports timeouts and
+// protocol errors by code.
 import type { EdgeFailure } from './error-pages.js';
 import { OriginVerifyError, X509_VERIFY_CODES, chainVerdict } from './verify.js';
 
@@ -27,4 +28,18 @@ export function classifyOriginError(error: unknown): EdgeFailure {
   }
   if (RESPONSE_TIMEOUTS.has(code)) return { status: 524 };
   return { status: 520 };
+}
+
+export type SocketCloseReason = 'idle' | 'origin_closed' | 'error';
+
+/**
+ * Why a pooled origin connection closed (the edge counts its revocation closes itself). undici
+ * closes one on purpose with an informational error (UND_ERR_INFO): after an answer that said
+ * `Connection: close`, and at its keep-alive timeout. An origin that ends the connection itself
+ * closed it, whatever undici then reports; anything else broke it.
+ */
+export function socketCloseReason(facts: { readonly originEnded: boolean; readonly errorCode?: string }): SocketCloseReason {
+  if (facts.originEnded) return 'origin_closed';
+  if (facts.errorCode === undefined || facts.errorCode === 'UND_ERR_INFO') return 'idle';
+  return 'error';
 }

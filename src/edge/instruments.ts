@@ -2,6 +2,7 @@
 // costs a few Map lookups and increments. Also tracks open origin sockets per zone.
 import type { Counter, Histogram } from 'prom-client';
 import type { EdgeMetrics } from '../metrics/metrics.js';
+import type { SocketCloseReason } from './classify.js';
 import type { Verdict } from './verify.js';
 
 export type HandshakeResult = 'ok' | 'resumed' | 'handshake_failed' | 'verify_failed';
@@ -12,7 +13,7 @@ export interface ConnectObserver {
   tlsHandshake(result: HandshakeResult, seconds: number): void;
   handshakeBytes(read: number, written: number): void;
   opened(): void;
-  closed(reason: 'error' | 'idle'): void;
+  closed(reason: SocketCloseReason): void;
 }
 
 export interface ZoneInstruments {
@@ -38,8 +39,7 @@ export function createEdgeInstruments(metrics: EdgeMetrics | undefined) {
     const handshakes = { ok: metrics.originTlsHandshakes.labels(zone, 'ok', 'false'), resumed: metrics.originTlsHandshakes.labels(zone, 'ok', 'true'), handshake_failed: metrics.originTlsHandshakes.labels(zone, 'handshake_failed', 'false'), verify_failed: metrics.originTlsHandshakes.labels(zone, 'verify_failed', 'false') };
     const bytesRead = metrics.originHandshakeBytes.labels(zone, 'read');
     const bytesWritten = metrics.originHandshakeBytes.labels(zone, 'written');
-    const closedIdle = metrics.socketsClosed.labels('idle');
-    const closedError = metrics.socketsClosed.labels('error');
+    const closed: Record<SocketCloseReason, Counter.Internal> = { idle: metrics.socketsClosed.labels('idle'), origin_closed: metrics.socketsClosed.labels('origin_closed'), error: metrics.socketsClosed.labels('error') };
     const instruments: ZoneInstruments & { live: number } = {
       live: 0,
       inflight: 0,
@@ -68,7 +68,7 @@ export function createEdgeInstruments(metrics: EdgeMetrics | undefined) {
         opened: () => void instruments.live++,
         closed(reason) {
           instruments.live--;
-          (reason === 'error' ? closedError : closedIdle).inc();
+          closed[reason].inc();
         },
       },
     };

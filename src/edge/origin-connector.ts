@@ -9,7 +9,7 @@ import type { X509Certificate } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type SecureContext, type TLSSocket } from 'node:tls';
 import type { RevocationIndex } from '../revocation/revocation-index.js';
-import type { OriginPhase } from './classify.js';
+import { socketCloseReason, type OriginPhase } from './classify.js';
 import { identityVerdict, OriginVerifyError, resumedSessionVerdict, X509_VERIFY_CODES } from './verify.js';
 import type { OriginSessions, VerifiedSession } from './origin-sessions.js';
 import type { ConnectObserver } from './instruments.js';
@@ -115,7 +115,13 @@ export function connectOrigin(options: ConnectOptions): Promise<Socket> {
       clearTimeout(timer);
       if (observer) {
         observer.opened();
-        socket.once('close', (hadError: boolean) => closedForRevocation.has(socket) || observer.closed(hadError ? 'error' : 'idle'));
+        // undici destroys every connection it closes with an error, so 'close' says hadError even
+        // for a clean one: the reason comes from who ended it and with what (classify.ts).
+        let originEnded = false;
+        let errorCode: string | undefined;
+        socket.once('end', () => (originEnded = true));
+        socket.on('error', (error: Error & { code?: string }) => (errorCode ??= error.code ?? 'unknown'));
+        socket.once('close', () => closedForRevocation.has(socket) || observer.closed(socketCloseReason({ originEnded, errorCode })));
       }
       resolve(socket); // our error listeners stay: after settling they do nothing, and the socket is never without one
     };

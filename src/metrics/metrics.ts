@@ -37,7 +37,7 @@ export function createEdgeMetrics(registry: Registry = new Registry()) {
     clientHandshakes: new Counter({ name: 'strictedge_edge_client_tls_handshakes_total', help: 'Completed client TLS handshakes', labelNames: ['resumed'], registers: r }),
     verifyFailures: new Counter({ name: 'strictedge_edge_origin_verify_failures_total', help: 'Origin certificates refused in strict mode, by verdict', labelNames: ['zone', 'reason'], registers: r }),
     originSockets: new Gauge({ name: 'strictedge_edge_origin_sockets', help: 'Open connections to origins', labelNames: ['zone', 'state'], registers: r }),
-    socketsClosed: new Counter({ name: 'strictedge_edge_origin_sockets_closed_total', help: 'Origin connections closed, by why', labelNames: ['reason'], registers: r }),
+    socketsClosed: new Counter({ name: 'strictedge_edge_origin_sockets_closed_total', help: 'Origin connections closed, by why: revoked, idle (Connection: close or keep-alive timeout), origin_closed, error', labelNames: ['reason'], registers: r }),
     indexEntries: new Gauge({ aggregator: 'min', name: 'strictedge_edge_revocation_index_entries', help: 'Certificates in the revocation index', labelNames: ['kind'], registers: r }),
     lastSeq: new Gauge({ aggregator: 'min', name: 'strictedge_edge_revocation_last_seq', help: 'Sequence number of the last certificate event applied', registers: r }),
     feedStaleness: new Gauge({ aggregator: 'max', name: 'strictedge_edge_revocation_feed_staleness_seconds', help: 'Seconds since the edge last heard from the CA (0 when embedded)', registers: r }),

@@ -1,7 +1,7 @@
 // The edge's pure decisions: mode routing, zone lookup, error classification, verdicts.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { classifyOriginError } from '../../src/edge/classify.js';
+import { classifyOriginError, socketCloseReason } from '../../src/edge/classify.js';
 import { decideRoute } from '../../src/edge/route.js';
 import { chainVerdict, identityVerdict, OriginVerifyError, resumedSessionVerdict } from '../../src/edge/verify.js';
 import { buildZoneTable, hostOf } from '../../src/edge/zone-table.js';
@@ -73,6 +73,21 @@ describe('classifyOriginError', () => {
       assert.deepEqual(classifyOriginError(error), verdict ? { status, verdict } : { status });
     });
   }
+});
+
+describe('socketCloseReason', () => {
+  it('tells a clean close from a broken connection', () => {
+    const table: [boolean, string | undefined, string][] = [
+      [false, undefined, 'idle'], // closed with no error at all
+      [false, 'UND_ERR_INFO', 'idle'], // undici: after `Connection: close`, or its keep-alive timeout
+      [true, 'UND_ERR_SOCKET', 'origin_closed'], // the origin ended it; undici then says "other side closed"
+      [true, undefined, 'origin_closed'],
+      [false, 'ECONNRESET', 'error'],
+      [false, 'UND_ERR_SOCKET', 'error'],
+      [false, 'ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC', 'error'],
+    ];
+    for (const [originEnded, errorCode, reason] of table) assert.equal(socketCloseReason({ originEnded, errorCode }), reason, `${originEnded} ${errorCode}`);
+  });
 });
 
 describe('verdicts', () => {

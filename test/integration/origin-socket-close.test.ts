@@ -1,0 +1,81 @@
+// Why origin connections closed, as strictedge_edge_origin_sockets_closed_total tells it: after
+// an answer that said `Connection: close` the edge closes it (`idle`); an origin that closes a
+// connection that sat idle closed it (`origin_closed`); only a connection that broke is `error`.
+// undici destroys every connection with an error, so Node's hadError could not tell them apart.
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startOrigin, type RunningOrigin } from '../../src/origin/server.js';
+import { edgeRequest, startTestEdge, type TestEdge } from '../helpers/edge.js';
+import { tempDir } from '../helpers/tmp.js';
+
+describe('origin sockets closed, by why', () => {
+  const dir = tempDir('strictedge-socket-close-');
+  let edge: TestEdge;
+  const origins: RunningOrigin[] = [];
+  after(async () => {
+    await Promise.all(origins.map((origin) => origin.close()));
+    await edge?.close();
+  });
+  before(async () => {
+    edge = await startTestEdge(join(dir, 'state'));
+    edge.app.admin.createAccount('site');
+  });
+
+  async function zoneAt(name: string, address: string) {
+    const zone = edge.app.admin.addZone({ name, account: 'site', mode: 'flexible' });
+    edge.app.zoneStore.setOrigins(zone.id, address, null, new Date().toISOString());
+    edge.edge.refreshZones();
+  }
+
+  async function closedCounts(): Promise<Record<string, number>> {
+    const text = await (await fetch(edge.metricsUrl)).text();
+    const counts: Record<string, number> = {};
+    for (const [, reason, value] of text.matchAll(/^strictedge_edge_origin_sockets_closed_total\{reason="(\w+)"\} (\d+)/gm)) counts[reason!] = Number(value);
+    return counts;
+  }
+
+  /** What `act` adds to each reason, once the closes have reached the edge. */
+  async function closesDuring(act: () => Promise<void>): Promise<Record<string, number>> {
+    const before = await closedCounts();
+    await act();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const now = await closedCounts();
+    const added = (reason: string) => (now[reason] ?? 0) - (before[reason] ?? 0);
+    return { idle: added('idle'), origin_closed: added('origin_closed'), error: added('error') };
+  }
+
+  it('an answer that said `Connection: close`: idle', async () => {
+    const origin = await startOrigin({ name: 'close', keepAlive: false });
+    origins.push(origin);
+    await zoneAt('close.test', origin.address);
+    const added = await closesDuring(async () => {
+      for (let i = 0; i < 3; i++) assert.equal((await edgeRequest(edge, { scheme: 'https', host: 'close.test' })).status, 200);
+    });
+    assert.deepEqual(added, { idle: 3, origin_closed: 0, error: 0 });
+  });
+
+  it('an origin closing a pooled connection that sat idle: origin_closed', async () => {
+    const origin = await startOrigin({ name: 'pooled' });
+    origins.push(origin);
+    await zoneAt('pooled.test', origin.address);
+    const added = await closesDuring(async () => {
+      assert.equal((await edgeRequest(edge, { scheme: 'https', host: 'pooled.test' })).status, 200);
+      origin.server.closeIdleConnections();
+    });
+    assert.deepEqual(added, { idle: 0, origin_closed: 1, error: 0 });
+  });
+
+  it('an origin resetting the connection mid-request: error, and the client gets a 52x', async () => {
+    const resetting = createServer((req) => req.socket.resetAndDestroy());
+    await new Promise<void>((resolve) => resetting.listen(0, '127.0.0.1', resolve));
+    after(() => resetting.close());
+    await zoneAt('reset.test', `127.0.0.1:${(resetting.address() as AddressInfo).port}`);
+    const added = await closesDuring(async () => {
+      assert.equal((await edgeRequest(edge, { scheme: 'https', host: 'reset.test' })).status, 520);
+    });
+    assert.deepEqual(added, { idle: 0, origin_closed: 0, error: 1 });
+  });
+});
