@@ -68,10 +68,10 @@ describe('origin sockets closed, by why', () => {
     assert.deepEqual(added, { idle: 0, origin_closed: 1, error: 0 });
   });
 
-  it('an origin resetting the connection mid-request: error, and the client gets a 52x', async () => {
+  it('an origin resetting the connection mid-request: error, and the client gets a 520', async (t) => {
     const resetting = createServer((req) => req.socket.resetAndDestroy());
     await new Promise<void>((resolve) => resetting.listen(0, '127.0.0.1', resolve));
-    after(() => resetting.close());
+    t.after(() => resetting.close());
     await zoneAt('reset.test', `127.0.0.1:${(resetting.address() as AddressInfo).port}`);
     const added = await closesDuring(async () => {
       assert.equal((await edgeRequest(edge, { scheme: 'https', host: 'reset.test' })).status, 520);

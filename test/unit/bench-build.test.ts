@@ -1,6 +1,6 @@
-// `npm run loadtest` and the bench:* scripts compile loadtest/tsconfig.json (the benchmarks and
-// what they import, not the test suite) before they run; CI builds the whole project instead,
-// so this is what keeps that smaller build working.
+// `npm run loadtest` and the bench:* scripts compile loadtest/tsconfig.json (the benchmarks,
+// src/ and what they import, not the test suite) before they run; CI builds the whole project
+// instead, so this is what keeps that smaller build working.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
