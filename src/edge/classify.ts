@@ -30,15 +30,16 @@ export function classifyOriginError(error: unknown): EdgeFailure {
   return { status: 520 };
 }
 
-export type SocketCloseReason = 'idle' | 'origin_closed' | 'error';
+export type SocketCloseReason = 'revoked' | 'idle' | 'origin_closed' | 'error';
 
 /**
- * Why a pooled origin connection closed (the edge counts its revocation closes itself). undici
+ * Why an origin connection closed. The edge closes one whose certificate was revoked. undici
  * closes one on purpose with an informational error (UND_ERR_INFO): after an answer that said
  * `Connection: close`, and at its keep-alive timeout. An origin that ends the connection itself
  * closed it, whatever undici then reports; anything else broke it.
  */
-export function socketCloseReason(facts: { readonly originEnded: boolean; readonly errorCode?: string }): SocketCloseReason {
+export function socketCloseReason(facts: { readonly revoked: boolean; readonly originEnded: boolean; readonly errorCode?: string }): SocketCloseReason {
+  if (facts.revoked) return 'revoked';
   if (facts.originEnded) return 'origin_closed';
   if (facts.errorCode === undefined || facts.errorCode === 'UND_ERR_INFO') return 'idle';
   return 'error';

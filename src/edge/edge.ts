@@ -150,7 +150,6 @@ export function createEdge(deps: EdgeDeps): Edge {
       if (event.kind === 'revoked') {
         sessions?.dropSerial(event.serial);
         const closed = sockets.closeBySerial(event.serial);
-        instruments.revokedSocketsClosed(closed);
         if (logger.enabled('info')) logger.log('info', 'revocation applied', { serial: event.serial, seq: event.seq, sockets_closed: closed });
       }
     },

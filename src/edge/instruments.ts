@@ -39,7 +39,7 @@ export function createEdgeInstruments(metrics: EdgeMetrics | undefined) {
     const handshakes = { ok: metrics.originTlsHandshakes.labels(zone, 'ok', 'false'), resumed: metrics.originTlsHandshakes.labels(zone, 'ok', 'true'), handshake_failed: metrics.originTlsHandshakes.labels(zone, 'handshake_failed', 'false'), verify_failed: metrics.originTlsHandshakes.labels(zone, 'verify_failed', 'false') };
     const bytesRead = metrics.originHandshakeBytes.labels(zone, 'read');
     const bytesWritten = metrics.originHandshakeBytes.labels(zone, 'written');
-    const closed: Record<SocketCloseReason, Counter.Internal> = { idle: metrics.socketsClosed.labels('idle'), origin_closed: metrics.socketsClosed.labels('origin_closed'), error: metrics.socketsClosed.labels('error') };
+    const closed = Object.fromEntries((['revoked', 'idle', 'origin_closed', 'error'] as const).map((reason) => [reason, metrics.socketsClosed.labels(reason)])) as Record<SocketCloseReason, Counter.Internal>;
     const instruments: ZoneInstruments & { live: number } = {
       live: 0,
       inflight: 0,
@@ -89,9 +89,6 @@ export function createEdgeInstruments(metrics: EdgeMetrics | undefined) {
         metrics.originSockets.labels(zone, 'active').set(active);
         metrics.originSockets.labels(zone, 'idle').set(Math.max(z.live - active, 0));
       }
-    },
-    revokedSocketsClosed(count: number): void {
-      metrics?.socketsClosed.labels('revoked').inc(count);
     },
   };
 }

@@ -121,7 +121,7 @@ export function connectOrigin(options: ConnectOptions): Promise<Socket> {
         let errorCode: string | undefined;
         socket.once('end', () => (originEnded = true));
         socket.on('error', (error: Error & { code?: string }) => (errorCode ??= error.code ?? 'unknown'));
-        socket.once('close', () => closedForRevocation.has(socket) || observer.closed(socketCloseReason({ originEnded, errorCode })));
+        socket.once('close', () => observer.closed(socketCloseReason({ revoked: closedForRevocation.has(socket), originEnded, errorCode })));
       }
       resolve(socket); // our error listeners stay: after settling they do nothing, and the socket is never without one
     };

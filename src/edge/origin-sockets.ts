@@ -2,7 +2,7 @@
 // so that a revocation can close exactly the sockets that rely on the revoked certificate.
 import type { TLSSocket } from 'node:tls';
 
-/** Sockets closed because their certificate was revoked (so they are not also counted as idle). */
+/** Sockets closed because their certificate was revoked: their close is counted as `revoked`. */
 export const closedForRevocation = new WeakSet<object>();
 
 export interface OriginSockets {

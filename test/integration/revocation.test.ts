@@ -64,6 +64,11 @@ describe('revocation at the edge', () => {
       assert.equal(result.reused, true, 'the client kept its connection to the edge');
       assert.ok(lagMs < 5000, `refused ${lagMs.toFixed(1)} ms after the API answered`);
       assert.equal(edge.edge.sockets.size, 0, 'no origin socket with the revoked certificate is left');
+      // The metrics agree: the socket is counted closed for revocation, and no longer open.
+      const metrics = await (await fetch(edge.metricsUrl)).text();
+      assert.match(metrics, /^strictedge_edge_origin_sockets_closed_total\{reason="revoked"\} 1$/m);
+      assert.match(metrics, /^strictedge_edge_origin_sockets\{zone="ka\.test",state="idle"\} 0$/m);
+      assert.match(metrics, /^strictedge_edge_origin_sockets\{zone="ka\.test",state="active"\} 0$/m);
       console.log(`# first refusal ${lagMs.toFixed(2)} ms after the revocation call returned`);
     } finally {
       agent.destroy();
