@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
 import { classifyOriginError } from './classify.js';
 import { sendEdgeError, type EdgeFailure } from './error-pages.js';
+import { createFailureReporter } from './failure-report.js';
 import { clientResponseHeaders, originRequestHeaders, requestIdFor, REQUEST_ID_HEADER } from './headers.js';
 import { decideRoute, type Scheme } from './route.js';
 import { OriginResponseRelay } from './relay.js';
@@ -26,13 +27,10 @@ function hasBody(req: IncomingMessage): boolean {
 export function createProxy({ zones, upstreams, logger, instruments }: ProxyDeps) {
   const unknownZone = instruments.forZone('unknown');
 
+  const reportOriginFailure = createFailureReporter(logger, instruments);
+
   function fail(req: IncomingMessage, res: ServerResponse, failure: EdgeFailure, requestId: string, zone: string, error?: unknown): void {
-    if (failure.verdict) {
-      instruments.forZone(zone).verifyFailure(failure.verdict);
-      if (logger.enabled('warn')) logger.log('warn', 'origin certificate refused', { zone, verdict: failure.verdict, serial: (error as { serial?: string } | undefined)?.serial, request_id: requestId });
-    } else if (logger.enabled('info')) {
-      logger.log('info', 'origin request failed', { zone, status: failure.status, request_id: requestId, code: (error as { code?: string } | undefined)?.code });
-    }
+    reportOriginFailure(zone, failure, requestId, error);
     sendEdgeError(req, res, failure, requestId);
   }
 

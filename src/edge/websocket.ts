@@ -4,6 +4,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../log.js';
 import { classifyOriginError } from './classify.js';
+import type { EdgeInstruments } from './instruments.js';
+import { createFailureReporter } from './failure-report.js';
 import { renderEdgeError, type EdgeFailure } from './error-pages.js';
 import { originRequestHeaders, requestIdFor } from './headers.js';
 import { connectOrigin } from './origin-connector.js';
@@ -18,7 +20,10 @@ export interface UpgradeDeps {
   readonly sockets: OriginSockets;
   readonly connectTimeoutMs: number;
   readonly logger: Logger;
+  readonly instruments: EdgeInstruments;
 }
+
+const noop = () => undefined;
 
 function refuse(req: IncomingMessage, client: Duplex, failure: EdgeFailure, requestId: string): void {
   const { type, body } = renderEdgeError(req, failure, requestId);
@@ -26,6 +31,7 @@ function refuse(req: IncomingMessage, client: Duplex, failure: EdgeFailure, requ
 }
 
 export function createUpgradeHandler(deps: UpgradeDeps) {
+  const reportOriginFailure = createFailureReporter(deps.logger, deps.instruments);
   return function upgrade(req: IncomingMessage, client: Duplex, head: Buffer, scheme: Scheme): void {
     const requestId = requestIdFor(req);
     client.on('error', () => client.destroy());
@@ -39,12 +45,16 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
     }
     if (decision.kind === 'no_origin') return refuse(req, client, { status: 521 }, requestId);
 
+    // The connection's handshake is measured like a pooled one's; it is not pooled, so it stays
+    // out of the open-sockets gauge and the close reasons, which describe the pools.
+    const connect = deps.instruments.forZone(zone.name).connect;
     connectOrigin({
       address: parseOrigin(decision.origin),
       servername: host,
       policy: deps.upstreams.policyFor(decision.policy),
       connectTimeoutMs: deps.connectTimeoutMs,
       onTlsSocket: decision.policy === 'strict' ? (socket, serial) => deps.sockets.add(socket, serial) : undefined,
+      observer: { ...connect, opened: noop, closed: noop },
     }).then(
       (origin) => {
         if (client.destroyed) return origin.destroy();
@@ -61,7 +71,7 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
       },
       (error: unknown) => {
         const failure = classifyOriginError(error);
-        if (deps.logger.enabled('info')) deps.logger.log('info', 'origin upgrade failed', { status: failure.status, verdict: failure.verdict, request_id: requestId });
+        reportOriginFailure(zone.name, failure, requestId, error, true);
         refuse(req, client, failure, requestId);
       },
     );

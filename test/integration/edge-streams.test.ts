@@ -70,8 +70,13 @@ describe('WebSockets and large bodies through the edge', () => {
     });
   }
 
-  it('refuses a WebSocket to an origin whose certificate fails strict verification', async () => {
+  it('refuses a WebSocket to an origin whose certificate fails strict verification, and counts it like a request', async () => {
+    const count = async (pattern: string) => Number(new RegExp(`^${pattern} (\\d+)$`, 'm').exec(await (await fetch(edge.metricsUrl)).text())?.[1] ?? 0);
+    const failures = 'strictedge_edge_origin_verify_failures_total\\{zone="expired\\.test",reason="expired"\\}';
+    const handshakes = 'strictedge_edge_origin_tls_handshakes_total\\{zone="expired\\.test",result="verify_failed",resumed="false"\\}';
+    const before = [await count(failures), await count(handshakes)];
     await assert.rejects(echoThroughEdge(edge, 'wss', 'expired.test'), /upgrade refused with 526/);
+    assert.deepEqual([await count(failures), await count(handshakes)], [before[0]! + 1, before[1]! + 1]);
   });
 
   it('stops the origin response when the client leaves in the middle of it', { timeout: 15_000 }, async () => {
