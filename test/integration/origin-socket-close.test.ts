@@ -5,10 +5,12 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startOrigin, type RunningOrigin } from '../../src/origin/server.js';
 import { edgeRequest, startTestEdge, type TestEdge } from '../helpers/edge.js';
+import { openssl } from '../helpers/openssl.js';
 import { tempDir } from '../helpers/tmp.js';
 
 describe('origin sockets closed, by why', () => {
@@ -24,9 +26,10 @@ describe('origin sockets closed, by why', () => {
     edge.app.admin.createAccount('site');
   });
 
-  async function zoneAt(name: string, address: string) {
-    const zone = edge.app.admin.addZone({ name, account: 'site', mode: 'flexible' });
-    edge.app.zoneStore.setOrigins(zone.id, address, null, new Date().toISOString());
+  /** A flexible zone (plain HTTP to the origin), or a full one (TLS, any certificate). */
+  async function zoneAt(name: string, address: string, mode: 'flexible' | 'full' = 'flexible') {
+    const zone = edge.app.admin.addZone({ name, account: 'site', mode });
+    edge.app.zoneStore.setOrigins(zone.id, mode === 'flexible' ? address : null, mode === 'full' ? address : null, new Date().toISOString());
     edge.edge.refreshZones();
   }
 
@@ -64,16 +67,20 @@ describe('origin sockets closed, by why', () => {
     assert.deepEqual(added, { idle: 3, origin_closed: 0, error: 0 });
   });
 
-  it('an origin closing a pooled connection that sat idle: origin_closed', async () => {
-    const origin = await startOrigin({ name: 'pooled' });
-    origins.push(origin);
-    await zoneAt('pooled.test', origin.address);
-    const added = await closesDuring(1, async () => {
-      assert.equal((await edgeRequest(edge, { scheme: 'https', host: 'pooled.test' })).status, 200);
-      origin.server.closeIdleConnections();
+  for (const mode of ['flexible', 'full'] as const) {
+    it(`an origin closing a pooled connection that sat idle: origin_closed (${mode === 'full' ? 'over TLS' : 'plain HTTP'})`, async () => {
+      const [key, cert] = [join(dir, `${mode}.key`), join(dir, `${mode}.pem`)];
+      if (mode === 'full') openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=pooled-${mode}.test`]);
+      const origin = await startOrigin({ name: `pooled-${mode}`, ...(mode === 'full' ? { tls: { cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8') } } : {}) });
+      origins.push(origin);
+      await zoneAt(`pooled-${mode}.test`, origin.address, mode);
+      const added = await closesDuring(1, async () => {
+        assert.equal((await edgeRequest(edge, { scheme: 'https', host: `pooled-${mode}.test` })).status, 200);
+        origin.server.closeIdleConnections();
+      });
+      assert.deepEqual(added, { idle: 0, origin_closed: 1, error: 0 });
     });
-    assert.deepEqual(added, { idle: 0, origin_closed: 1, error: 0 });
-  });
+  }
 
   it('an origin resetting the connection mid-request: error, and the client gets a 520', async (t) => {
     const resetting = createServer((req) => req.socket.resetAndDestroy());
