@@ -110,7 +110,8 @@ export function createEdge(deps: EdgeDeps): Edge {
   http.on('upgrade', (req, socket, head) => upgrade(req, socket, head, 'http'));
   const https = createHttpsServer(
     {
-      ALPNProtocols: ['http/1.1'],
+      // HTTP/1.0 clients offer http/1.0 (curl --http1.0); without it Node refuses their handshake.
+      ALPNProtocols: ['http/1.1', 'http/1.0'],
       SNICallback: (servername, callback) => {
         const zone = table.lookup(servername.toLowerCase());
         if (!zone) return callback(new Error('no zone for this server name'), undefined);

@@ -206,4 +206,11 @@ describe('edge modes and errors', () => {
     const curl = await promisify(execFile)('curl', ['-sS', '--cacert', edge.app.paths.edgeCaCert, '--resolve', `www.nginx-origin.test:${edge.httpsPort}:127.0.0.1`, `https://www.nginx-origin.test:${edge.httpsPort}/`, '-w', '\n%{http_code}'], { encoding: 'utf8' });
     assert.equal(curl.stdout, 'ok\n\n200');
   });
+
+  it('serves HTTP/1.0 clients over TLS, which offer ALPN http/1.0 (curl --http1.0), as nginx does', async () => {
+    for (const version of ['--http1.0', '--http1.1']) {
+      const curl = await promisify(execFile)('curl', ['-sS', version, '--cacert', edge.app.paths.edgeCaCert, '--resolve', `strict-ecc.test:${edge.httpsPort}:127.0.0.1`, `https://strict-ecc.test:${edge.httpsPort}/bytes/3`, '-o', '/dev/null', '-w', '%{http_code}'], { encoding: 'utf8' });
+      assert.equal(curl.stdout, '200', version);
+    }
+  });
 });
