@@ -3,7 +3,7 @@ import { ALLOWED_VALIDITY_DAYS, DEFAULT_VALIDITY_DAYS, nearestValidity } from '.
 import { createKeyAndCsr } from '../pki/csr-build.js';
 import { CERT_FORMATS, encodeCertificates, pemToDer, type CertFormat } from '../pki/formats.js';
 import type { KeySpec } from '../pki/keys.js';
-import { callApi } from './api-client.js';
+import { apiSettings, callApi } from './api-client.js';
 import { parseFlags, UsageError } from './args.js';
 import { refuseExisting, writeOutputs } from './output-files.js';
 
@@ -56,6 +56,7 @@ export async function getcert(argv: readonly string[], log: (line: string) => vo
   const keyOut = values['key-out'];
   if (certificateOut === keyOut) throw new UsageError('-certificate-out and -key-out must differ');
   refuseExisting([certificateOut, keyOut], values.overwrite);
+  apiSettings(); // a missing API key is said before a key is made for nothing
 
   log(`generating key: ${spec.keyType}-${spec.size}`);
   const { keyPem, csrPem } = await createKeyAndCsr(spec, hostnames);

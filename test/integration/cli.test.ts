@@ -144,6 +144,11 @@ describe('strictedge CLI against a running serve', () => {
     });
   }
 
+  it('getcert says a missing API key before it spends time making a key', () => {
+    const result = run(['getcert', '-hostnames', 'demo.test', '-key-type', 'rsa', '-certificate-out', 'bad.pem', '-key-out', 'bad.key'], { STRICTEDGE_API_KEY: '', CF_API_KEY: '' });
+    assert.equal(result.stderr.trim(), 'strictedge: set STRICTEDGE_API_KEY (or CF_API_KEY) to your API key');
+  });
+
   it('certs list, get and revoke work through the API, and revoking twice is an error', () => {
     const listed = run(['certs', 'list', '--json']);
     assert.equal(listed.status, 0, listed.stderr);
