@@ -40,21 +40,28 @@ export class OriginResponseRelay implements Dispatcher.DispatchHandler {
 
   onResponseStart(_controller: Controller, statusCode: number, headers: IncomingHttpHeaders): void {
     if (statusCode < 200) return; // 1xx interim answers (100-continue, 103) stay between edge and origin
-    this.res.writeHead(statusCode, this.events.headers(statusCode, headers));
+    const out = this.events.headers(statusCode, headers);
+    if (statusCode === 204) delete out['content-length']; // never allowed on a 204 (RFC 9110 §8.6), as nginx drops it
+    this.res.writeHead(statusCode, out);
+    // A 204 or 304 has no body, so the client's answer is complete now. undici 7 still holds a
+    // 304's Content-Length (the size of the representation, which RFC 9110 allows) against the
+    // empty body and fails the exchange; that must not cut an answer the client already has.
+    if (statusCode === 204 || statusCode === 304) this.res.end();
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
+    if (this.res.writableEnded) return;
     if (this.res.write(chunk)) return;
     controller.pause();
     this.res.once('drain', () => controller.resume());
   }
 
   onResponseEnd(): void {
-    this.res.end();
+    if (!this.res.writableEnded) this.res.end();
   }
 
   onResponseError(_controller: Controller, error: Error): void {
-    if (this.#clientGone) return; // nobody to tell
+    if (this.#clientGone || this.res.writableEnded) return; // nobody to tell, or the answer is complete
     // After the status line the only honest signal left is to cut the response short.
     if (this.res.headersSent) this.res.destroy();
     else this.events.failed(error);

@@ -1,0 +1,83 @@
+// Answers without a body, from origins that add a Content-Length: a 304 may carry the size of
+// the representation (RFC 9110 §8.6), and a 204 must not carry one but some origins send it.
+// undici 7 fails such an exchange after the status line; the client must still get a clean
+// answer on a connection that stays usable, not a reset.
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:net';
+import { Agent, request as httpsRequest } from 'node:https';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startTestEdge, type TestEdge } from '../helpers/edge.js';
+import { tempDir } from '../helpers/tmp.js';
+
+describe('answers without a body', () => {
+  const dir = tempDir('strictedge-bodiless-');
+  let edge: TestEdge;
+  const servers: Server[] = [];
+  after(async () => {
+    for (const server of servers) server.close();
+    await edge?.close();
+  });
+  before(async () => {
+    edge = await startTestEdge(join(dir, 'state'));
+    edge.app.admin.createAccount('site');
+  });
+
+  /** A flexible zone whose origin answers every request with these exact bytes. */
+  async function zoneAnswering(name: string, answer: string): Promise<void> {
+    const server = createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.on('data', () => socket.write(answer));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    servers.push(server);
+    const zone = edge.app.admin.addZone({ name, account: 'site', mode: 'flexible' });
+    edge.app.zoneStore.setOrigins(zone.id, `127.0.0.1:${(server.address() as { port: number }).port}`, null, new Date().toISOString());
+    edge.edge.refreshZones();
+  }
+
+  /** Two requests on one kept-alive client connection: both must be answered. */
+  async function twiceOnOneConnection(host: string, method = 'GET') {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1, ca: edge.edgeCaPem });
+    const once = () =>
+      new Promise<{ status: number; headers: Record<string, unknown>; reused: boolean }>((resolve, reject) => {
+        const req = httpsRequest({ host: '127.0.0.1', port: edge.httpsPort, method, servername: host, headers: { host }, agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, reused: req.reusedSocket }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      return [await once(), await once()];
+    } finally {
+      agent.destroy();
+    }
+  }
+
+  it('a 304 with the representation\'s Content-Length reaches the client whole, and its connection stays usable', async () => {
+    await zoneAnswering('not-modified.test', 'HTTP/1.1 304 Not Modified\r\netag: "v1"\r\ncontent-length: 1234\r\n\r\n');
+    const [first, second] = await twiceOnOneConnection('not-modified.test');
+    assert.equal(first!.status, 304);
+    assert.equal(first!.headers.etag, '"v1"');
+    assert.equal(second!.status, 304);
+    assert.equal(second!.reused, true);
+  });
+
+  it('a 204 with a Content-Length is passed on without it', async () => {
+    await zoneAnswering('no-content.test', 'HTTP/1.1 204 No Content\r\ncontent-length: 5\r\n\r\n');
+    const [first, second] = await twiceOnOneConnection('no-content.test');
+    assert.equal(first!.status, 204);
+    assert.equal(first!.headers['content-length'], undefined);
+    assert.equal(second!.status, 204);
+    assert.equal(second!.reused, true);
+  });
+
+  it('a HEAD answer with the Content-Length of the body it leaves out', async () => {
+    await zoneAnswering('head.test', 'HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 4321\r\n\r\n');
+    const [first, second] = await twiceOnOneConnection('head.test', 'HEAD');
+    assert.equal(first!.status, 200);
+    assert.equal(first!.headers['content-length'], '4321');
+    assert.equal(second!.reused, true);
+  });
+});
