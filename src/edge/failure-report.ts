@@ -16,5 +16,3 @@ export function createFailureReporter(logger: Logger, instruments: EdgeInstrumen
     }
   };
 }
-
-export type FailureReporter = ReturnType<typeof createFailureReporter>;

@@ -39,7 +39,12 @@ export function createEdgeInstruments(metrics: EdgeMetrics | undefined) {
     const handshakes = { ok: metrics.originTlsHandshakes.labels(zone, 'ok', 'false'), resumed: metrics.originTlsHandshakes.labels(zone, 'ok', 'true'), handshake_failed: metrics.originTlsHandshakes.labels(zone, 'handshake_failed', 'false'), verify_failed: metrics.originTlsHandshakes.labels(zone, 'verify_failed', 'false') };
     const bytesRead = metrics.originHandshakeBytes.labels(zone, 'read');
     const bytesWritten = metrics.originHandshakeBytes.labels(zone, 'written');
-    const closed = Object.fromEntries((['revoked', 'idle', 'origin_closed', 'error'] as const).map((reason) => [reason, metrics.socketsClosed.labels(reason)])) as Record<SocketCloseReason, Counter.Internal>;
+    const closed: Record<SocketCloseReason, Counter.Internal> = {
+      revoked: metrics.socketsClosed.labels('revoked'),
+      idle: metrics.socketsClosed.labels('idle'),
+      origin_closed: metrics.socketsClosed.labels('origin_closed'),
+      error: metrics.socketsClosed.labels('error'),
+    };
     const instruments: ZoneInstruments & { live: number } = {
       live: 0,
       inflight: 0,
