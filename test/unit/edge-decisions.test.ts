@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { classifyOriginError, socketCloseReason } from '../../src/edge/classify.js';
+import { clientResponseHeaders } from '../../src/edge/headers.js';
 import { decideRoute } from '../../src/edge/route.js';
 import { chainVerdict, identityVerdict, OriginVerifyError, resumedSessionVerdict } from '../../src/edge/verify.js';
 import { buildZoneTable, hostOf } from '../../src/edge/zone-table.js';
@@ -33,6 +34,19 @@ describe('decideRoute', () => {
   it('has nothing to proxy to when the zone lacks that origin', () => {
     assert.equal(decideRoute(buildZoneTable([zone('z.test', 'strict', 'h:80', null)]).lookup('z.test')!, 'https').kind, 'no_origin');
   });
+});
+
+describe('clientResponseHeaders', () => {
+  const cases: [string, Record<string, string | string[]>, Record<string, string | string[]>][] = [
+    ['the request id added', { 'content-type': 'text/plain', etag: '"x"' }, { 'content-type': 'text/plain', etag: '"x"', 'x-request-id': 'rid' }],
+    ['hop-by-hop ones dropped', { 'keep-alive': 'timeout=5', 'transfer-encoding': 'chunked', 'proxy-authenticate': 'Basic', trailer: 'X', upgrade: 'h2c', te: 'trailers', vary: 'Accept' }, { vary: 'Accept', 'x-request-id': 'rid' }],
+    ['those the Connection names dropped, over two Connection lines', { connection: ['keep-alive, X-A', 'x-b'], 'x-a': '1', 'x-b': '2', 'x-c': '3' }, { 'x-c': '3', 'x-request-id': 'rid' }],
+    ['repeated ones kept', { 'set-cookie': ['a=1', 'b=2'], vary: ['A', 'B'] }, { 'set-cookie': ['a=1', 'b=2'], vary: ['A', 'B'], 'x-request-id': 'rid' }],
+    ["the origin's request id replaced", { 'x-request-id': 'theirs' }, { 'x-request-id': 'rid' }],
+  ];
+  for (const [title, headers, expected] of cases) {
+    it(title, () => assert.deepEqual(clientResponseHeaders(headers, 'rid'), expected));
+  }
 });
 
 describe('zone lookup', () => {

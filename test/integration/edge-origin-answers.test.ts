@@ -1,7 +1,8 @@
-// Answers without a body, from origins that add a Content-Length: a 304 may carry the size of
-// the representation (RFC 9110 §8.6), and a 204 must not carry one but some origins send it.
-// undici 7 fails such an exchange after the status line; the client must still get a clean
-// answer on a connection that stays usable, not a reset.
+// Origins' answers byte by byte, as the client gets them. Answers without a body from origins
+// that add a Content-Length: a 304 may carry the size of the representation (RFC 9110 §8.6), and
+// a 204 must not carry one but some origins send it. undici 7 fails such an exchange after the
+// status line; the client must still get a clean answer on a connection that stays usable, not a
+// reset. And the header lines: hop-by-hop ones stay behind, repeated ones stay repeated.
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { Agent, request as httpsRequest } from 'node:https';
@@ -10,8 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import { startTestEdge, type TestEdge } from '../helpers/edge.js';
 import { tempDir } from '../helpers/tmp.js';
 
-describe('answers without a body', () => {
-  const dir = tempDir('strictedge-bodiless-');
+describe('origin answers through the edge', () => {
+  const dir = tempDir('strictedge-origin-answers-');
   let edge: TestEdge;
   const servers: Server[] = [];
   after(async () => {
@@ -40,10 +41,10 @@ describe('answers without a body', () => {
   async function twiceOnOneConnection(host: string, method = 'GET') {
     const agent = new Agent({ keepAlive: true, maxSockets: 1, ca: edge.edgeCaPem });
     const once = () =>
-      new Promise<{ status: number; headers: Record<string, unknown>; reused: boolean }>((resolve, reject) => {
+      new Promise<{ status: number; headers: Record<string, unknown>; rawHeaders: string[]; reused: boolean }>((resolve, reject) => {
         const req = httpsRequest({ host: '127.0.0.1', port: edge.httpsPort, method, servername: host, headers: { host }, agent }, (res) => {
           res.resume();
-          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, reused: req.reusedSocket }));
+          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, rawHeaders: res.rawHeaders, reused: req.reusedSocket }));
         });
         req.on('error', reject);
         req.end();
@@ -78,6 +79,25 @@ describe('answers without a body', () => {
     const [first, second] = await twiceOnOneConnection('head.test', 'HEAD');
     assert.equal(first!.status, 200);
     assert.equal(first!.headers['content-length'], '4321');
+    assert.equal(second!.reused, true);
+  });
+
+  it('hop-by-hop headers and those the origin\'s Connection names stay behind; repeated ones stay repeated; the request id is the edge\'s', async () => {
+    await zoneAnswering(
+      'header-lines.test',
+      'HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Internal\r\nKeep-Alive: timeout=5\r\nX-Internal: secret\r\nProxy-Authenticate: Basic\r\n' +
+        'Trailer: X-Sum\r\nUpgrade: h2c\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nVary: Accept\r\nVary: Origin\r\nX-Request-Id: from-the-origin-1\r\n' +
+        'Content-Type: text/plain\r\nContent-Length: 2\r\n\r\nok',
+    );
+    const [first, second] = await twiceOnOneConnection('header-lines.test');
+    const names = first!.rawHeaders.filter((_, i) => i % 2 === 0).map((name) => name.toLowerCase());
+    for (const hop of ['x-internal', 'proxy-authenticate', 'trailer', 'upgrade']) assert.equal(names.includes(hop), false, hop);
+    assert.notEqual(first!.headers['keep-alive'], 'timeout=5'); // the edge's own connection says its own
+    assert.deepEqual(first!.headers['set-cookie'], ['a=1', 'b=2']);
+    assert.equal(names.filter((name) => name === 'vary').length, 2);
+    assert.equal(names.filter((name) => name === 'x-request-id').length, 1);
+    assert.match(String(first!.headers['x-request-id']), /^[0-9a-f-]{36}$/);
+    assert.equal(first!.headers['content-type'], 'text/plain');
     assert.equal(second!.reused, true);
   });
 });
