@@ -32,6 +32,7 @@ const FLAGS = {
   listen: { type: 'string', default: '127.0.0.1' },
   'log-level': { type: 'string', default: 'info' },
   'origin-session-resumption': { type: 'boolean', default: false },
+  'shutdown-grace': { type: 'string', default: '10' },
 } as const;
 
 const milliseconds = (value: string, name: string): number => secondsFlag(value, name)! * 1000;
@@ -72,6 +73,7 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
   if (!caUrl) throw new UsageError('--ca-url is required, e.g. http://127.0.0.1:8787/client/v4');
   if (!token) throw new UsageError('--edge-token (or STRICTEDGE_EDGE_TOKEN) is required; `strictedge edges create NAME` on the CA makes one');
   const logger = createLogger(logLevelFlag(values['log-level']));
+  const graceMs = secondsFlag(values['shutdown-grace'], 'shutdown-grace', { zeroAllowed: true })! * 1000;
   const paths = statePaths(values.state);
   ensureStateFolders(paths);
 
@@ -149,11 +151,13 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
   // Events applied from SQLite rather than a snapshot: save one so the next start is quick.
   if (loaded > SNAPSHOT_AFTER_EVENTS) setImmediate(() => writeIndexSnapshot(snapshotPath, index, replica.lastSeq()));
 
+  // Answers in flight get graceMs; being `once`, a second SIGINT or SIGTERM ends the process at once.
   const stop = () => {
+    logger.log('info', 'shutting down', { grace_s: graceMs / 1000 });
     follower?.stop();
     status.close();
     metricsServer.close();
-    edge.close().finally(() => {
+    edge.close(graceMs).finally(() => {
       try {
         writeIndexSnapshot(snapshotPath, index, replica.lastSeq());
       } finally {

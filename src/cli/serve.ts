@@ -14,6 +14,7 @@ import { createMetricsServer } from '../metrics/server.js';
 import { pemBlocks, derToPem } from '../pki/formats.js';
 import { logLevelFlag, parseFlags, portFlag, secondsFlag, stateOption } from './args.js';
 import { listenOn } from './listen.js';
+import { closeGracefully } from '../graceful-close.js';
 import { demoUsage, ensureDemo, DEMO_ACCOUNT } from './demo.js';
 import { demoTable, startDemoOrigins } from '../origin/demo.js';
 import { openEdgeCa } from '../edge/edge-ca.js';
@@ -35,6 +36,7 @@ const FLAGS = {
   demo: { type: 'boolean', default: false },
   'origin-session-resumption': { type: 'boolean' },
   workers: { type: 'string' },
+  'shutdown-grace': { type: 'string' },
 } as const;
 
 function publicRoots(setting: string): readonly string[] {
@@ -68,7 +70,9 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
     metrics: portFlag(values['metrics-port'], 'metrics-port') ?? config.edge.metrics_port,
   };
 
-  if (isEdgeWorker()) return serveEdgeWorker(values.state, edgeOptions, ports, host, logger, clock);
+  const graceMs = (secondsFlag(values['shutdown-grace'], 'shutdown-grace', { zeroAllowed: true }) ?? config.shutdown_grace_s) * 1000;
+
+  if (isEdgeWorker()) return serveEdgeWorker(values.state, edgeOptions, ports, host, logger, clock, graceMs);
   const workerCount = values.workers === undefined ? config.edge.workers : Number(values.workers);
   if (!Number.isInteger(workerCount) || workerCount < 1 || workerCount > 64) throw new ConfigError('--workers must be a whole number from 1 to 64');
 
@@ -108,11 +112,15 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
     })}\n`,
   );
 
+  // Answers in flight on the API and the edge get graceMs; the demo origins behind the edge close
+  // after it. Being `once`, a second SIGINT or SIGTERM ends the process at once.
   const stop = () => {
-    api.close();
-    api.closeAllConnections();
+    logger.log('info', 'shutting down', { grace_s: graceMs / 1000 });
+    app.edgeFeed.waiter.close(); // separate edges' long polls answer now rather than at their end
     edgeSide.metricsServer.close();
-    Promise.allSettled([edgeSide.close(), demoOrigins?.close()])
+    edgeSide.metricsServer.closeAllConnections();
+    Promise.allSettled([closeGracefully(api, graceMs), edgeSide.close(graceMs)])
+      .then(() => demoOrigins?.close())
       .then(() => app.close())
       .finally(() => process.exit(0));
   };
@@ -123,7 +131,7 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
 interface EdgeSide {
   readonly ports: { readonly http: number; readonly https: number };
   readonly metricsServer: ReturnType<typeof createMetricsServer>;
-  close(): Promise<void>;
+  close(graceMs: number): Promise<void>;
 }
 
 type Ports = { readonly http: number; readonly https: number };
@@ -135,7 +143,7 @@ async function startEmbeddedEdge(app: Awaited<ReturnType<typeof openCa>>, option
   return {
     ports: { http: await listenOn(edge.http, ports.http, host), https: await listenOn(edge.https, ports.https, host) },
     metricsServer: createMetricsServer(edgeMetrics.registry, () => edge.refreshGauges()),
-    close: () => edge.close(),
+    close: (graceMs) => edge.close(graceMs),
   };
 }
 
@@ -144,11 +152,11 @@ async function startWorkers(count: number, app: Awaited<ReturnType<typeof openCa
   await openEdgeCa(app.paths, clock); // made once here, so that workers only read it
   const workers = startEdgeWorkers(count, logger);
   app.onCertEvent((event) => workers.forward(event));
-  return { ports: await workers.listening, metricsServer: createMetricsServer(workers.metrics), close: () => workers.stop() };
+  return { ports: await workers.listening, metricsServer: createMetricsServer(workers.metrics), close: (graceMs) => workers.stop(graceMs) };
 }
 
 /** One edge worker: the same edge as the embedded one, on the shared ports, events from the primary. */
-async function serveEdgeWorker(dir: string, options: EdgeOptions, ports: Ports, host: string, logger: Logger, clock: Clock): Promise<void> {
+async function serveEdgeWorker(dir: string, options: EdgeOptions, ports: Ports, host: string, logger: Logger, clock: Clock, graceMs: number): Promise<void> {
   const events = receiveCertEvents(); // before the index loads: an event is applied twice, never missed
   const edgeMetrics = createEdgeMetrics();
   let edge: Edge | undefined;
@@ -164,7 +172,7 @@ async function serveEdgeWorker(dir: string, options: EdgeOptions, ports: Ports, 
   const https = await listenOn(edge.https, ports.https, host);
   process.send!({ type: WORKER_MESSAGES.listening, http, https });
   const stop = () => {
-    edge!.close().finally(() => app.close().finally(() => process.exit(0)));
+    edge!.close(graceMs).finally(() => app.close().finally(() => process.exit(0)));
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', () => undefined); // Ctrl-C reaches the whole group; the primary stops us

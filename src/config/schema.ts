@@ -12,6 +12,8 @@ export const ConfigSchema = z
     max_hostnames: z.number().int().min(1).max(MAX_HOSTNAMES_CEILING).default(DEFAULT_MAX_HOSTNAMES),
     max_body_bytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(DEFAULT_BODY_LIMIT),
     log_level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+    /** On SIGTERM or Ctrl-C, how long answers in flight may take before their connections are cut. */
+    shutdown_grace_s: z.number().min(0).max(3600).default(10),
     edge: z
       .object({
         http_port: port.default(8080),

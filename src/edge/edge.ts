@@ -4,6 +4,7 @@ import { X509Certificate } from 'node:crypto';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { createSecureContext, rootCertificates } from 'node:tls';
+import { closeGracefully } from '../graceful-close.js';
 import type { Logger } from '../log.js';
 import type { RevocationIndex } from '../revocation/revocation-index.js';
 import type { Zone } from '../store/zones.js';
@@ -65,7 +66,11 @@ export interface Edge {
   refreshGauges(): void;
   /** Re-reads zones now (the timer does it within zoneRefreshMs anyway). */
   refreshZones(): void;
-  close(): Promise<void>;
+  /**
+   * Stops accepting clients; answers in flight get up to graceMs (default 0: none) to finish
+   * before their connections are cut, then the origin pools close.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 export function createEdge(deps: EdgeDeps): Edge {
@@ -163,12 +168,9 @@ export function createEdge(deps: EdgeDeps): Edge {
       metrics.lastSeq.set(lastSeq);
       metrics.feedStaleness.set(deps.feedStalenessSeconds?.() ?? 0);
     },
-    async close() {
+    async close(graceMs = 0) {
       clearInterval(timer);
-      for (const server of [http, https]) {
-        server.close();
-        server.closeAllConnections();
-      }
+      await Promise.all([closeGracefully(http, graceMs), closeGracefully(https, graceMs)]);
       await upstreams.close();
     },
   };

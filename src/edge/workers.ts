@@ -23,7 +23,8 @@ export interface EdgeWorkers {
   readonly listening: Promise<ListeningPorts>;
   forward(event: AppliedEvent): void;
   readonly metrics: MetricsSource;
-  stop(): Promise<void>;
+  /** SIGTERMs every worker, which drains for up to graceMs; one still running 5 s later is killed. */
+  stop(graceMs: number): Promise<void>;
 }
 
 export function startEdgeWorkers(count: number, logger: Logger): EdgeWorkers {
@@ -60,13 +61,13 @@ export function startEdgeWorkers(count: number, logger: Logger): EdgeWorkers {
       for (const worker of workers) if (worker.isConnected()) worker.send({ type: WORKER_MESSAGES.certEvent, event });
     },
     metrics: { metrics: () => aggregator.clusterMetrics(), contentType: aggregator.contentType },
-    async stop() {
+    async stop(graceMs) {
       stopping = true;
       await Promise.all(
         [...workers].map(
           (worker) =>
             new Promise<void>((resolve) => {
-              const force = setTimeout(() => worker.kill('SIGKILL'), 5000);
+              const force = setTimeout(() => worker.kill('SIGKILL'), graceMs + 5000);
               worker.once('exit', () => {
                 clearTimeout(force);
                 resolve();

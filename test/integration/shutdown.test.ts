@@ -1,0 +1,125 @@
+// Stopping `serve` as a rolling restart does: on SIGTERM it stops accepting at once, lets answers
+// in flight finish for up to --shutdown-grace, closes idle kept-alive connections without waiting
+// for them, answers separate edges' long polls at once, and then exits 0.
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { Agent, request as httpRequest } from 'node:http';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { cli, startServe, type Served } from '../helpers/serve.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const PORTS = ['--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0'];
+
+type Outcome = { status: number } | { error: string };
+
+/** A plain-HTTP request through the edge for `host`; resolves with the status, or the socket error. */
+function get(served: Served, host: string, agent: Agent | false = false): Promise<Outcome> {
+  return new Promise((resolve) => {
+    httpRequest({ host: '127.0.0.1', port: Number(new URL(served.ready.http).port), headers: { host }, agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode! }));
+    })
+      .on('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }))
+      .end();
+  });
+}
+
+function exited(child: ChildProcess): Promise<{ code: number | null; at: number }> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve({ code: child.exitCode, at: performance.now() });
+    child.once('exit', (code) => resolve({ code, at: performance.now() }));
+  });
+}
+
+describe('shutting down', () => {
+  const dir = tempDir('strictedge-shutdown-');
+  const running: Served[] = [];
+  after(async () => {
+    for (const served of running) served.process.kill('SIGKILL');
+  });
+  // One state folder, used by one process at a time: only the first start makes roots and demo certificates.
+  const state = join(dir, 'state');
+  const start = async (extra: string[]) => {
+    const served = await startServe(['--state', state, '--demo', ...PORTS, ...extra]);
+    running.push(served);
+    return served;
+  };
+
+  it('lets an answer in flight finish after SIGTERM, refuses new connections, closes its connection once idle, then exits 0', async () => {
+    const served = await start(['--shutdown-grace', '30']); // slow.test's 524 comes after 3 s
+    const agent = new Agent({ keepAlive: true }); // the answered connection would stay open, idle
+    try {
+      const inFlight = get(served, 'slow.test', agent);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const exit = exited(served.process);
+      served.process.kill('SIGTERM');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.deepEqual(await get(served, 'flexible.test'), { error: 'ECONNREFUSED' });
+      assert.deepEqual(await inFlight, { status: 524 });
+      const answeredAt = performance.now();
+      const { code, at } = await exit;
+      assert.equal(code, 0);
+      assert.ok(at - answeredAt < 10_000, `exited ${(at - answeredAt).toFixed(0)} ms after the last answer, with 30 s of grace`);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('cuts an answer still running when --shutdown-grace ends, then exits 0', async () => {
+    const served = await start(['--shutdown-grace', '0.5']);
+    const inFlight = get(served, 'slow.test');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const exit = exited(served.process);
+    served.process.kill('SIGTERM');
+    assert.deepEqual(await inFlight, { error: 'ECONNRESET' }); // not the 524 it would have got at 3 s
+    assert.equal((await exit).code, 0);
+  });
+
+  it('does not wait for idle kept-alive connections or long-polling edges', async () => {
+    const served = await start(['--shutdown-grace', '60']);
+    const token = cli(['edges', 'create', 'edge-1', '--state', state]).stdout.trim();
+    const agent = new Agent({ keepAlive: true });
+    try {
+      assert.deepEqual(await get(served, 'flexible.test', agent), { status: 200 }); // its connection stays open, idle
+      // A separate edge's long poll for events after the last one: it would wait 60 s.
+      const poll = fetch(`${served.ready.api}/edge/events?since=1000000&wait=60`, { headers: { authorization: `Bearer ${token}` } });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const signalled = performance.now();
+      const exit = exited(served.process);
+      served.process.kill('SIGTERM');
+      const answer = await poll;
+      assert.equal(answer.status, 200);
+      assert.deepEqual(((await answer.json()) as { result: unknown[] }).result, []);
+      const waited = (await exit).at - signalled;
+      assert.ok(waited < 20_000, `exited ${waited.toFixed(0)} ms after SIGTERM, with 60 s of grace`);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('with --workers 2, the workers let answers in flight finish too', async () => {
+    const served = await start(['--workers', '2']);
+    const inFlight = [get(served, 'slow.test'), get(served, 'slow.test')];
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const exit = exited(served.process);
+    served.process.kill('SIGTERM');
+    assert.deepEqual(await Promise.all(inFlight), [{ status: 524 }, { status: 524 }]);
+    assert.equal((await exit).code, 0);
+  });
+
+  it('refuses a bad grace in one line before starting anything', () => {
+    const serve = ['serve', '--state', join(dir, 'refused'), ...PORTS];
+    const edge = ['edge', '--ca-url', 'http://127.0.0.1:9/client/v4', '--edge-token', 'edge-v1-x', '--state', join(dir, 'refused-edge')];
+    for (const args of [[...serve, '--shutdown-grace=-1'], [...serve, '--shutdown-grace', 'soon'], [...edge, '--shutdown-grace', '']]) {
+      const result = cli(args);
+      assert.equal(result.status, 2, result.stderr);
+      assert.equal(result.stderr.trim(), 'strictedge: --shutdown-grace must be a number of seconds, e.g. 15 or 0.5, or 0');
+    }
+    writeFileSync(join(dir, 'bad-grace.yaml'), 'shutdown_grace_s: -3\n');
+    const config = cli([...serve, '--config', join(dir, 'bad-grace.yaml')]);
+    assert.notEqual(config.status, 0);
+    assert.match(config.stderr, /^strictedge: config .*bad-grace\.yaml: shutdown_grace_s: Too small/);
+  });
+});
