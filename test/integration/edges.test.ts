@@ -78,7 +78,9 @@ describe('separate edges following the CA', () => {
     const url = `${ca.ready.api}/edge/events?since=0`;
     assert.equal((await fetch(url, { headers: { 'x-auth-user-service-key': apiKey } })).status, 403);
     assert.equal((await fetch(url, { headers: { authorization: `Bearer ${apiKey}` } })).status, 403);
-    assert.equal((await fetch(url, { headers: { authorization: `Bearer ${tokens[0]!.slice(0, -2)}00` } })).status, 401);
+    // The right length, one hex digit off (a token that already ends in 00 made "00" no change at all).
+    const wrong = tokens[0]!.slice(0, -1) + (tokens[0]!.endsWith('0') ? '1' : '0');
+    assert.equal((await fetch(url, { headers: { authorization: `Bearer ${wrong}` } })).status, 401);
     const feed = (await (await fetch(url, { headers: { authorization: `Bearer ${tokens[0]}` } })).json()) as { result: { kind: string; serial: string }[] };
     assert.deepEqual(feed.result.map((e) => e.kind), ['issued', 'issued']);
   });
