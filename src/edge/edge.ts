@@ -20,6 +20,7 @@ import { createEdgeInstruments } from './instruments.js';
 import type { EdgeMetrics } from '../metrics/metrics.js';
 import type { TLSSocket } from 'node:tls';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 export interface EdgeOptions {
   readonly connectTimeoutMs: number;
@@ -128,6 +129,13 @@ export function createEdge(deps: EdgeDeps): Edge {
   https.keepAliveTimeout = 65_000;
   https.on('upgrade', (req, socket, head) => upgrade(req, socket, head, 'https'));
   https.on('tlsClientError', () => undefined); // unknown SNI and scanners: the alert is the answer
+  // CONNECT asks for a tunnel, as of a forward proxy; the edge is not one (Node would just drop it).
+  for (const server of [http, https]) {
+    server.on('connect', (_req, socket: Duplex) => {
+      socket.on('error', () => socket.destroy());
+      socket.end('HTTP/1.1 501 Not Implemented\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+    });
+  }
   if (deps.metrics) {
     const { clientHandshakeBytes, clientHandshakes } = deps.metrics;
     const [read, written] = [clientHandshakeBytes.labels('read'), clientHandshakeBytes.labels('written')];

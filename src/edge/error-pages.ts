@@ -1,11 +1,13 @@
-// The edge's own answers: Cloudflare's 52x codes and 421 for a host with no zone. Each page
+// The edge's own answers: Cloudflare's 52x codes, 421 for a host with no zone and 400 for a
+// request no origin should see (two Host lines, `OPTIONS *`). Each page
 // names the code and the request id, never the origin's address or an internal error text.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Verdict } from './verify.js';
 
-export type EdgeStatus = 421 | 520 | 521 | 522 | 524 | 525 | 526;
+export type EdgeStatus = 400 | 421 | 520 | 521 | 522 | 524 | 525 | 526;
 
 const TITLES: Record<EdgeStatus, string> = {
+  400: 'The request cannot be proxied',
   421: 'No zone is configured for this host',
   520: 'The origin returned an empty or malformed response',
   521: 'The origin refused the connection',

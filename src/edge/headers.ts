@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Scheme } from './route.js';
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect']);
-const REPLACED = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id']);
+const REPLACED = new Set(['host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id']);
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 export const REQUEST_ID_HEADER = 'x-request-id';
 
@@ -21,10 +21,14 @@ function connectionTokens(value: string | string[] | undefined): Set<string> | u
   return tokens.length ? new Set(tokens) : undefined;
 }
 
-/** Flat [name, value, ...] list for the origin. `keepUpgrade` keeps Connection/Upgrade (WebSocket). */
-export function originRequestHeaders(req: IncomingMessage, scheme: Scheme, requestId: string, keepUpgrade = false): string[] {
+/**
+ * Flat [name, value, ...] list for the origin. `authority` is the name the request was routed
+ * by (its Host, or the authority of an absolute-form request line), sent as the Host.
+ * `keepUpgrade` keeps Connection/Upgrade (WebSocket).
+ */
+export function originRequestHeaders(req: IncomingMessage, scheme: Scheme, requestId: string, authority: string, keepUpgrade = false): string[] {
   const listed = connectionTokens(req.headers.connection);
-  const out: string[] = [];
+  const out: string[] = ['host', authority];
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
@@ -40,7 +44,7 @@ export function originRequestHeaders(req: IncomingMessage, scheme: Scheme, reque
   const client = req.socket.remoteAddress ?? '';
   out.push('x-forwarded-for', prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${client}` : client);
   out.push('x-forwarded-proto', scheme);
-  if (req.headers.host) out.push('x-forwarded-host', req.headers.host);
+  out.push('x-forwarded-host', authority);
   out.push(REQUEST_ID_HEADER, requestId);
   return out;
 }

@@ -1,4 +1,4 @@
-// The edge's request handler: Host -> zone -> mode -> origin pool, streaming both ways
+// The edge's request handler: Host (or the request line's authority) -> zone -> mode -> origin pool, streaming both ways
 // (request body to the origin by undici, response back by OriginResponseRelay).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
@@ -6,6 +6,7 @@ import { classifyOriginError } from './classify.js';
 import { sendEdgeError, type EdgeFailure } from './error-pages.js';
 import { createFailureReporter } from './failure-report.js';
 import { clientResponseHeaders, originRequestHeaders, requestIdFor, REQUEST_ID_HEADER } from './headers.js';
+import { requestTarget } from './request-target.js';
 import { decideRoute, type Scheme } from './route.js';
 import { OriginResponseRelay } from './relay.js';
 import type { Upstreams } from './upstream.js';
@@ -37,7 +38,12 @@ export function createProxy({ zones, upstreams, logger, instruments }: ProxyDeps
   return function handle(req: IncomingMessage, res: ServerResponse, scheme: Scheme): void {
     const startedAt = performance.now();
     const requestId = requestIdFor(req);
-    const host = hostOf(req.headers.host);
+    const target = requestTarget(req.url ?? '/', req.rawHeaders);
+    if (!target.ok) {
+      res.once('close', () => unknownZone.answered('none', res.statusCode, (performance.now() - startedAt) / 1000));
+      return sendEdgeError(req, res, { status: 400 }, requestId); // the client's fault: no origin is involved or blamed
+    }
+    const host = hostOf(target.authority);
     const zone = host === undefined ? undefined : zones().lookup(host);
     if (!zone || host === undefined) {
       res.once('close', () => unknownZone.answered('none', res.statusCode, (performance.now() - startedAt) / 1000));
@@ -48,7 +54,7 @@ export function createProxy({ zones, upstreams, logger, instruments }: ProxyDeps
     if (decision.kind === 'redirect_to_http') {
       res.once('close', () => metrics.answered(zone.mode, res.statusCode, (performance.now() - startedAt) / 1000));
       // Same name, plain scheme, default port (the client's :443-style port would be wrong for HTTP).
-      res.writeHead(301, { location: `http://${host}${req.url ?? '/'}`, [REQUEST_ID_HEADER]: requestId, 'content-length': 0 });
+      res.writeHead(301, { location: `http://${host}${target.path}`, [REQUEST_ID_HEADER]: requestId, 'content-length': 0 });
       res.end();
       return;
     }
@@ -71,9 +77,9 @@ export function createProxy({ zones, upstreams, logger, instruments }: ProxyDeps
     });
     upstreams.pool(decision.policy, decision.origin, host, zone.name).dispatch(
       {
-        path: req.url ?? '/',
+        path: target.path,
         method: req.method as 'GET',
-        headers: originRequestHeaders(req, scheme, requestId),
+        headers: originRequestHeaders(req, scheme, requestId, target.authority!),
         body: hasBody(req) ? req : null,
       },
       relay,

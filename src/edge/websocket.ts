@@ -9,6 +9,7 @@ import { createFailureReporter } from './failure-report.js';
 import type { EdgeInstruments } from './instruments.js';
 import { originRequestHeaders, requestIdFor } from './headers.js';
 import { connectOrigin } from './origin-connector.js';
+import { requestTarget } from './request-target.js';
 import { decideRoute, type Scheme } from './route.js';
 import { parseOrigin, type Upstreams } from './upstream.js';
 import { hostOf, type ZoneTable } from './zone-table.js';
@@ -35,12 +36,14 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
   return function upgrade(req: IncomingMessage, client: Duplex, head: Buffer, scheme: Scheme): void {
     const requestId = requestIdFor(req);
     client.on('error', () => client.destroy());
-    const host = hostOf(req.headers.host);
+    const target = requestTarget(req.url ?? '/', req.rawHeaders);
+    if (!target.ok) return refuse(req, client, { status: 400 }, requestId);
+    const host = hostOf(target.authority);
     const zone = host === undefined ? undefined : deps.zones().lookup(host);
     if (!zone || host === undefined) return refuse(req, client, { status: 421 }, requestId);
     const decision = decideRoute(zone, scheme);
     if (decision.kind === 'redirect_to_http') {
-      client.end(`HTTP/1.1 301 Moved Permanently\r\nlocation: http://${host}${req.url}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+      client.end(`HTTP/1.1 301 Moved Permanently\r\nlocation: http://${host}${target.path}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
       return;
     }
     if (decision.kind === 'no_origin') return refuse(req, client, { status: 521 }, requestId);
@@ -58,8 +61,8 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
     }).then(
       (origin) => {
         if (client.destroyed) return origin.destroy();
-        const headers = originRequestHeaders(req, scheme, requestId, true);
-        let requestHead = `${req.method} ${req.url} HTTP/1.1\r\n`;
+        const headers = originRequestHeaders(req, scheme, requestId, target.authority!, true);
+        let requestHead = `${req.method} ${target.path} HTTP/1.1\r\n`;
         for (let i = 0; i < headers.length; i += 2) requestHead += `${headers[i]}: ${headers[i + 1]}\r\n`;
         origin.write(`${requestHead}\r\n`);
         if (head.length) origin.write(head);

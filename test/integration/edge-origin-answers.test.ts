@@ -2,9 +2,11 @@
 // that add a Content-Length: a 304 may carry the size of the representation (RFC 9110 §8.6), and
 // a 204 must not carry one but some origins send it. undici 7 fails such an exchange after the
 // status line; the client must still get a clean answer on a connection that stays usable, not a
-// reset. And the header lines: hop-by-hop ones stay behind, repeated ones stay repeated.
+// reset. And the header lines: hop-by-hop ones stay behind, repeated ones stay repeated. And
+// request lines as clients may send them: absolute-form routed by its authority, two Host lines,
+// `OPTIONS *` and CONNECT answered by the edge itself.
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { Agent, request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -99,5 +101,68 @@ describe('origin answers through the edge', () => {
     assert.match(String(first!.headers['x-request-id']), /^[0-9a-f-]{36}$/);
     assert.equal(first!.headers['content-type'], 'text/plain');
     assert.equal(second!.reused, true);
+  });
+
+  /** A flexible zone whose origin records each request head and answers 200 with the zone's name. */
+  async function zoneRecording(name: string): Promise<string[]> {
+    const heads: string[] = [];
+    const server = createServer((socket) => {
+      let buffered = '';
+      socket.on('error', () => undefined);
+      socket.on('data', (chunk) => {
+        buffered += chunk;
+        for (let end = buffered.indexOf('\r\n\r\n'); end >= 0; end = buffered.indexOf('\r\n\r\n')) {
+          heads.push(buffered.slice(0, end));
+          buffered = buffered.slice(end + 4);
+          socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${name.length}\r\n\r\n${name}`);
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    servers.push(server);
+    const zone = edge.app.admin.addZone({ name, account: 'site', mode: 'flexible' });
+    edge.app.zoneStore.setOrigins(zone.id, `127.0.0.1:${(server.address() as { port: number }).port}`, null, new Date().toISOString());
+    edge.edge.refreshZones();
+    return heads;
+  }
+
+  /** Bytes as a client wrote them, to the edge's HTTP port; what came back within 1 s. */
+  function exchange(bytes: string): Promise<string> {
+    return new Promise((resolve) => {
+      const socket = connect(edge.httpPort, '127.0.0.1', () => socket.write(bytes));
+      let answer = '';
+      socket.on('data', (chunk) => (answer += chunk));
+      socket.on('error', () => undefined);
+      const timer = setTimeout(() => socket.destroy(), 1000);
+      socket.on('close', () => {
+        clearTimeout(timer);
+        resolve(answer);
+      });
+    });
+  }
+
+  it('routes an absolute-form request by its authority, not the Host, and asks the origin for the path', async () => {
+    const [a, b] = [await zoneRecording('form-a.test'), await zoneRecording('form-b.test')];
+    const answer = await exchange('GET http://form-b.test/x?y=1 HTTP/1.1\r\nHost: form-a.test\r\n\r\n');
+    assert.match(answer, /^HTTP\/1\.1 200 /);
+    assert.ok(answer.endsWith('form-b.test'), answer);
+    assert.equal(a.length, 0);
+    const head = b[0]!.split('\r\n');
+    assert.equal(head[0], 'GET /x?y=1 HTTP/1.1');
+    const lines = head.slice(1).map((line) => line.toLowerCase());
+    assert.deepEqual(lines.filter((line) => line.startsWith('host:')), ['host: form-b.test']);
+    assert.ok(lines.includes('x-forwarded-host: form-b.test'), head.join('\n'));
+  });
+
+  it('answers 400 to two Host lines, to OPTIONS * and to an upgrade with two Host lines, and 501 to CONNECT, without asking any origin', async () => {
+    const a = await zoneRecording('form-c.test');
+    const cases: [string, RegExp][] = [
+      ['GET / HTTP/1.1\r\nHost: form-c.test\r\nHost: form-c.test\r\n\r\n', /^HTTP\/1\.1 400 /],
+      ['OPTIONS * HTTP/1.1\r\nHost: form-c.test\r\n\r\n', /^HTTP\/1\.1 400 /],
+      ['GET / HTTP/1.1\r\nHost: form-c.test\r\nHost: other.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n', /^HTTP\/1\.1 400 /],
+      ['CONNECT form-c.test:80 HTTP/1.1\r\nHost: form-c.test:80\r\n\r\n', /^HTTP\/1\.1 501 /],
+    ];
+    for (const [request, expected] of cases) assert.match(await exchange(request), expected, request);
+    assert.equal(a.length, 0);
   });
 });

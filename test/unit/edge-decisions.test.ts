@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { classifyOriginError, socketCloseReason } from '../../src/edge/classify.js';
 import { clientResponseHeaders } from '../../src/edge/headers.js';
+import { requestTarget } from '../../src/edge/request-target.js';
 import { decideRoute } from '../../src/edge/route.js';
 import { chainVerdict, identityVerdict, OriginVerifyError, resumedSessionVerdict } from '../../src/edge/verify.js';
 import { buildZoneTable, hostOf } from '../../src/edge/zone-table.js';
@@ -46,6 +47,33 @@ describe('clientResponseHeaders', () => {
   ];
   for (const [title, headers, expected] of cases) {
     it(title, () => assert.deepEqual(clientResponseHeaders(headers, 'rid'), expected));
+  }
+});
+
+describe('requestTarget', () => {
+  const ok = (authority: string | undefined, path: string) => ({ ok: true, authority, path });
+  const cases: [string, string, string[], object | 'refused'][] = [
+    ['origin-form: the Host names it', '/a?b=1', ['Host', 'a.test'], ok('a.test', '/a?b=1')],
+    ['origin-form without a Host', '/', ['Accept', '*/*'], ok(undefined, '/')],
+    ['absolute-form wins over Host', 'http://b.test/x?y=1', ['Host', 'a.test'], ok('b.test', '/x?y=1')],
+    ['absolute-form with a port, https, upper case', 'HTTPS://B.test:8443/x', ['Host', 'a.test'], ok('B.test:8443', '/x')],
+    ['absolute-form without a path', 'http://b.test', [], ok('b.test', '/')],
+    ['absolute-form with only a query', 'http://b.test?q', [], ok('b.test', '/?q')],
+    ['two Host lines', '/', ['Host', 'a.test', 'host', 'b.test'], 'refused'],
+    ['two Host lines, even with absolute-form', 'http://b.test/', ['HOST', 'a.test', 'Host', 'a.test'], 'refused'],
+    ['the asterisk-form', '*', ['Host', 'a.test'], 'refused'],
+    ['credentials in the authority', 'http://user:pw@b.test/', ['Host', 'a.test'], 'refused'],
+    ['no host in the authority', 'http:///x', ['Host', 'a.test'], 'refused'],
+    ['another scheme', 'ftp://b.test/', ['Host', 'a.test'], 'refused'],
+    ['a fragment', 'http://b.test/#f', ['Host', 'a.test'], 'refused'],
+    ['authority-form (CONNECT)', 'b.test:443', ['Host', 'b.test:443'], 'refused'],
+  ];
+  for (const [title, url, rawHeaders, expected] of cases) {
+    it(title, () => {
+      const target = requestTarget(url, rawHeaders);
+      if (expected === 'refused') assert.equal(target.ok, false);
+      else assert.deepEqual(target, expected);
+    });
   }
 });
 

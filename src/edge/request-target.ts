@@ -1,0 +1,28 @@
+// Pure: which authority a client's request names, and the path to ask the origin for
+// (RFC 9112 §3.2). A request with more than one Host line is refused, as the RFC requires of a
+// server; in absolute-form (`GET http://a.test/x`) the request-target's authority wins over
+// Host (§3.2.2), so that the edge routes, and the origin sees, the name the request line gave,
+// and the origin gets the origin-form path; the asterisk-form (`OPTIONS *`) and anything else
+// cannot be proxied.
+
+export type RequestTarget =
+  | { readonly ok: true; readonly authority: string | undefined; readonly path: string }
+  | { readonly ok: false; readonly why: string };
+
+const ABSOLUTE_FORM = /^https?:\/\/([^/?#]+)([^#]*)$/i;
+
+/** `rawHeaders` as Node gives them: [name, value, name, value, ...]. */
+export function requestTarget(url: string, rawHeaders: readonly string[]): RequestTarget {
+  let host: string | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length !== 4 || name.toLowerCase() !== 'host') continue;
+    if (host !== undefined) return { ok: false, why: 'more than one Host header' };
+    host = rawHeaders[i + 1]!;
+  }
+  if (url.startsWith('/')) return { ok: true, authority: host, path: url };
+  const absolute = ABSOLUTE_FORM.exec(url);
+  if (!absolute || absolute[1]!.includes('@')) return { ok: false, why: 'a request-target that is neither a path nor an http(s) URL with a host and no credentials' };
+  const rest = absolute[2]!;
+  return { ok: true, authority: absolute[1], path: rest.startsWith('/') ? rest : `/${rest}` };
+}
