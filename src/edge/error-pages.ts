@@ -20,6 +20,8 @@ const TITLES: Record<EdgeStatus, string> = {
 export interface EdgeFailure {
   readonly status: EdgeStatus;
   readonly verdict?: Verdict;
+  /** What was wrong with the client's request (400): one of the edge's own fixed sentences. */
+  readonly detail?: string;
 }
 
 function escapeHtml(text: string): string {
@@ -31,10 +33,10 @@ export function renderEdgeError(req: IncomingMessage, failure: EdgeFailure, requ
   if ((req.headers.accept ?? '').includes('application/json')) {
     return {
       type: 'application/json; charset=utf-8',
-      body: JSON.stringify({ success: false, error: { code: failure.status, title, ...(failure.verdict ? { verdict: failure.verdict } : {}) }, request_id: requestId }),
+      body: JSON.stringify({ success: false, error: { code: failure.status, title, ...(failure.verdict ? { verdict: failure.verdict } : {}), ...(failure.detail ? { detail: failure.detail } : {}) }, request_id: requestId }),
     };
   }
-  const detail = failure.verdict ? `<p>Strict verification: <code>${failure.verdict}</code></p>` : '';
+  const detail = (failure.verdict ? `<p>Strict verification: <code>${failure.verdict}</code></p>` : '') + (failure.detail ? `<p>${escapeHtml(failure.detail)}</p>` : '');
   return {
     type: 'text/html; charset=utf-8',
     body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${failure.status}: ${escapeHtml(title)}</title></head><body><h1>Error ${failure.status}</h1><p>${escapeHtml(title)}</p>${detail}<p>Request id: <code>${escapeHtml(requestId)}</code></p></body></html>\n`,

@@ -1,5 +1,6 @@
-// The edge's request handler: Host (or the request line's authority) -> zone -> mode -> origin pool, streaming both ways
-// (request body to the origin by undici, response back by OriginResponseRelay).
+// The edge's request handler: Host (or the request line's authority) -> zone -> mode -> origin
+// pool, streaming both ways (request body to the origin by undici, response back by
+// OriginResponseRelay).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
 import { classifyOriginError } from './classify.js';
@@ -35,13 +36,21 @@ export function createProxy({ zones, upstreams, logger, instruments }: ProxyDeps
     sendEdgeError(req, res, failure, requestId);
   }
 
+  // Connections that carried a malformed request: requests pipelined behind it on the same
+  // connection were parsed already, but none of them reaches an origin.
+  const distrusted = new WeakSet<object>();
+
   return function handle(req: IncomingMessage, res: ServerResponse, scheme: Scheme): void {
+    if (distrusted.has(req.socket)) return void res.destroy();
     const startedAt = performance.now();
     const requestId = requestIdFor(req);
     const target = requestTarget(req.url ?? '/', req.rawHeaders);
     if (!target.ok) {
       res.once('close', () => unknownZone.answered('none', res.statusCode, (performance.now() - startedAt) / 1000));
-      return sendEdgeError(req, res, { status: 400 }, requestId); // the client's fault: no origin is involved or blamed
+      // The client's fault: no origin is involved or blamed, and the connection ends with the answer.
+      distrusted.add(req.socket);
+      res.setHeader('connection', 'close');
+      return sendEdgeError(req, res, { status: 400, detail: target.why }, requestId);
     }
     const host = hostOf(target.authority);
     const zone = host === undefined ? undefined : zones().lookup(host);

@@ -7,7 +7,7 @@
 
 export type RequestTarget =
   | { readonly ok: true; readonly authority: string | undefined; readonly path: string }
-  | { readonly ok: false; readonly why: string };
+  | { readonly ok: false; /** For the client's 400 page. */ readonly why: string };
 
 const ABSOLUTE_FORM = /^https?:\/\/([^/?#]+)([^#]*)$/i;
 
@@ -17,12 +17,12 @@ export function requestTarget(url: string, rawHeaders: readonly string[]): Reque
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
     if (name.length !== 4 || name.toLowerCase() !== 'host') continue;
-    if (host !== undefined) return { ok: false, why: 'more than one Host header' };
+    if (host !== undefined) return { ok: false, why: 'The request has more than one Host header.' };
     host = rawHeaders[i + 1]!;
   }
   if (url.startsWith('/')) return { ok: true, authority: host, path: url };
   const absolute = ABSOLUTE_FORM.exec(url);
-  if (!absolute || absolute[1]!.includes('@')) return { ok: false, why: 'a request-target that is neither a path nor an http(s) URL with a host and no credentials' };
+  if (!absolute || absolute[1]!.includes('@')) return { ok: false, why: 'The request line names neither a path nor an http(s) URL with a host (and no credentials).' };
   const rest = absolute[2]!;
   return { ok: true, authority: absolute[1], path: rest.startsWith('/') ? rest : `/${rest}` };
 }

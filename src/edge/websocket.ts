@@ -37,7 +37,7 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
     const requestId = requestIdFor(req);
     client.on('error', () => client.destroy());
     const target = requestTarget(req.url ?? '/', req.rawHeaders);
-    if (!target.ok) return refuse(req, client, { status: 400 }, requestId);
+    if (!target.ok) return refuse(req, client, { status: 400, detail: target.why }, requestId);
     const host = hostOf(target.authority);
     const zone = host === undefined ? undefined : deps.zones().lookup(host);
     if (!zone || host === undefined) return refuse(req, client, { status: 421 }, requestId);

@@ -164,5 +164,11 @@ describe('origin answers through the edge', () => {
     ];
     for (const [request, expected] of cases) assert.match(await exchange(request), expected, request);
     assert.equal(a.length, 0);
+    // The page says what was wrong, and the connection is not kept for another request.
+    const twice = await exchange('GET / HTTP/1.1\r\nHost: form-c.test\r\nHost: form-c.test\r\n\r\nGET / HTTP/1.1\r\nHost: form-c.test\r\n\r\n');
+    assert.match(twice, /more than one Host header/);
+    assert.match(twice, /\r\nconnection: close\r\n/i);
+    assert.equal(twice.match(/HTTP\/1\.1 \d{3}/g)?.length, 1, twice);
+    assert.equal(a.length, 0);
   });
 });
