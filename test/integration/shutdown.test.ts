@@ -7,7 +7,8 @@ import { Agent, request as httpRequest } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { cli, startServe, type Served } from '../helpers/serve.js';
+import { createServer } from 'node:net';
+import { cli, startCommand, startServe, type Served } from '../helpers/serve.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const PORTS = ['--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0'];
@@ -120,6 +121,32 @@ describe('shutting down', () => {
     served.process.kill('SIGTERM');
     assert.deepEqual(await Promise.all(inFlight), [{ status: 524 }, { status: 524 }]);
     assert.equal((await exit).code, 0);
+  });
+
+  it('a separate `strictedge edge` lets an answer in flight finish after SIGTERM too', async () => {
+    const caState = join(dir, 'ca');
+    const silent = createServer(() => undefined); // accepts and never answers: the edge's 524 comes at --origin-timeout
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      cli(['accounts', 'create', 'site', '--state', caState]);
+      cli(['zones', 'add', 'quiet.test', '--account', 'site', '--mode', 'flexible', '--origin-http', `127.0.0.1:${(silent.address() as { port: number }).port}`, '--state', caState]);
+      const token = cli(['edges', 'create', 'edge-1', '--state', caState]).stdout.trim();
+      const ca = await startServe(['--state', caState, ...PORTS]);
+      running.push(ca);
+      const edge = await startCommand(['edge', '--ca-url', ca.ready.api, '--state', join(dir, 'edge'), '--http-port', '0', '--https-port', '0', '--metrics-port', '0', '--origin-timeout', '2'], { STRICTEDGE_EDGE_TOKEN: token });
+      running.push(edge);
+      let first: Outcome = { error: 'none tried' };
+      for (let i = 0; i < 50 && !('status' in first && first.status === 524); i++) first = await get(edge, 'quiet.test'); // once the zone has arrived
+      assert.deepEqual(first, { status: 524 });
+      const inFlight = get(edge, 'quiet.test');
+      await new Promise((resolve) => setTimeout(resolve, IN_FLIGHT_MS));
+      const exit = exited(edge.process);
+      edge.process.kill('SIGTERM');
+      assert.deepEqual(await inFlight, { status: 524 });
+      assert.equal((await exit).code, 0);
+    } finally {
+      silent.close();
+    }
   });
 
   it('refuses a bad grace in one line before starting anything', () => {
