@@ -115,14 +115,32 @@ describe('edge modes and errors', () => {
     assert.equal((await edgeRequest(edge, { scheme: 'http', host: 'notstrict-ecc.test' })).status, 421);
   });
 
-  it('fails the handshake cleanly for an unknown SNI name', async () => {
-    await assert.rejects(
-      new Promise((resolve, reject) => {
-        const socket = tlsConnect({ host: '127.0.0.1', port: edge.httpsPort, servername: 'nowhere.example', ca: edge.edgeCaPem }, () => resolve(socket));
-        socket.on('error', reject);
-      }),
-      (error: NodeJS.ErrnoException) => /alert|ECONNRESET|socket disconnected/i.test(`${error.code} ${error.message}`),
-    );
+  it('fails the handshake with an alert for an unknown SNI name, and for none', async () => {
+    for (const servername of ['nowhere.example', undefined]) {
+      await assert.rejects(
+        new Promise((resolve, reject) => {
+          const socket = tlsConnect({ host: '127.0.0.1', port: edge.httpsPort, ...(servername ? { servername } : {}), ca: edge.edgeCaPem }, () => resolve(socket));
+          socket.on('error', reject);
+        }),
+        (error: NodeJS.ErrnoException) => /ALERT_HANDSHAKE_FAILURE/.test(String(error.code)),
+        String(servername),
+      );
+    }
+  });
+
+  it('refuses client-initiated renegotiation', async () => {
+    const socket = tlsConnect({ host: '127.0.0.1', port: edge.httpsPort, servername: 'strict-ecc.test', ca: edge.edgeCaPem, maxVersion: 'TLSv1.2' });
+    try {
+      await new Promise((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+      const outcome = await new Promise<string>((resolve) => {
+        socket.once('error', (error: NodeJS.ErrnoException) => resolve(`error ${error.code}`));
+        const started = socket.renegotiate({}, (error) => resolve(error ? `error ${(error as NodeJS.ErrnoException).code}` : 'renegotiated'));
+        if (!started) resolve('not started');
+      });
+      assert.match(outcome, /^error /);
+    } finally {
+      socket.destroy();
+    }
   });
 
   it('answers 522 when the origin never completes the TCP handshake', async () => {
