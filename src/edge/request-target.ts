@@ -1,9 +1,9 @@
 // Pure: which authority a client's request names, and the path to ask the origin for
-// (RFC 9112 §3.2). A request with more than one Host line is refused, as the RFC requires of a
-// server; in absolute-form (`GET http://a.test/x`) the request-target's authority wins over
-// Host (§3.2.2), so that the edge routes, and the origin sees, the name the request line gave,
-// and the origin gets the origin-form path; the asterisk-form (`OPTIONS *`) and anything else
-// cannot be proxied.
+// (RFC 9112 §3.2). A request with more than one Host line, or an empty one, is refused, as the
+// RFC requires of a server; in absolute-form (`GET http://a.test/x`) the request-target's
+// authority wins over Host (§3.2.2), so that the edge routes, and the origin sees, the name the
+// request line gave, and the origin gets the origin-form path; the asterisk-form (`OPTIONS *`)
+// and anything else cannot be proxied.
 
 export type RequestTarget =
   | { readonly ok: true; readonly authority: string | undefined; readonly path: string }
@@ -19,6 +19,7 @@ export function requestTarget(url: string, rawHeaders: readonly string[]): Reque
     if (name.length !== 4 || name.toLowerCase() !== 'host') continue;
     if (host !== undefined) return { ok: false, why: 'The request has more than one Host header.' };
     host = rawHeaders[i + 1]!;
+    if (host === '') return { ok: false, why: 'The Host header is empty.' }; // no http(s) URI has an empty host
   }
   if (url.startsWith('/')) return { ok: true, authority: host, path: url };
   const absolute = ABSOLUTE_FORM.exec(url);

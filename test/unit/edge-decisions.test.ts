@@ -60,6 +60,7 @@ describe('requestTarget', () => {
     ['absolute-form without a path', 'http://b.test', [], ok('b.test', '/')],
     ['absolute-form with only a query', 'http://b.test?q', [], ok('b.test', '/?q')],
     ['two Host lines', '/', ['Host', 'a.test', 'host', 'b.test'], 'refused'],
+    ['an empty Host', '/', ['Host', ''], 'refused'],
     ['two Host lines, even with absolute-form', 'http://b.test/', ['HOST', 'a.test', 'Host', 'a.test'], 'refused'],
     ['the asterisk-form', '*', ['Host', 'a.test'], 'refused'],
     ['credentials in the authority', 'http://user:pw@b.test/', ['Host', 'a.test'], 'refused'],
