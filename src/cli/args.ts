@@ -36,7 +36,7 @@ export function portFlag(value: string | undefined, name: string): number | unde
 
 export const stateOption = { state: { type: 'string', default: '.' } } as const;
 
-/** A positive number of seconds (fractions allowed, at most 6000); undefined when not given. */
+/** A positive number of seconds (fractions allowed, at most 6000; 0 too with zeroAllowed); undefined when not given. */
 export function secondsFlag(value: string | undefined, name: string, { zeroAllowed = false } = {}): number | undefined {
   if (value === undefined) return undefined;
   const parsed = Number(value);

@@ -28,6 +28,9 @@ function hasBody(req: IncomingMessage): boolean {
 
 export function createProxy({ zones, upstreams, logger, instruments }: ProxyDeps) {
   const unknownZone = instruments.forZone('unknown');
+  /** An answer the edge gives before any zone is known (400, 421) is counted under zone "unknown". */
+  const countAsUnknown = (res: ServerResponse, startedAt: number) =>
+    res.once('close', () => unknownZone.answered('none', res.statusCode, (performance.now() - startedAt) / 1000));
 
   const reportOriginFailure = createFailureReporter(logger, instruments);
 
@@ -46,7 +49,7 @@ export function createProxy({ zones, upstreams, logger, instruments }: ProxyDeps
     const requestId = requestIdFor(req);
     const target = requestTarget(req.url ?? '/', req.rawHeaders);
     if (!target.ok) {
-      res.once('close', () => unknownZone.answered('none', res.statusCode, (performance.now() - startedAt) / 1000));
+      countAsUnknown(res, startedAt);
       // The client's fault: no origin is involved or blamed, and the connection ends with the answer.
       distrusted.add(req.socket);
       res.setHeader('connection', 'close');
@@ -55,7 +58,7 @@ export function createProxy({ zones, upstreams, logger, instruments }: ProxyDeps
     const host = hostOf(target.authority);
     const zone = host === undefined ? undefined : zones().lookup(host);
     if (!zone || host === undefined) {
-      res.once('close', () => unknownZone.answered('none', res.statusCode, (performance.now() - startedAt) / 1000));
+      countAsUnknown(res, startedAt);
       return fail(req, res, { status: 421 }, requestId, 'unknown');
     }
     const metrics = instruments.forZone(zone.name);
