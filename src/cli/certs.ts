@@ -2,7 +2,7 @@
 import { CERT_FORMATS, encodeCertificates, pemToDer, type CertFormat } from '../pki/formats.js';
 import { callApi } from './api-client.js';
 import { parseFlags, requiredPositional, UsageError } from './args.js';
-import { writeOutputs } from './output-files.js';
+import { checkOutputs, writeOutputs } from './output-files.js';
 
 interface CertificateView {
   id: string;
@@ -47,6 +47,7 @@ async function get(argv: readonly string[], out: Out): Promise<void> {
   const { values, positionals } = parseFlags(argv, { format: { type: 'string', default: 'pem' }, out: { type: 'string' }, overwrite: { type: 'boolean', default: false } }, 1);
   const id = requiredPositional(positionals, 0, 'certificate id');
   if (!(CERT_FORMATS as readonly string[]).includes(values.format)) throw new UsageError(`--format must be one of ${CERT_FORMATS.join(', ')}`);
+  if (values.out) checkOutputs([values.out], values.overwrite);
   const { result } = await callApi<CertificateView>('GET', `/certificates/${encodeURIComponent(id)}`);
   const data = encodeCertificates([pemToDer(result.certificate, 'CERTIFICATE')], values.format as CertFormat);
   if (values.out) {

@@ -2,12 +2,13 @@
 import { readFileSync } from 'node:fs';
 import { CERT_FORMATS, encodeCertificates, readCertificates, type CertFormat } from '../pki/formats.js';
 import { parseFlags, requiredPositional, UsageError } from './args.js';
-import { writeOutputs } from './output-files.js';
+import { checkOutputs, writeOutputs } from './output-files.js';
 
 export function convert(argv: readonly string[], out: { stdout: (data: string | Uint8Array) => void; log: (line: string) => void }): void {
   const { values, positionals } = parseFlags(argv, { to: { type: 'string' }, out: { type: 'string' }, overwrite: { type: 'boolean', default: false } }, 1);
   const file = requiredPositional(positionals, 0, 'input file');
   if (!values.to || !(CERT_FORMATS as readonly string[]).includes(values.to)) throw new UsageError(`--to must be one of ${CERT_FORMATS.join(', ')}`);
+  if (values.out) checkOutputs([values.out], values.overwrite);
   let input: Buffer;
   try {
     input = readFileSync(file);

@@ -5,7 +5,7 @@ import { CERT_FORMATS, encodeCertificates, pemToDer, type CertFormat } from '../
 import type { KeySpec } from '../pki/keys.js';
 import { apiSettings, callApi } from './api-client.js';
 import { parseFlags, UsageError } from './args.js';
-import { refuseExisting, writeOutputs } from './output-files.js';
+import { checkOutputs, writeOutputs } from './output-files.js';
 
 const FLAGS = {
   hostnames: { type: 'string' },
@@ -55,7 +55,7 @@ export async function getcert(argv: readonly string[], log: (line: string) => vo
   const certificateOut = values['certificate-out'] ?? `certificate.${format}`;
   const keyOut = values['key-out'];
   if (certificateOut === keyOut) throw new UsageError('-certificate-out and -key-out must differ');
-  refuseExisting([certificateOut, keyOut], values.overwrite);
+  checkOutputs([certificateOut, keyOut], values.overwrite);
   apiSettings(); // a missing API key is said before a key is made for nothing
 
   log(`generating key: ${spec.keyType}-${spec.size}`);
@@ -69,13 +69,18 @@ export async function getcert(argv: readonly string[], log: (line: string) => vo
   log(`Successfully issued certificate for: ${result.hostnames.join(', ')} (id ${result.id}, expires ${result.expires_on})`);
 
   const certificate = encodeCertificates([pemToDer(result.certificate, 'CERTIFICATE')], format);
-  writeOutputs(
-    [
-      { path: keyOut, data: keyPem, mode: 0o600 },
-      { path: certificateOut, data: certificate, mode: 0o644 },
-    ],
-    values.overwrite,
-  );
+  try {
+    writeOutputs(
+      [
+        { path: keyOut, data: keyPem, mode: 0o600 },
+        { path: certificateOut, data: certificate, mode: 0o644 },
+      ],
+      values.overwrite,
+    );
+  } catch (error) {
+    // The key never left this process, so the certificate can no longer be used by anyone.
+    throw new UsageError(`${(error as Error).message}; certificate ${result.id} was issued, but its key is gone: revoke it with \`strictedge certs revoke ${result.id}\``);
+  }
   log(`Saved certificate to ${certificateOut}`);
   log(`Saved private key to ${keyOut}`);
 }

@@ -55,7 +55,8 @@ export interface WriteOptions {
 /** Writes a file so that it is either absent or complete, with `mode` from the first byte. */
 export function writeFileAtomic(path: string, data: string | Uint8Array | readonly Uint8Array[], options: WriteOptions): void {
   mkdirSync(dirname(path), { recursive: true });
-  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  // A short temporary name beside the target, so that a target name near the 255-byte limit still works.
+  const temp = join(dirname(path), `.strictedge-${randomBytes(6).toString('hex')}.tmp`);
   const fd = openSync(temp, 'wx', options.mode);
   try {
     for (const chunk of typeof data === 'string' ? [Buffer.from(data)] : data instanceof Uint8Array ? [data] : data) {

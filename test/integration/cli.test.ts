@@ -1,6 +1,6 @@
 // The CLI end to end: a real `strictedge serve` process, real files, checked with openssl.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { request as httpsRequest } from 'node:https';
@@ -143,6 +143,55 @@ describe('strictedge CLI against a running serve', () => {
       assert.deepEqual(filesInWork(), before);
     });
   }
+
+  const issuedCount = () => (JSON.parse(run(['certs', 'list', '--json']).stdout) as unknown[]).length;
+
+  it('getcert refuses an output it could not write before a certificate is issued for it', () => {
+    writeFileSync(join(work, 'plain-file'), 'x');
+    mkdirSync(join(work, 'a-folder'), { recursive: true });
+    const issued = issuedCount();
+    const cases: [string[], RegExp][] = [
+      [['-certificate-out', 'plain-file/c.pem', '-key-out', 'k.key'], /cannot write plain-file\/c\.pem: .*plain-file is not a folder/],
+      [['-certificate-out', 'c.pem', '-key-out', 'a-folder'], /a-folder is a folder; name a file to write/],
+      [['-certificate-out', 'c.pem', '-key-out', 'a-folder', '-overwrite'], /a-folder is a folder; name a file to write/],
+    ];
+    for (const [outputs, expected] of cases) {
+      const before = filesInWork();
+      const result = run(['getcert', '-hostnames', 'demo.test', '-key-type', 'ecdsa', ...outputs]);
+      assert.equal(result.status, 2, result.stderr);
+      assert.match(result.stderr, expected);
+      assert.doesNotMatch(result.stderr, /generating key|\n\s+at /);
+      assert.deepEqual(filesInWork(), before);
+    }
+    assert.equal(issuedCount(), issued, 'nothing was issued');
+    // A name near the 255-byte limit is written (the temporary file beside it is short).
+    const long = `${'n'.repeat(240)}.pem`;
+    const saved = run(['getcert', '-hostnames', 'demo.test', '-key-type', 'ecdsa', '-certificate-out', long, '-key-out', 'long.key']);
+    assert.equal(saved.status, 0, saved.stderr);
+    assert.match(readFileSync(join(work, long), 'utf8'), /^-----BEGIN CERTIFICATE-----/);
+  });
+
+  it('getcert that cannot save what was issued says which certificate to revoke and leaves no file', () => {
+    // The key's folder is made first, under the name the certificate was to have.
+    const result = run(['getcert', '-hostnames', 'demo.test', '-key-type', 'ecdsa', '-key-out', 'clash/k.key', '-certificate-out', 'clash', '-overwrite']);
+    assert.equal(result.status, 2, result.stderr);
+    const id = /certificate ([0-9a-f]{32}) was issued, but its key is gone: revoke it with `strictedge certs revoke \1`/.exec(result.stderr)?.[1];
+    assert.ok(id, result.stderr);
+    assert.match(result.stderr, /cannot write clash: EISDIR; nothing was saved/);
+    assert.deepEqual(readdirSync(join(work, 'clash')), [], 'the key written first was removed again');
+    assert.equal(run(['certs', 'revoke', id]).status, 0);
+  });
+
+  it('certs get and convert refuse an existing --out before any work, and say so', () => {
+    writeFileSync(join(work, 'taken.der'), 'old');
+    const id = (JSON.parse(run(['certs', 'list', '--json']).stdout) as { id: string }[])[0]!.id;
+    for (const args of [['certs', 'get', id, '--format', 'der', '--out', 'taken.der'], ['convert', join(work, 'ecc.pem'), '--to', 'der', '--out', 'taken.der']]) {
+      const result = run(args);
+      assert.equal(result.status, 2, result.stderr);
+      assert.match(result.stderr, /taken\.der exists; pass -overwrite/);
+      assert.equal(readFileSync(join(work, 'taken.der'), 'utf8'), 'old');
+    }
+  });
 
   it('getcert says a missing API key before it spends time making a key', () => {
     const result = run(['getcert', '-hostnames', 'demo.test', '-key-type', 'rsa', '-certificate-out', 'bad.pem', '-key-out', 'bad.key'], { STRICTEDGE_API_KEY: '', CF_API_KEY: '' });
