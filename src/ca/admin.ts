@@ -102,7 +102,9 @@ export function createAdmin({ accounts, zones, edges, clock }: AdminDeps) {
         createdAt: now,
         modifiedOn: now,
       };
-      if (!zones.add(zone)) throw new StrictedgeError(Errors.ZONE_EXISTS, JSON.stringify(zone.name));
+      const added = zones.add(zone);
+      if (!added.added && added.conflict === 'exists') throw new StrictedgeError(Errors.ZONE_EXISTS, JSON.stringify(zone.name));
+      if (!added.added) throw new StrictedgeError(Errors.ZONE_OVERLAPS_OTHER_ACCOUNT, `${JSON.stringify(zone.name)} and ${JSON.stringify(added.with)}`);
       return zone;
     },
     /** Registers an edge that may follow the event feed; its token is returned once. */

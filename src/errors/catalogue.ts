@@ -66,6 +66,7 @@ export const Errors = {
   API_KEY_NOT_FOUND: def(1705, 404, 'API key not found'),
   ACCOUNT_NAME_INVALID: def(1706, 400, 'Account name must be 1-64 characters of a-z, 0-9, dot, dash or underscore'),
   EDGE_EXISTS: def(1707, 409, 'An edge with that name exists'),
+  ZONE_OVERLAPS_OTHER_ACCOUNT: def(1708, 409, 'The zone lies in, or holds, a zone of another account'),
   // authentication
   AUTH_MISSING: def(10000, 401, 'Authentication error: no API key given'),
   AUTH_INVALID: def(10001, 401, 'Authentication error: the API key is not valid'),

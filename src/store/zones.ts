@@ -39,25 +39,37 @@ const toZone = (row: ZoneRow): Zone => ({
   modifiedOn: row.modified_on,
 });
 
+export type ZoneAddResult = { readonly added: true } | { readonly added: false; readonly conflict: 'exists' } | { readonly added: false; readonly conflict: 'overlaps'; readonly with: string };
+
 export function createZoneStore(db: Db, tracker: ChangeTracker) {
   const insert = db.prepare(`INSERT INTO zones (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
   const selectById = db.prepare<[string], ZoneRow>(`SELECT ${COLUMNS} FROM zones WHERE id = ?`);
   const selectByName = db.prepare<[string], ZoneRow>(`SELECT ${COLUMNS} FROM zones WHERE name = ?`);
   const selectByAccount = db.prepare<[string], ZoneRow>(`SELECT ${COLUMNS} FROM zones WHERE account_id = ? ORDER BY name`);
   const selectAll = db.prepare<[], ZoneRow>(`SELECT ${COLUMNS} FROM zones ORDER BY name`);
+  // Another account's zone that `name` lies in, or that lies in `name` (a dot-aligned suffix either way).
+  const selectOverlapping = db.prepare<{ name: string; account: string }, ZoneRow>(
+    `SELECT ${COLUMNS} FROM zones WHERE account_id != @account AND (substr(@name, -length(name) - 1) = '.' || name OR substr(name, -length(@name) - 1) = '.' || @name) ORDER BY name LIMIT 1`,
+  );
   const updateMode = db.prepare('UPDATE zones SET ssl_mode = ?, modified_on = ? WHERE id = ?');
   const updateOrigins = db.prepare('UPDATE zones SET origin_http = ?, origin_https = ?, modified_on = ? WHERE id = ?');
   // Read on every issuance; cached until any write.
   const cachedForAccount = createReadCache(tracker, (accountId) => selectByAccount.all(accountId).map(toZone));
 
   return {
-    /** Returns false if a zone of that name exists. */
-    add(zone: Zone): boolean {
-      return db.transaction(() => {
-        if (selectByName.get(zone.name)) return false;
+    /**
+     * Adds the zone unless its name is taken, or it lies in or holds a zone of another account
+     * (which would let two accounts have certificates issued for the same names). One account
+     * may nest its own zones.
+     */
+    add(zone: Zone): ZoneAddResult {
+      return db.transaction((): ZoneAddResult => {
+        if (selectByName.get(zone.name)) return { added: false, conflict: 'exists' };
+        const other = selectOverlapping.get({ name: zone.name, account: zone.accountId });
+        if (other) return { added: false, conflict: 'overlaps', with: other.name };
         insert.run(zone.id, zone.accountId, zone.name, zone.originHttp, zone.originHttps, zone.sslMode, zone.createdAt, zone.modifiedOn);
         tracker.touch();
-        return true;
+        return { added: true };
       }).immediate();
     },
     byId(id: string): Zone | undefined {

@@ -297,8 +297,20 @@ describe('strictedge admin commands on a state folder', () => {
     assert.match(run(['zones', 'add', 'y.test', '--account', 'acme', '--origin-https', 'nope']).stderr, /Origin must be HOST:PORT.*code 1704/);
     assert.match(run(['zones', 'add', 'z.test', '--account', 'acme', '--mode', 'paranoid']).stderr, /code 1500/);
     assert.match(run(['zones', 'add', 'test', '--account', 'acme']).stderr, /code 1703/);
+    // Another account may not take a zone inside acme's, nor one that holds it: both could then
+    // have certificates issued for the same names. acme may nest its own.
+    assert.equal(run(['accounts', 'create', 'rival']).status, 0);
+    assert.match(run(['zones', 'add', 'shop.acme.test', '--account', 'rival']).stderr, /lies in, or holds, a zone of another account: "shop\.acme\.test" and "acme\.test" \(code 1708\)/);
+    assert.equal(run(['zones', 'add', 'deep.acme.test', '--account', 'acme']).status, 0);
+    assert.equal(run(['zones', 'add', 'x.y.test', '--account', 'acme']).status, 0);
+    assert.match(run(['zones', 'add', 'y.test', '--account', 'rival']).stderr, /"y\.test" and "x\.y\.test" \(code 1708\)/);
+    assert.match(run(['zones', 'add', 'x.deep.acme.test', '--account', 'rival']).stderr, /code 1708/);
+    assert.equal(run(['zones', 'add', 'rival.test', '--account', 'rival']).status, 0, 'a sibling is no overlap');
+    assert.equal(run(['zones', 'add', 'cme.test', '--account', 'rival']).status, 0, 'a suffix that is not a whole label is no overlap');
+    assert.match(run(['zones', 'add', 'rival.test', '--account', 'acme']).stderr, /code 1702/);
+    assert.match(run(['zones', 'add', 'sub.rival.test', '--account', 'acme']).stderr, /code 1708/);
     assert.match(run(['zones', 'list']).stdout, /acme\.test {2}strict {2}https=127\.0\.0\.1:9443 {2}http=localhost:9080/);
-    assert.equal(run(['zones', 'list']).stdout.trim().split('\n').length, 1, 'failed adds left no zone behind');
+    assert.equal(run(['zones', 'list']).stdout.trim().split('\n').length, 5, 'failed adds left no zone behind');
 
     // The stored key is a hash: the database never holds the key itself.
     const db = readFileSync(join(state, 'data', 'strictedge.db'));
