@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
+import { edgeTokenId } from '../ca/api-keys.js';
 import type { Clock } from '../clock.js';
 import { openEdgeCa } from '../edge/edge-ca.js';
 import { createEdge } from '../edge/edge.js';
@@ -45,7 +46,8 @@ async function originRoots(dir: string, caUrl: string, token: string): Promise<s
     try {
       body = (await (await fetch(`${caUrl}/edge/roots`, { headers: { authorization: `Bearer ${token}` } })).json()) as typeof body;
     } catch (error) {
-      throw new UsageError(`first start needs the CA for its roots, and ${caUrl} cannot be reached (${(error as { cause?: { code?: string } }).cause?.code ?? error})`);
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      throw new UsageError(`first start needs the CA for its roots, and ${caUrl} cannot be reached (${cause?.code ?? cause?.message ?? error})`);
     }
     if (!body.success) throw new UsageError(`the CA refused the edge token: ${body.errors[0]?.message}`);
     writeFileAtomic(files[0]!, body.result.ecc, { mode: 0o644 });
@@ -72,6 +74,7 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
   const token = values['edge-token'] ?? process.env.STRICTEDGE_EDGE_TOKEN;
   if (!caUrl) throw new UsageError('--ca-url is required, e.g. http://127.0.0.1:8787/client/v4');
   if (!token) throw new UsageError('--edge-token (or STRICTEDGE_EDGE_TOKEN) is required; `strictedge edges create NAME` on the CA makes one');
+  if (edgeTokenId(token) === undefined) throw new UsageError('--edge-token is not an edge token (edge-v1-…); `strictedge edges create NAME` on the CA makes one, and an account API key cannot follow the CA');
   const logger = createLogger(logLevelFlag(values['log-level']));
   const graceMs = secondsFlag(values['shutdown-grace'], 'shutdown-grace', { zeroAllowed: true })! * 1000;
   const paths = statePaths(values.state);

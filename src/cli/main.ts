@@ -80,9 +80,14 @@ run(process.argv.slice(2)).catch((error: unknown) => {
     out.log(`strictedge: ${error.message} (code ${error.code})`);
     process.exit(1);
   }
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+  const { code, syscall, path } = error as NodeJS.ErrnoException;
+  if (syscall === 'listen' || syscall === 'bind' || code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL') {
     out.log(`strictedge: cannot listen: ${(error as Error).message}`);
+    process.exit(1);
+  }
+  if (syscall !== undefined && path !== undefined) {
+    // A state folder or file the command cannot use (a file in the way, no permission, a full disk).
+    out.log(`strictedge: cannot ${syscall} ${path}: ${code}`);
     process.exit(1);
   }
   out.log(`strictedge: unexpected error: ${error instanceof Error ? error.message : String(error)}`);

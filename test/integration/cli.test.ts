@@ -288,6 +288,11 @@ describe('strictedge admin commands on a state folder', () => {
     assert.match(key, /^v1\.0-[0-9a-f]{24}-[0-9a-f]{146}$/);
     assert.match(run(['accounts', 'create', 'acme']).stderr, /account with that name exists.*code 1700/);
     assert.match(run(['accounts', 'create', 'Bad Name']).stderr, /code 1706/);
+    const notAFolder = join(tempDir('strictedge-admin-file-'), 'state-file');
+    writeFileSync(notAFolder, '');
+    const misplaced = cli(['accounts', 'create', 'acme', '--state', notAFolder]);
+    assert.equal(misplaced.status, 1);
+    assert.equal(misplaced.stderr.trim(), `strictedge: cannot mkdir ${join(notAFolder, 'certs')}: ENOTDIR`);
 
     const zone = run(['zones', 'add', 'acme.test', '--account', 'acme', '--origin-https', '127.0.0.1:9443', '--origin-http', 'localhost:9080', '--mode', 'strict']);
     assert.equal(zone.status, 0, zone.stderr);

@@ -85,6 +85,17 @@ describe('separate edges following the CA', () => {
     assert.deepEqual(feed.result.map((e) => e.kind), ['issued', 'issued']);
   });
 
+  it('refuses, in one line, a token that is not an edge token and a CA it cannot reach', async () => {
+    const edge = (url: string, token: string) => cli(['edge', '--ca-url', url, '--edge-token', token, '--state', join(dir, 'refused'), '--http-port', '0', '--https-port', '0']);
+    const withKey = edge(ca.ready.api, apiKey);
+    assert.equal(withKey.status, 2);
+    assert.equal(withKey.stderr.trim(), 'strictedge: --edge-token is not an edge token (edge-v1-…); `strictedge edges create NAME` on the CA makes one, and an account API key cannot follow the CA');
+    // Port 1 is one fetch refuses to use: the reason is said, not "fetch failed".
+    const badPort = edge('http://127.0.0.1:1/client/v4', tokens[0]!);
+    assert.equal(badPort.status, 2);
+    assert.equal(badPort.stderr.trim(), 'strictedge: first start needs the CA for its roots, and http://127.0.0.1:1/client/v4 cannot be reached (bad port)');
+  });
+
   it('revokes on both edges within a second, survives an edge restart without the CA, and catches up', async () => {
     const edge1 = await startEdge('edge1');
     let edge2 = await startEdge('edge2');

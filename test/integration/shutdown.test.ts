@@ -151,7 +151,7 @@ describe('shutting down', () => {
 
   it('refuses a bad grace in one line before starting anything', () => {
     const serve = ['serve', '--state', join(dir, 'refused'), ...PORTS];
-    const edge = ['edge', '--ca-url', 'http://127.0.0.1:9/client/v4', '--edge-token', 'edge-v1-x', '--state', join(dir, 'refused-edge')];
+    const edge = ['edge', '--ca-url', 'http://127.0.0.1:9/client/v4', '--edge-token', `edge-v1-${'a'.repeat(24)}-${'b'.repeat(64)}`, '--state', join(dir, 'refused-edge')];
     for (const args of [[...serve, '--shutdown-grace=-1'], [...serve, '--shutdown-grace', 'soon'], [...edge, '--shutdown-grace', '']]) {
       const result = cli(args);
       assert.equal(result.status, 2, result.stderr);
