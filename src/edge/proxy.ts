@@ -59,7 +59,8 @@ export function createProxy({ zones, upstreams, logger, instruments }: ProxyDeps
     const zone = host === undefined ? undefined : zones().lookup(host);
     if (!zone || host === undefined) {
       countAsUnknown(res, startedAt);
-      return fail(req, res, { status: 421 }, requestId, 'unknown');
+      // Counted, not logged: no origin is involved, and a scanner's random names would flood the log.
+      return sendEdgeError(req, res, { status: 421 }, requestId);
     }
     const metrics = instruments.forZone(zone.name);
     const decision = decideRoute(zone, scheme);

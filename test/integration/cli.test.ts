@@ -251,14 +251,17 @@ describe('strictedge serve logs', () => {
       const edgeToken = (await cliAsync(['edges', 'create', 'logged', '--state', state])).stdout.trim();
       const port = Number(new URL(served.ready.https).port);
       const ca = readFileSync(served.ready.edge_ca, 'utf8');
-      await new Promise<void>((resolve, reject) => {
-        httpsRequest({ host: '127.0.0.1', port, servername: 'expired.test', headers: { host: 'expired.test' }, ca, agent: false }, (res) => {
-          res.resume();
-          res.on('end', () => resolve());
-        })
-          .on('error', reject)
-          .end();
-      });
+      const get = (host: string) =>
+        new Promise<number>((resolve, reject) => {
+          httpsRequest({ host: '127.0.0.1', port, servername: 'expired.test', headers: { host }, ca, agent: false }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode!));
+          })
+            .on('error', reject)
+            .end();
+        });
+      assert.equal(await get('expired.test'), 526);
+      assert.equal(await get('no-such-zone.test'), 421);
       const lines = () => served.stderr().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
       const deadline = Date.now() + 2000;
       while (!lines().some((l) => l.msg === 'zone mode changed') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -266,6 +269,7 @@ describe('strictedge serve logs', () => {
       assert.ok(logged.some((l) => l.msg === 'origin certificate refused' && l.zone === 'expired.test' && l.verdict === 'expired'), 'verification failure logged');
       assert.ok(logged.some((l) => l.msg === 'revocation applied' && l.serial === id), 'revocation logged');
       assert.ok(logged.some((l) => l.msg === 'zone mode changed' && l.zone === 'full.test' && l.to === 'strict'), 'mode change logged');
+      assert.ok(!logged.some((l) => l.status === 421 || l.zone === 'unknown'), 'a host with no zone is counted, not logged as an origin failure');
       const all = served.stderr();
       for (const secret of [key, key.slice(30), edgeToken, 'PRIVATE KEY', readFileSync(join(state, 'certs', 'private', 'origin-ecc-root.key'), 'utf8').split('\n')[1]!]) {
         assert.ok(!all.includes(secret), `the log holds a secret (${secret.slice(0, 12)}...)`);
