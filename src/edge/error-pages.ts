@@ -1,5 +1,6 @@
-// The edge's own answers: Cloudflare's 52x codes, 421 for a host with no zone and 400 for a
-// request no origin should see (two Host lines, `OPTIONS *`). Each page
+// The edge's own answers: Cloudflare's 52x codes, 421 for a host with no zone (or another zone
+// than the connection's TLS server name) and 400 for a request no origin should see (two Host
+// lines, `OPTIONS *`). Each page
 // names the code and the request id, never the origin's address or an internal error text.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Verdict } from './verify.js';
@@ -8,7 +9,7 @@ export type EdgeStatus = 400 | 421 | 520 | 521 | 522 | 524 | 525 | 526;
 
 const TITLES: Record<EdgeStatus, string> = {
   400: 'The request cannot be proxied',
-  421: 'No zone is configured for this host',
+  421: 'This host is not served on this connection',
   520: 'The origin returned an empty or malformed response',
   521: 'The origin refused the connection',
   522: 'Connecting to the origin timed out',
@@ -17,10 +18,14 @@ const TITLES: Record<EdgeStatus, string> = {
   526: 'The origin presented an invalid certificate',
 };
 
+/** The two reasons for a 421. */
+export const NO_ZONE = 'No zone is configured for this host.';
+export const OTHER_ZONE = 'This connection was opened (TLS server name) for another zone than this host is in; open a new connection for this host.';
+
 export interface EdgeFailure {
   readonly status: EdgeStatus;
   readonly verdict?: Verdict;
-  /** What was wrong with the client's request (400): one of the edge's own fixed sentences. */
+  /** What was wrong with the client's request (400, 421): one of the edge's own fixed sentences. */
   readonly detail?: string;
 }
 

@@ -2,9 +2,10 @@
 // pool, streaming both ways (request body to the origin by undici, response back by
 // OriginResponseRelay).
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../log.js';
 import { classifyOriginError } from './classify.js';
-import { sendEdgeError, type EdgeFailure } from './error-pages.js';
+import { NO_ZONE, OTHER_ZONE, sendEdgeError, type EdgeFailure } from './error-pages.js';
 import { createFailureReporter } from './failure-report.js';
 import { clientResponseHeaders, originRequestHeaders, requestIdFor, REQUEST_ID_HEADER } from './headers.js';
 import { requestTarget } from './request-target.js';
@@ -12,7 +13,7 @@ import { decideRoute, type Scheme } from './route.js';
 import { OriginResponseRelay } from './relay.js';
 import type { Upstreams } from './upstream.js';
 import type { EdgeInstruments } from './instruments.js';
-import { hostOf, type ZoneTable } from './zone-table.js';
+import { hostOf, servesOnConnection, type ZoneTable } from './zone-table.js';
 
 export interface ProxyDeps {
   readonly zones: () => ZoneTable;
@@ -56,11 +57,16 @@ export function createProxy({ zones, upstreams, logger, instruments }: ProxyDeps
       return sendEdgeError(req, res, { status: 400, detail: target.why }, requestId);
     }
     const host = hostOf(target.authority);
-    const zone = host === undefined ? undefined : zones().lookup(host);
+    const table = zones();
+    const zone = host === undefined ? undefined : table.lookup(host);
     if (!zone || host === undefined) {
       countAsUnknown(res, startedAt);
       // Counted, not logged: no origin is involved, and a scanner's random names would flood the log.
-      return sendEdgeError(req, res, { status: 421 }, requestId);
+      return sendEdgeError(req, res, { status: 421, detail: NO_ZONE }, requestId);
+    }
+    if (!servesOnConnection(table, zone, (req.socket as TLSSocket).servername)) {
+      countAsUnknown(res, startedAt);
+      return sendEdgeError(req, res, { status: 421, detail: OTHER_ZONE }, requestId);
     }
     const metrics = instruments.forZone(zone.name);
     const decision = decideRoute(zone, scheme);

@@ -2,9 +2,10 @@
 // origin verification as plain requests, then bytes are piped both ways.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../log.js';
 import { classifyOriginError } from './classify.js';
-import { renderEdgeError, type EdgeFailure } from './error-pages.js';
+import { NO_ZONE, OTHER_ZONE, renderEdgeError, type EdgeFailure } from './error-pages.js';
 import { createFailureReporter } from './failure-report.js';
 import type { EdgeInstruments } from './instruments.js';
 import { originRequestHeaders, requestIdFor } from './headers.js';
@@ -12,7 +13,7 @@ import { connectOrigin } from './origin-connector.js';
 import { requestTarget } from './request-target.js';
 import { decideRoute, type Scheme } from './route.js';
 import { parseOrigin, type Upstreams } from './upstream.js';
-import { hostOf, type ZoneTable } from './zone-table.js';
+import { hostOf, servesOnConnection, type ZoneTable } from './zone-table.js';
 import type { OriginSockets } from './origin-sockets.js';
 
 export interface UpgradeDeps {
@@ -39,8 +40,10 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
     const target = requestTarget(req.url ?? '/', req.rawHeaders);
     if (!target.ok) return refuse(req, client, { status: 400, detail: target.why }, requestId);
     const host = hostOf(target.authority);
-    const zone = host === undefined ? undefined : deps.zones().lookup(host);
-    if (!zone || host === undefined) return refuse(req, client, { status: 421 }, requestId);
+    const table = deps.zones();
+    const zone = host === undefined ? undefined : table.lookup(host);
+    if (!zone || host === undefined) return refuse(req, client, { status: 421, detail: NO_ZONE }, requestId);
+    if (!servesOnConnection(table, zone, (client as TLSSocket).servername)) return refuse(req, client, { status: 421, detail: OTHER_ZONE }, requestId);
     const decision = decideRoute(zone, scheme);
     if (decision.kind === 'redirect_to_http') {
       client.end(`HTTP/1.1 301 Moved Permanently\r\nlocation: http://${host}${target.path}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);

@@ -45,3 +45,14 @@ export function hostOf(header: string | undefined): string | undefined {
   if (host.endsWith('.')) host = host.slice(0, -1);
   return host || undefined;
 }
+
+/**
+ * Whether a request names the zone its TLS connection was opened for (the SNI the edge chose the
+ * certificate by). Over HTTP/1.1 a client sends the name it connected to; a Host in another zone
+ * is domain fronting, which hides the real destination from whoever sees the handshake, so the
+ * edge answers 421 (RFC 9110 §15.5.20) rather than serve it. Plain HTTP has no server name.
+ */
+export function servesOnConnection(table: ZoneTable, zone: EdgeZone, servername: string | false | null | undefined): boolean {
+  if (!servername) return true;
+  return table.lookup(servername.toLowerCase())?.id === zone.id;
+}

@@ -115,6 +115,28 @@ describe('edge modes and errors', () => {
     assert.equal((await edgeRequest(edge, { scheme: 'http', host: 'notstrict-ecc.test' })).status, 421);
   });
 
+  it('answers 421 to a Host in another zone than the TLS server name (domain fronting), plain and upgrade alike', async () => {
+    const fronted = await edgeRequest(edge, { scheme: 'https', host: 'strict-ecc.test', headers: { host: 'full.test', accept: 'application/json' } });
+    assert.equal(fronted.status, 421);
+    assert.equal(fronted.headers['x-origin'], undefined, 'no origin answered');
+    assert.match(JSON.parse(fronted.body.toString()).error.detail, /opened \(TLS server name\) for another zone/);
+    // Another name in the same zone is the same zone; a Host with no SNI to match (plain HTTP) is routed as before.
+    assert.equal((await edgeRequest(edge, { scheme: 'https', host: 'www.strict-ecc.test', headers: { host: 'strict-ecc.test' } })).status, 200);
+    assert.equal((await edgeRequest(edge, { scheme: 'https', host: 'strict-ecc.test', headers: { host: 'STRICT-ECC.test.:443' } })).status, 200);
+    assert.equal((await edgeRequest(edge, { scheme: 'http', host: 'full.test' })).status, 200);
+    const socket = tlsConnect({ host: '127.0.0.1', port: edge.httpsPort, servername: 'strict-ecc.test', ca: edge.edgeCaPem });
+    try {
+      const head = await new Promise<string>((resolve, reject) => {
+        socket.once('secureConnect', () => socket.write('GET /ws HTTP/1.1\r\nHost: full.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'));
+        socket.once('data', (chunk: Buffer) => resolve(chunk.toString('latin1')));
+        socket.once('error', reject);
+      });
+      assert.match(head, /^HTTP\/1\.1 421 /);
+    } finally {
+      socket.destroy();
+    }
+  });
+
   it('fails the handshake with an alert for an unknown SNI name, and for none', async () => {
     for (const servername of ['nowhere.example', undefined]) {
       await assert.rejects(

@@ -6,7 +6,7 @@ import { clientResponseHeaders } from '../../src/edge/headers.js';
 import { requestTarget } from '../../src/edge/request-target.js';
 import { decideRoute } from '../../src/edge/route.js';
 import { chainVerdict, identityVerdict, OriginVerifyError, resumedSessionVerdict } from '../../src/edge/verify.js';
-import { buildZoneTable, hostOf } from '../../src/edge/zone-table.js';
+import { buildZoneTable, hostOf, servesOnConnection } from '../../src/edge/zone-table.js';
 import type { SslMode, Zone } from '../../src/store/zones.js';
 
 const zone = (name: string, mode: SslMode = 'full', originHttp: string | null = 'h:80', originHttps: string | null = 's:443'): Zone => ({
@@ -91,6 +91,20 @@ describe('zone lookup', () => {
   it('reads Host headers', () => {
     assert.deepEqual(['Example.TEST:8443', 'example.test.', '[::1]:80', '', undefined].map(hostOf), ['example.test', 'example.test', undefined, undefined, undefined]);
   });
+  const connectionCases: [string, string | false | null | undefined, boolean][] = [
+    ['www.example.test', 'example.test', true],
+    ['example.test', 'API.Example.test', true],
+    ['a.deep.example.test', 'deep.example.test', true],
+    ['a.deep.example.test', 'example.test', false], // a nested zone is another zone
+    ['other.test', 'example.test', false],
+    ['example.test', 'gone.test', false], // a name whose zone has since been removed
+    ['other.test', undefined, true], // plain HTTP: no server name
+    ['other.test', false, true],
+  ];
+  for (const [host, servername, expected] of connectionCases) {
+    it(`a request for ${host} on a connection opened for ${String(servername)} is ${expected ? 'served' : 'misdirected'}`, () =>
+      assert.equal(servesOnConnection(table, table.lookup(host)!, servername), expected));
+  }
 });
 
 describe('classifyOriginError', () => {
