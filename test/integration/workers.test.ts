@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
+import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -52,6 +53,30 @@ describe('serve --workers 2', () => {
     assert.equal(served.ready.workers, 2);
     assert.deepEqual(await statuses('strict-ecc.test'), Array(16).fill(200));
     assert.deepEqual(await statuses('revoked.test'), Array(16).fill(526));
+  });
+
+  it("resumes a client's TLS session on whichever worker its next connection reaches (one set of ticket keys)", async () => {
+    const connectOnce = (session?: Buffer) =>
+      new Promise<{ reused: boolean; session: Buffer | undefined }>((resolve, reject) => {
+        const socket = tlsConnect({ host: '127.0.0.1', port: httpsPort, servername: 'strict-ecc.test', ca: edgeCa, ...(session ? { session } : {}) });
+        let ticket: Buffer | undefined;
+        socket.on('session', (next: Buffer) => (ticket ??= next));
+        socket.once('secureConnect', () => {
+          // A TLS 1.3 ticket arrives after the handshake, with the first bytes the server sends.
+          socket.write('GET / HTTP/1.1\r\nHost: strict-ecc.test\r\nConnection: close\r\n\r\n');
+          socket.resume();
+          socket.once('end', () => resolve({ reused: socket.isSessionReused(), session: ticket }));
+        });
+        socket.once('error', reject);
+      });
+    const first = await connectOnce();
+    assert.ok(first.session, 'the edge sent a session ticket');
+    // Round-robin alternates the workers, so six connections reach both of them three times. Node's
+    // cluster hands the first worker's ticket keys to the others (_getServerData / _setServerData);
+    // keys of their own per worker would fail every other resumption here.
+    const reused: boolean[] = [];
+    for (let i = 0; i < 6; i++) reused.push((await connectOnce(first.session)).reused);
+    assert.deepEqual(reused, Array(6).fill(true));
   });
 
   it('starts the workers with the server V8 flags, though the primary was started without them', () => {
