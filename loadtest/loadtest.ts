@@ -3,25 +3,23 @@
 // all on loopback, the same client settings for every scenario, interleaved rounds, medians.
 // Writes loadtest/results/<timestamp>.json, .md and .svg. Ctrl-C stops everything it started.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants as fsConstants, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { SERVER_NODE_FLAGS } from '../src/node-flags.js';
-import { CLI } from '../test/helpers/serve.js';
 import { waitForPort } from '../test/helpers/nginx.js';
 import { reservePort } from '../test/helpers/ports.js';
 import { caddyConfig, haproxyConfig, INSTALLED, nginxConfig, startAnchorProcess, versionOf, writeCombinedPem, type AnchorFiles } from './anchors.js';
 import { runAutocannon, runWrk, WRK_INSTALLED, type ClientName, type ClientSettings, type RunResult, type Target } from './clients.js';
-import { copyState, fillIndex, makeFixtures, ZONES, type Fixtures, type OriginPorts } from './fixtures.js';
+import { copyState, fillIndex, makeFixtures, ZONES, type OriginPorts } from './fixtures.js';
 import { edgeScenarios, inRoundOrder, parseEnvPairs, RUNNERS, selectScenarios, type Runner, type Selection } from './scenarios.js';
 import { createBenchWorkspace, median, runBenchmark } from './processes.js';
 import { treeCpuSeconds } from './proc-cpu.js';
 import { addCounts, countsSince, describeOriginTls, type OriginTlsCounts } from './origin-tls.js';
 import { markdown, svgChart, type Group, type HandshakeFigures, type Kind, type Report, type ScenarioResult } from './report.js';
 import { issueTargets } from './targets.js';
+import { edgeStarters, readyLine, rssMb, type EdgeProcess } from './edge-processes.js';
 
 const { values } = parseArgs({
   options: {
@@ -110,70 +108,8 @@ const wants = SELECTION.wants;
 const workspace = createBenchWorkspace('strictedge-loadtest-');
 const work = workspace.dir;
 const began = performance.now();
+const { startEdge, startSeparateEdge, startMinimalProxy } = edgeStarters((child) => workspace.track(child), PATH);
 const progress = (line: string) => process.stderr.write(`[${((performance.now() - began) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
-
-/** The first line a child prints once it is ready: JSON for `serve`, the word "ready" for the origins. */
-function readyLine(child: ChildProcess): Promise<Record<string, any>> {
-  return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', (line) => {
-      try {
-        resolve(line.startsWith('{') ? JSON.parse(line) : { line });
-      } catch (error) {
-        reject(error);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`a process the load test needs exited with ${code}`)));
-  });
-}
-
-interface EdgeProcess {
-  readonly child: ChildProcess;
-  readonly httpsPort: number;
-  readonly metrics: string;
-  /** The CA's API, for `serve` (undefined for a separate edge). */
-  readonly api?: string;
-}
-
-/** `serve` started as the CLI starts itself (its shebang): with the server V8 flags. `program` is B's node and CLI when they differ. */
-async function startEdge(state: string, extra: string[] = [], nodeFlags: string[] = [], env: Record<string, string> = {}, program: { node?: string; cli?: string } = {}): Promise<EdgeProcess> {
-  const child = workspace.track(spawn(program.node ?? process.execPath, [...SERVER_NODE_FLAGS, ...nodeFlags, program.cli ?? CLI, 'serve', '--state', state, '--log-level', 'warn', '--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0', ...extra], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } }));
-  const ready = await readyLine(child);
-  return { child, httpsPort: Number(new URL(ready.https).port), metrics: ready.metrics, api: ready.api };
-}
-
-/** A separate `strictedge edge` (no CA in its process) following `caApi`; ready once it routes `host`. */
-async function startSeparateEdge(dir: string, caApi: string, token: string, host: string): Promise<EdgeProcess> {
-  const child = workspace.track(spawn(process.execPath, [...SERVER_NODE_FLAGS, CLI, 'edge', '--ca-url', caApi, '--edge-token', token, '--state', dir, '--log-level', 'warn', '--http-port', '0', '--https-port', '0', '--metrics-port', '0', '--status-port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] }));
-  const ready = await readyLine(child);
-  const edge = { child, httpsPort: Number(new URL(ready.https).port), metrics: ready.metrics };
-  for (let i = 0; i < 100; i++) {
-    const probe = await runAutocannon({ port: edge.httpsPort, host, path: PATH }, { connections: 1, pipelining: 1, durationS: 0.1 });
-    if (probe.non2xx === 0 && probe.errors === 0 && probe.rps > 0) return edge;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`the separate edge never routed ${host}`);
-}
-
-/**
- * The floor Node + undici set for the same job (loadtest/minimal-proxy.ts): one process per
- * origin, since it has no routing; its RSS is sampled like an edge's. It runs with the edge's
- * V8 flags (src/node-flags.ts), so that the two differ only in code.
- */
-async function startMinimalProxy(fixtures: Fixtures, originPort: number, servername: string, nodeFlags: string[]): Promise<EdgeProcess> {
-  const port = await reservePort();
-  const config = { port, origin: `127.0.0.1:${originPort}`, servername, certFile: fixtures.eccCert, keyFile: fixtures.eccKey, rootFile: fixtures.eccRoot };
-  const child = workspace.track(spawn(process.execPath, [...SERVER_NODE_FLAGS, ...nodeFlags, fileURLToPath(new URL('./minimal-proxy.js', import.meta.url)), JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'inherit'] }));
-  await readyLine(child);
-  return { child, httpsPort: port, metrics: '' }; // no metrics endpoint: it has none
-}
-
-function rssMb(pid: number): number {
-  try {
-    return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
-  } catch {
-    return NaN;
-  }
-}
 
 interface Scenario {
   readonly id: string;
