@@ -14,6 +14,7 @@ import { zoneRoutes } from './routes/zones.js';
 import { serveCrl } from './routes/crl.js';
 import type { CrlService } from '../ca/crl.js';
 import type { CaMetrics } from '../metrics/metrics.js';
+import { answerScrape } from '../metrics/server.js';
 import { serveEdgeFeed, type EdgeFeedDeps } from './routes/edge-feed.js';
 import { createDashboard, isDashboardPath } from './dashboard.js';
 
@@ -42,12 +43,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname === '/metrics' && deps.metrics) {
-      const body = await deps.metrics.registry.metrics();
-      res.writeHead(200, { 'content-type': deps.metrics.registry.contentType, 'content-length': Buffer.byteLength(body) });
-      res.end(body);
-      return;
-    }
+    if (url.pathname === '/metrics' && deps.metrics) return answerScrape(req, res, deps.metrics.registry);
     if (isDashboardPath(url.pathname)) {
       dashboard.serve(req.method ?? 'GET', url.pathname, res);
       return;

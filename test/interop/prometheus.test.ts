@@ -41,6 +41,21 @@ describe('metrics', () => {
     }
   });
 
+  it('answers a scrape with a query string (a Prometheus job with params), and other methods with 405', async () => {
+    for (const url of [edge.metricsUrl, edge.caMetricsUrl]) {
+      const withQuery = await fetch(`${url}?module=strictedge&x=1`);
+      assert.equal(withQuery.status, 200, url);
+      assert.match(await withQuery.text(), /^# HELP /m);
+      const head = await fetch(url, { method: 'HEAD' });
+      assert.equal(head.status, 200, url);
+      assert.equal(await head.text(), '');
+      const post = await fetch(url, { method: 'POST' });
+      assert.equal(post.status, 405, url);
+      assert.equal(post.headers.get('allow'), 'GET, HEAD');
+    }
+    assert.equal((await fetch(new URL('/other', edge.metricsUrl))).status, 404);
+  });
+
   it('exports what the edge did, with bounded labels', async () => {
     const text = await (await fetch(edge.metricsUrl)).text();
     assert.match(text, /strictedge_edge_requests_total\{zone="strict-ecc\.test",mode="strict",code="200"\} 3/);
