@@ -68,7 +68,7 @@ export const Errors = {
   EDGE_EXISTS: def(1707, 409, 'An edge with that name exists'),
   ZONE_OVERLAPS_OTHER_ACCOUNT: def(1708, 409, 'The zone lies in, or holds, a zone of another account'),
   // authentication
-  AUTH_MISSING: def(10000, 401, 'Authentication error: no API key given'),
+  AUTH_MISSING: def(10000, 401, 'Authentication error: no API key given (send it as X-Auth-User-Service-Key or Authorization: Bearer; X-Auth-Key is not used)'),
   AUTH_INVALID: def(10001, 401, 'Authentication error: the API key is not valid'),
   EDGE_TOKEN_REQUIRED: def(10002, 403, 'This route needs an edge token (strictedge edges create NAME); account keys cannot read it'),
   EDGE_TOKEN_INVALID: def(10003, 401, 'Authentication error: the edge token is not valid'),

@@ -147,6 +147,13 @@ describe('Origin CA API', () => {
       }
       assert.equal((await api(ca.api, 'GET', `/certificates/${aliceCert}`, { key: alice.key })).result.revoked_at, null);
     });
+    it("says which headers carry the key to a client that sends Cloudflare's global-key headers", async () => {
+      const res = await fetch(`${ca.api}/zones`, { headers: { 'x-auth-key': alice.key, 'x-auth-email': 'alice@example.test' } });
+      assert.equal(res.status, 401);
+      const body = (await res.json()) as { errors: { code: number; message: string }[] };
+      assert.equal(body.errors[0]!.code, Errors.AUTH_MISSING.code);
+      assert.match(body.errors[0]!.message, /X-Auth-User-Service-Key or Authorization: Bearer/);
+    });
     it("answers 404 for another account's certificate and zones, as if they did not exist", async () => {
       for (const [method, path, body] of routes()) {
         if (path === '/certificates' || path === '/zones') continue; // account-wide routes: bob sees only his own
