@@ -6,25 +6,10 @@ import { installGuide, SERVERS, type ServerId, type Step } from './instructions.
 import { checkPastedCsr, makeKeyAndCsr, type KeyType } from './keys.js';
 import { MODES, modeLabel, weakensVerification } from './modes.js';
 import { clearKey, storedKey, storeKey } from './session.js';
+import { $, el, messageOf } from './dom.js';
 
 const MAX_HOSTNAMES = 100;
 const PER_PAGE = 20;
-
-function $<T extends HTMLElement = HTMLElement>(id: string): T {
-  const element = document.getElementById(id);
-  if (!element) throw new Error(`missing #${id}`);
-  return element as T;
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
-  const element = Object.assign(document.createElement(tag), props);
-  element.append(...children);
-  return element;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 interface Issued {
   readonly certificate: Certificate;
