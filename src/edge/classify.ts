@@ -30,6 +30,13 @@ export function classifyOriginError(error: unknown): EdgeFailure {
   return { status: 520 };
 }
 
+export type CutShortReason = 'timeout' | 'error';
+
+/** Why an origin's answer stopped after its status line: no body byte within the origin timeout, or a break (a reset, a short or malformed body). */
+export function cutShortReason(error: unknown): CutShortReason {
+  return (error as TaggedError | undefined)?.code === 'UND_ERR_BODY_TIMEOUT' ? 'timeout' : 'error';
+}
+
 export type SocketCloseReason = 'revoked' | 'idle' | 'origin_closed' | 'error';
 
 /**

@@ -2,7 +2,7 @@
 // costs a few Map lookups and increments. Also tracks open origin sockets per zone.
 import type { Counter, Histogram } from 'prom-client';
 import type { EdgeMetrics } from '../metrics/metrics.js';
-import type { SocketCloseReason } from './classify.js';
+import type { CutShortReason, SocketCloseReason } from './classify.js';
 import type { Verdict } from './verify.js';
 
 export type HandshakeResult = 'ok' | 'resumed' | 'handshake_failed' | 'verify_failed';
@@ -22,6 +22,7 @@ export interface ZoneInstruments {
   answered(mode: string, code: number, seconds: number): void;
   ttfb(seconds: number): void;
   verifyFailure(reason: Verdict): void;
+  cutShort(reason: CutShortReason): void;
 }
 
 export function createEdgeInstruments(metrics: EdgeMetrics | undefined) {
@@ -29,7 +30,7 @@ export function createEdgeInstruments(metrics: EdgeMetrics | undefined) {
   function make(zone: string): ZoneInstruments & { live: number } {
     if (!metrics) {
       const noop = () => undefined;
-      return { live: 0, inflight: 0, answered: noop, ttfb: noop, verifyFailure: noop, connect: { tcpConnected: noop, tlsHandshake: noop, handshakeBytes: noop, opened: noop, closed: noop } };
+      return { live: 0, inflight: 0, answered: noop, ttfb: noop, verifyFailure: noop, cutShort: noop, connect: { tcpConnected: noop, tlsHandshake: noop, handshakeBytes: noop, opened: noop, closed: noop } };
     }
     const counters = new Map<string, Counter.Internal>();
     const durations = new Map<string, Histogram.Internal<string>>();
@@ -59,6 +60,7 @@ export function createEdgeInstruments(metrics: EdgeMetrics | undefined) {
       },
       ttfb: (seconds) => ttfb.observe(seconds),
       verifyFailure: (reason) => metrics.verifyFailures.labels(zone, reason).inc(),
+      cutShort: (reason) => metrics.responsesCut.labels(zone, reason).inc(),
       connect: {
         tcpConnected: (seconds) => connect.observe(seconds),
         tlsHandshake(result, seconds) {

@@ -6,7 +6,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../log.js';
 import { classifyOriginError } from './classify.js';
 import { NO_ZONE, OTHER_ZONE, sendEdgeError, type EdgeFailure } from './error-pages.js';
-import { createFailureReporter } from './failure-report.js';
+import { createCutShortReporter, createFailureReporter } from './failure-report.js';
 import { clientResponseHeaders, originRequestHeaders, requestIdFor, REQUEST_ID_HEADER } from './headers.js';
 import { requestTarget } from './request-target.js';
 import { decideRoute, type Scheme } from './route.js';
@@ -34,6 +34,7 @@ export function createProxy({ zones, upstreams, logger, instruments }: ProxyDeps
     res.once('close', () => unknownZone.answered('none', res.statusCode, (performance.now() - startedAt) / 1000));
 
   const reportOriginFailure = createFailureReporter(logger, instruments);
+  const reportCutShort = createCutShortReporter(logger, instruments);
 
   function fail(req: IncomingMessage, res: ServerResponse, failure: EdgeFailure, requestId: string, zone: string, error?: unknown): void {
     reportOriginFailure(zone, failure, requestId, error);
@@ -93,6 +94,7 @@ export function createProxy({ zones, upstreams, logger, instruments }: ProxyDeps
         return clientResponseHeaders(headers as Record<string, string | string[]>, requestId);
       },
       failed: (error) => fail(req, res, classifyOriginError(error), requestId, zone.name, error),
+      cutShort: (error) => reportCutShort(zone.name, res.statusCode, requestId, error),
     });
     upstreams.pool(decision.policy, decision.origin, host, zone.name).dispatch(
       {

@@ -14,6 +14,8 @@ export interface RelayEvents {
   headers(statusCode: number, headers: IncomingHttpHeaders): Record<string, string | string[]>;
   /** The exchange failed before the client got a status line: the edge answers instead. */
   failed(error: Error): void;
+  /** The exchange failed after the client got the status line: the response is cut short. */
+  cutShort(error: Error): void;
 }
 
 const CLIENT_GONE = Object.assign(new Error('the client closed the connection'), { code: 'STRICTEDGE_CLIENT_GONE' });
@@ -63,7 +65,8 @@ export class OriginResponseRelay implements Dispatcher.DispatchHandler {
   onResponseError(_controller: Controller, error: Error): void {
     if (this.#clientGone || this.res.writableEnded) return; // nobody to tell, or the answer is complete
     // After the status line the only honest signal left is to cut the response short.
-    if (this.res.headersSent) this.res.destroy();
-    else this.events.failed(error);
+    if (!this.res.headersSent) return this.events.failed(error);
+    this.events.cutShort(error);
+    this.res.destroy();
   }
 }

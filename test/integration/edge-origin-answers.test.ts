@@ -4,12 +4,14 @@
 // status line; the client must still get a clean answer on a connection that stays usable, not a
 // reset. And the header lines: hop-by-hop ones stay behind, repeated ones stay repeated. And
 // request lines as clients may send them: absolute-form routed by its authority, two Host lines,
-// `OPTIONS *` and CONNECT answered by the edge itself.
+// `OPTIONS *` and CONNECT answered by the edge itself. And an answer the origin breaks off after
+// its status line: the client's connection is cut, and the edge counts and logs why.
 import assert from 'node:assert/strict';
 import { connect, createServer, type Server } from 'node:net';
 import { Agent, request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { createLogger } from '../../src/log.js';
 import { startTestEdge, type TestEdge } from '../helpers/edge.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -17,20 +19,22 @@ describe('origin answers through the edge', () => {
   const dir = tempDir('strictedge-origin-answers-');
   let edge: TestEdge;
   const servers: Server[] = [];
+  const logLines: Record<string, unknown>[] = [];
   after(async () => {
     for (const server of servers) server.close();
     await edge?.close();
   });
   before(async () => {
-    edge = await startTestEdge(join(dir, 'state'));
+    const edgeLogger = createLogger('info', { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) });
+    edge = await startTestEdge(join(dir, 'state'), { edgeLogger, responseTimeoutMs: 500 });
     edge.app.admin.createAccount('site');
   });
 
-  /** A flexible zone whose origin answers every request with these exact bytes. */
-  async function zoneAnswering(name: string, answer: string): Promise<void> {
+  /** A flexible zone whose origin answers every request with these exact bytes (then ends the connection, with `thenClose`). */
+  async function zoneAnswering(name: string, answer: string, { thenClose = false } = {}): Promise<void> {
     const server = createServer((socket) => {
       socket.on('error', () => undefined);
-      socket.on('data', () => socket.write(answer));
+      socket.on('data', () => (thenClose ? socket.end(answer) : socket.write(answer)));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     servers.push(server);
@@ -171,5 +175,39 @@ describe('origin answers through the edge', () => {
     assert.match(twice, /\r\nconnection: close\r\n/i);
     assert.equal(twice.match(/HTTP\/1\.1 \d{3}/g)?.length, 1, twice);
     assert.equal(a.length, 0);
+  });
+
+  it('an answer the origin breaks off after its status line: the client\'s connection is cut, counted and logged by why', async () => {
+    const cutOff = 'HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 100\r\n\r\nfirst bytes';
+    await zoneAnswering('stalls.test', cutOff); // then nothing: the origin timeout (500 ms here) passes
+    await zoneAnswering('breaks.test', cutOff, { thenClose: true }); // 89 bytes short
+    for (const host of ['stalls.test', 'breaks.test']) {
+      const seen = await new Promise<{ status?: number; body: string; error?: string }>((resolve) => {
+        const seen: { status?: number; body: string; error?: string } = { body: '' };
+        const req = httpsRequest({ host: '127.0.0.1', port: edge.httpsPort, servername: host, headers: { host }, ca: edge.edgeCaPem, agent: false }, (res) => {
+          seen.status = res.statusCode;
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (seen.body += chunk));
+          res.on('error', (error) => (seen.error = error.message));
+          res.on('close', () => resolve(seen));
+        });
+        req.on('error', (error) => {
+          seen.error = error.message;
+          resolve(seen);
+        });
+        req.end();
+      });
+      assert.equal(seen.status, 200, host);
+      assert.equal(seen.body, 'first bytes', host);
+      assert.equal(seen.error, 'aborted', host); // cut, not ended: the client can tell the body is short
+    }
+    const metrics = await (await fetch(edge.metricsUrl)).text();
+    assert.match(metrics, /^strictedge_edge_origin_responses_cut_total\{zone="stalls\.test",reason="timeout"\} 1$/m);
+    assert.match(metrics, /^strictedge_edge_origin_responses_cut_total\{zone="breaks\.test",reason="error"\} 1$/m);
+    const logged = logLines.filter((line) => line.msg === 'origin response cut short').map(({ zone, status, reason }) => ({ zone, status, reason }));
+    assert.deepEqual(logged, [
+      { zone: 'stalls.test', status: 200, reason: 'timeout' },
+      { zone: 'breaks.test', status: 200, reason: 'error' },
+    ]);
   });
 });

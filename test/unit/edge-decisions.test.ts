@@ -1,7 +1,7 @@
 // The edge's pure decisions: mode routing, zone lookup, error classification, verdicts.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { classifyOriginError, socketCloseReason } from '../../src/edge/classify.js';
+import { classifyOriginError, cutShortReason, socketCloseReason } from '../../src/edge/classify.js';
 import { clientResponseHeaders } from '../../src/edge/headers.js';
 import { requestTarget } from '../../src/edge/request-target.js';
 import { decideRoute } from '../../src/edge/route.js';
@@ -146,6 +146,14 @@ describe('socketCloseReason', () => {
     for (const [originEnded, errorCode, reason] of table) assert.equal(socketCloseReason({ revoked: false, originEnded, errorCode }), reason, `${originEnded} ${errorCode}`);
     // The edge closing it for revocation wins over whatever undici or the origin did next.
     assert.equal(socketCloseReason({ revoked: true, originEnded: true, errorCode: 'ECONNRESET' }), 'revoked');
+  });
+});
+
+describe('cutShortReason', () => {
+  it('tells a body timeout from a broken answer', () => {
+    assert.equal(cutShortReason({ code: 'UND_ERR_BODY_TIMEOUT' }), 'timeout');
+    for (const code of ['UND_ERR_SOCKET', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'HPE_INVALID_CHUNK_SIZE', 'ECONNRESET', undefined]) assert.equal(cutShortReason({ code }), 'error', String(code));
+    assert.equal(cutShortReason(undefined), 'error');
   });
 });
 
