@@ -115,6 +115,31 @@ export function checkKeyFitsRequestType(key: PublicKeyDescription, requestType: 
   }
   if (key.kind !== 'rsa') throw new StrictedgeError(Errors.CSR_KEY_TYPE_MISMATCH, `origin-rsa needs an RSA key, the CSR has ${key.kind}`);
   if (key.bits < 2048 || key.bits > 4096) throw new StrictedgeError(Errors.CSR_KEY_TOO_WEAK, `${key.bits} bits`);
+  const flaw = rsaKeyFlaw(key.modulus, key.exponent);
+  if (flaw) throw new StrictedgeError(Errors.CSR_KEY_TOO_WEAK, flaw);
+}
+
+/** Primes below 752: a sound modulus has none of them as a factor. */
+const SMALL_PRIMES: readonly bigint[] = (() => {
+  const primes: bigint[] = [];
+  for (let n = 2; n < 752; n++) if (primes.every((p) => n % Number(p) !== 0)) primes.push(BigInt(n));
+  return primes;
+})();
+
+/**
+ * What makes an RSA public key unfit to certify, per the CA/Browser Forum's Baseline Requirements
+ * §6.1.6: the exponent odd, at least 3 (with 1 any signature verifies, so the CSR's proof of
+ * possession and every TLS handshake with the key prove nothing) and below 2^256; the modulus
+ * odd, with no factor below 752.
+ */
+export function rsaKeyFlaw(modulus: bigint, exponent: bigint): string | undefined {
+  if (exponent < 3n || exponent % 2n === 0n || exponent >= 1n << 256n) {
+    const shown = exponent < 1n << 32n ? String(exponent) : `of ${exponent.toString(2).length} bits`;
+    return `public exponent ${shown} (it must be odd, from 3 to below 2^256; 65537 is usual)`;
+  }
+  const factor = SMALL_PRIMES.find((prime) => modulus % prime === 0n);
+  if (factor !== undefined) return `the modulus is divisible by ${factor}`;
+  return undefined;
 }
 
 export function normalizeHostnames(hostnames: readonly unknown[], maxHostnames: number): string[] {

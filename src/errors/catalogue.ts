@@ -46,7 +46,7 @@ export const Errors = {
   CSR_UNPARSABLE: def(1301, 400, 'CSR could not be parsed'),
   CSR_BAD_SIGNATURE: def(1302, 400, 'CSR signature does not verify'),
   CSR_KEY_TYPE_MISMATCH: def(1303, 400, 'CSR key does not fit the request type'),
-  CSR_KEY_TOO_WEAK: def(1304, 400, 'CSR key is too weak or too large (RSA 2048-4096 bits)'),
+  CSR_KEY_TOO_WEAK: def(1304, 400, 'CSR key is too weak, too large or unsound (RSA 2048-4096 bits, an odd public exponent of 3 or more)'),
   CSR_UNSUPPORTED_ALGORITHM: def(1305, 400, 'CSR uses an unsupported key or signature algorithm'),
   // request type and validity
   REQUEST_TYPE_INVALID: def(1400, 400, 'request_type must be origin-rsa or origin-ecc'),

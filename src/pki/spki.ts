@@ -7,7 +7,10 @@ import { TAG, oid, sequence, tlv, toDer, type Der } from './asn1.js';
 import { bitStringBytes, expectTag, readChildren, readWhole, sameBytes, type DerElement } from './der-reader.js';
 import { OID } from './oids.js';
 
-export type PublicKeyDescription = { readonly kind: 'ecdsa'; readonly curve: string } | { readonly kind: 'rsa'; readonly bits: number };
+export type PublicKeyDescription =
+  | { readonly kind: 'ecdsa'; readonly curve: string }
+  /** The modulus and exponent too, for policy's checks of a key's soundness (an exponent of 1 makes any signature valid). */
+  | { readonly kind: 'rsa'; readonly bits: number; readonly modulus: bigint; readonly exponent: bigint };
 
 export interface ReadSpki {
   readonly key: PublicKeyDescription;
@@ -40,6 +43,8 @@ function derInteger(magnitude: Uint8Array): Der {
   return tlv(TAG.INTEGER, ...((magnitude[0] ?? 0) & 0x80 ? [new Uint8Array([0]), magnitude] : [magnitude]));
 }
 
+const toBigInt = (magnitude: Uint8Array) => (magnitude.length === 0 ? 0n : BigInt(`0x${Buffer.from(magnitude).toString('hex')}`));
+
 const base64url = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
 
 /** Reads a SubjectPublicKeyInfo element. Throws UnsupportedKeyError for keys strictedge does not sign. */
@@ -66,7 +71,7 @@ export function readSpki(spki: DerElement): ReadSpki {
     const bits = modulus.length * 8 - Math.clz32(modulus[0] ?? 0) + 24;
     const jwk: JsonWebKey = { kty: 'RSA', n: base64url(modulus), e: base64url(exponent) };
     return {
-      key: { kind: 'rsa', bits },
+      key: { kind: 'rsa', bits, modulus: toBigInt(modulus), exponent: toBigInt(exponent) },
       publicKey: createPublicKey({ key: jwk, format: 'jwk' }),
       spkiDer: tlv(TAG.SEQUENCE, RSA_ALGORITHM, tlv(TAG.BIT_STRING, new Uint8Array([0]), tlv(TAG.SEQUENCE, derInteger(modulus), derInteger(exponent)))),
     };

@@ -4,6 +4,7 @@ import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { Errors } from '../../src/errors/catalogue.js';
 import { api, startTestCa, type TestCa } from '../helpers/ca.js';
+import { csrWithExponentOne } from '../helpers/forged-csr.js';
 import { opensslCsr } from '../helpers/openssl.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -52,6 +53,7 @@ describe('Origin CA API', () => {
     ['a hostname of another account', { hostnames: ['bob.test'], request_type: 'origin-ecc' }, Errors.HOSTNAME_NOT_IN_ACCOUNT],
     ['a wildcard over a TLD', { hostnames: ['*.test'], request_type: 'origin-ecc' }, Errors.WILDCARD_OVER_TLD],
     ['an RSA CSR for origin-ecc', { hostnames: ['alice.test'], request_type: 'origin-ecc', csr: 'RSA' }, Errors.CSR_KEY_TYPE_MISMATCH],
+    ['an RSA key with exponent 1, whose signatures anyone can make', { hostnames: ['alice.test'], request_type: 'origin-rsa', csr: csrWithExponentOne() }, Errors.CSR_KEY_TOO_WEAK],
     ['an unknown request type', { hostnames: ['alice.test'], request_type: 'origin-dsa' }, Errors.REQUEST_TYPE_INVALID],
     ['a validity outside the set', { hostnames: ['alice.test'], request_type: 'origin-ecc', requested_validity: 10 }, Errors.VALIDITY_INVALID],
     ['no CSR', { hostnames: ['alice.test'], request_type: 'origin-ecc', csr: '' }, Errors.CSR_MISSING],

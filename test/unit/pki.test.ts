@@ -8,6 +8,7 @@ import { parseCsr, verifyCsrSignature } from '../../src/pki/csr.js';
 import { derToPem, encodeCertificates, pemToDer, readCertificates } from '../../src/pki/formats.js';
 import { randomSerial, signSha256 } from '../../src/pki/keys.js';
 import { generateRoot, loadRoot, type OriginRoot } from '../../src/pki/root.js';
+import { csrWithExponentOne } from '../helpers/forged-csr.js';
 import { openssl, opensslCsr, opensslResult, writeTemp } from '../helpers/openssl.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -103,9 +104,17 @@ describe('CSR checks', () => {
     await rejectsWith(verifyCsrSignature(parseCsr(derToPem(der, 'CERTIFICATE REQUEST'))), Errors.CSR_BAD_SIGNATURE);
   });
   it('describes RSA-1024 so policy can refuse it, and refuses P-384 and Ed25519 keys', async () => {
-    assert.deepEqual(parseCsr(opensslCsr(dir, 'rsa1024', 'weak').csr).key, { kind: 'rsa', bits: 1024 });
+    const { kind, bits, exponent } = parseCsr(opensslCsr(dir, 'rsa1024', 'weak').csr).key as { kind: string; bits: number; exponent: bigint };
+    assert.deepEqual({ kind, bits, exponent }, { kind: 'rsa', bits: 1024, exponent: 65537n });
     await rejectsWith(() => parseCsr(opensslCsr(dir, 'p384', 'p384').csr), Errors.CSR_UNSUPPORTED_ALGORITHM);
     await rejectsWith(() => parseCsr(opensslCsr(dir, 'ed25519', 'ed').csr), Errors.CSR_UNSUPPORTED_ALGORITHM);
+  });
+  it('reads an RSA key with exponent 1 and its self-made signature as openssl does, for policy to refuse', async () => {
+    const csr = csrWithExponentOne();
+    assert.match(opensslResult(['req', '-noout', '-verify'], csr).stderr, /verify OK/);
+    const parsed = parseCsr(csr);
+    await verifyCsrSignature(parsed); // a signature anyone can make: hence the policy's exponent check
+    assert.equal((parsed.key as { exponent: bigint }).exponent, 1n);
   });
   it('re-encodes the public key exactly as openssl reads it', () => {
     const { csr, keyPath } = opensslCsr(dir, 'rsa2048', 'spki');

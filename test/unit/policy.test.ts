@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { Errors, StrictedgeError, type ErrorDef } from '../../src/errors/catalogue.js';
 import {
@@ -102,14 +103,23 @@ describe('planIssuance', () => {
 });
 
 describe('key and validity checks', () => {
+  const sound = BigInt(`0x${Buffer.from(generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'jwk' }).n!, 'base64url').toString('hex')}`);
+  const rsa = (bits: number, exponent = 65537n, modulus = sound) => ({ kind: 'rsa' as const, bits, modulus, exponent });
   const cases: [Parameters<typeof checkKeyFitsRequestType>, ErrorDef | undefined, string][] = [
     [[{ kind: 'ecdsa', curve: 'P-256' }, 'origin-ecc'], undefined, 'accepts P-256 for origin-ecc'],
-    [[{ kind: 'rsa', bits: 2048 }, 'origin-rsa'], undefined, 'accepts RSA-2048 for origin-rsa'],
-    [[{ kind: 'rsa', bits: 4096 }, 'origin-rsa'], undefined, 'accepts RSA-4096 for origin-rsa'],
-    [[{ kind: 'rsa', bits: 2048 }, 'origin-ecc'], Errors.CSR_KEY_TYPE_MISMATCH, 'rejects RSA for origin-ecc'],
+    [[rsa(2048), 'origin-rsa'], undefined, 'accepts RSA-2048 for origin-rsa'],
+    [[rsa(4096), 'origin-rsa'], undefined, 'accepts RSA-4096 for origin-rsa'],
+    [[rsa(2048, 3n), 'origin-rsa'], undefined, 'accepts an exponent of 3'],
+    [[rsa(2048), 'origin-ecc'], Errors.CSR_KEY_TYPE_MISMATCH, 'rejects RSA for origin-ecc'],
     [[{ kind: 'ecdsa', curve: 'P-256' }, 'origin-rsa'], Errors.CSR_KEY_TYPE_MISMATCH, 'rejects ECDSA for origin-rsa'],
-    [[{ kind: 'rsa', bits: 1024 }, 'origin-rsa'], Errors.CSR_KEY_TOO_WEAK, 'rejects RSA-1024'],
-    [[{ kind: 'rsa', bits: 8192 }, 'origin-rsa'], Errors.CSR_KEY_TOO_WEAK, 'rejects RSA-8192'],
+    [[rsa(1024), 'origin-rsa'], Errors.CSR_KEY_TOO_WEAK, 'rejects RSA-1024'],
+    [[rsa(8192), 'origin-rsa'], Errors.CSR_KEY_TOO_WEAK, 'rejects RSA-8192'],
+    [[rsa(2048, 1n), 'origin-rsa'], Errors.CSR_KEY_TOO_WEAK, 'rejects an exponent of 1 (any signature verifies)'],
+    [[rsa(2048, 0n), 'origin-rsa'], Errors.CSR_KEY_TOO_WEAK, 'rejects an exponent of 0'],
+    [[rsa(2048, 65536n), 'origin-rsa'], Errors.CSR_KEY_TOO_WEAK, 'rejects an even exponent'],
+    [[rsa(2048, (1n << 256n) + 1n), 'origin-rsa'], Errors.CSR_KEY_TOO_WEAK, 'rejects an exponent of 2^256 or more'],
+    [[rsa(2048, 65537n, sound * 2n), 'origin-rsa'], Errors.CSR_KEY_TOO_WEAK, 'rejects an even modulus'],
+    [[rsa(2048, 65537n, sound * 751n), 'origin-rsa'], Errors.CSR_KEY_TOO_WEAK, 'rejects a modulus with a factor below 752'],
   ];
   for (const [args, errorDef, title] of cases) {
     it(title, () => (errorDef ? throwsCode(() => checkKeyFitsRequestType(...args), errorDef) : checkKeyFitsRequestType(...args)));
