@@ -150,6 +150,7 @@ export async function openEmbeddedEdge(app: CaApp, options: EdgeOptions, logger:
     logger,
     options,
     initialSeq: app.certificates.lastSeq(),
+    clock,
     ...(metrics ? { metrics } : {}),
   });
   return edge;

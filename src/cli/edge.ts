@@ -101,6 +101,7 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
     loadZones: () => zones,
     zonesStamp: () => String(zonesVersion),
     logger,
+    clock,
     options: {
       connectTimeoutMs: milliseconds(values['origin-connect-timeout'], 'origin-connect-timeout'),
       responseTimeoutMs: milliseconds(values['origin-timeout'], 'origin-timeout'),

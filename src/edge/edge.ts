@@ -5,6 +5,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { createSecureContext, rootCertificates } from 'node:tls';
 import { closeGracefully } from '../graceful-close.js';
+import { systemClock, type Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { RevocationIndex } from '../revocation/revocation-index.js';
 import type { Zone } from '../store/zones.js';
@@ -47,6 +48,8 @@ export interface EdgeDeps {
   readonly feedStalenessSeconds?: () => number;
   /** Sequence number of the last event already in the index when the edge starts. */
   readonly initialSeq?: number;
+  /** For origin certificates' notAfter on live sockets and resumed sessions (OpenSSL reads its own). */
+  readonly clock?: Clock;
 }
 
 /** A certificate event as the edge applies it; seq and at when the source knows them. */
@@ -59,8 +62,8 @@ export interface Edge {
   zones(): ZoneTable;
   /**
    * Applies an issuance or revocation: new handshakes see it in the index at once, and every
-   * live origin socket whose peer presented a revoked certificate is closed (a request already
-   * in flight on it may finish; the next one makes a new, refused handshake).
+   * live origin socket whose peer presented a revoked certificate is closed (a request in
+   * flight on it is cut; the next one makes a new, refused handshake).
    */
   applyCertEvent(event: AppliedEvent): void;
   /** Brings the gauges up to date; the metrics listener calls it before each scrape. */
@@ -94,7 +97,9 @@ export function createEdge(deps: EdgeDeps): Edge {
   }, options.zoneRefreshMs ?? 250);
   timer.unref();
 
-  const sockets = createOriginSockets((serial) => deps.index.isRevoked(serial));
+  const clock = deps.clock ?? systemClock;
+  const nowMs = () => clock().getTime();
+  const sockets = createOriginSockets((serial) => deps.index.isRevoked(serial), nowMs);
   const sessions = options.originSessionResumption ? createOriginSessions() : undefined;
   const instruments = createEdgeInstruments(deps.metrics);
   let lastSeq = deps.initialSeq ?? 0;
@@ -107,6 +112,7 @@ export function createEdge(deps: EdgeDeps): Edge {
     sockets,
     ...(sessions ? { sessions } : {}),
     instruments,
+    nowMs,
   });
   const zones = () => table;
   const proxy = createProxy({ zones, upstreams, logger, instruments });

@@ -42,6 +42,7 @@ export function createEdgeInstruments(metrics: EdgeMetrics | undefined) {
     const bytesWritten = metrics.originHandshakeBytes.labels(zone, 'written');
     const closed: Record<SocketCloseReason, Counter.Internal> = {
       revoked: metrics.socketsClosed.labels('revoked'),
+      expired: metrics.socketsClosed.labels('expired'),
       idle: metrics.socketsClosed.labels('idle'),
       origin_closed: metrics.socketsClosed.labels('origin_closed'),
       error: metrics.socketsClosed.labels('error'),

@@ -13,7 +13,7 @@ import { socketCloseReason, type OriginPhase } from './classify.js';
 import { identityVerdict, OriginVerifyError, resumedSessionVerdict, X509_VERIFY_CODES } from './verify.js';
 import type { OriginSessions, VerifiedSession } from './origin-sessions.js';
 import type { ConnectObserver } from './instruments.js';
-import { closedForRevocation } from './origin-sockets.js';
+import { closedByEdge } from './origin-sockets.js';
 import { compactSession } from './session-blob.js';
 
 export type TlsPolicy =
@@ -35,10 +35,11 @@ export interface ConnectOptions {
   /** Budget for TCP connect plus TLS handshake. */
   readonly connectTimeoutMs: number;
   /**
-   * Told about every TLS socket once it is accepted, with the peer certificate's serial;
-   * returns false to refuse it (its certificate was revoked after the handshake's probe).
+   * Told about every TLS socket once it is accepted, with the peer certificate's serial and
+   * (strict) its notAfter; returns why it refused the socket (its certificate was revoked, or
+   * expired, since the handshake's checks), or undefined.
    */
-  readonly onTlsSocket?: (socket: TLSSocket, serial: string) => boolean;
+  readonly onTlsSocket?: (socket: TLSSocket, serial: string, notAfterMs?: number) => 'revoked' | 'expired' | undefined;
   readonly observer?: ConnectObserver;
   /** strict only: resumable sessions per origin + SNI; absent means every handshake is full. */
   readonly sessions?: OriginSessions;
@@ -121,7 +122,7 @@ export function connectOrigin(options: ConnectOptions): Promise<Socket> {
         let errorCode: string | undefined;
         socket.once('end', () => (originEnded = true));
         socket.on('error', (error: Error & { code?: string }) => (errorCode ??= error.code ?? 'unknown'));
-        socket.once('close', () => observer.closed(socketCloseReason({ revoked: closedForRevocation.has(socket), originEnded, errorCode })));
+        socket.once('close', () => observer.closed(socketCloseReason({ closedByEdge: closedByEdge.get(socket), originEnded, errorCode })));
       }
       resolve(socket); // our error listeners stay: after settling they do nothing, and the socket is never without one
     };
@@ -205,7 +206,8 @@ export function connectOrigin(options: ConnectOptions): Promise<Socket> {
           observer?.handshakeBytes(read, tcp.bytesWritten);
           if (options.onTlsSocket) {
             const serial = verified?.serial ?? socket.getPeerCertificate().serialNumber?.toLowerCase() ?? '';
-            if (!options.onTlsSocket(socket, serial)) return fail(tagged(new OriginVerifyError('revoked', serial), 'tls'));
+            const refused = options.onTlsSocket(socket, serial, verified?.notAfterMs);
+            if (refused) return fail(tagged(new OriginVerifyError(refused, serial), 'tls'));
           }
           succeed(socket);
         });

@@ -24,6 +24,8 @@ export interface UpstreamOptions {
   readonly sessions?: OriginSessions;
   readonly maxSocketsPerOrigin?: number;
   readonly instruments: EdgeInstruments;
+  /** The clock resumed sessions' notAfter is checked against. */
+  readonly nowMs?: () => number;
 }
 
 export function parseOrigin(origin: string): OriginAddress {
@@ -39,7 +41,7 @@ export function createUpstreams(options: UpstreamOptions) {
   const anyPolicy: TlsPolicy = { kind: 'any', secureContext: createSecureContext() };
   const policies: Record<PolicyKind, TlsPolicy> = { plain: { kind: 'plain' }, any: anyPolicy, strict: strictPolicy };
   // Only strict connections depend on a certificate staying valid; full mode accepts any, revoked or not.
-  const onTlsSocket = (socket: TLSSocket, serial: string) => options.sockets.add(socket, serial);
+  const onTlsSocket = (socket: TLSSocket, serial: string, notAfterMs?: number) => options.sockets.add(socket, serial, notAfterMs);
 
   function policyFor(kind: PolicyKind): TlsPolicy {
     return policies[kind];
@@ -63,7 +65,7 @@ export function createUpstreams(options: UpstreamOptions) {
           headersTimeout: options.responseTimeoutMs,
           bodyTimeout: options.responseTimeoutMs,
           connect: (_opts, callback) => {
-            connectOrigin({ address, servername, policy, connectTimeoutMs: options.connectTimeoutMs, onTlsSocket: policy.kind === 'strict' ? onTlsSocket : undefined, observer, sessions: options.sessions }).then(
+            connectOrigin({ address, servername, policy, connectTimeoutMs: options.connectTimeoutMs, onTlsSocket: policy.kind === 'strict' ? onTlsSocket : undefined, observer, sessions: options.sessions, now: options.nowMs }).then(
               (socket) => callback(null, socket),
               (error: Error) => callback(error, null),
             );

@@ -59,7 +59,7 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
       servername: host,
       policy: deps.upstreams.policyFor(decision.policy),
       connectTimeoutMs: deps.connectTimeoutMs,
-      onTlsSocket: decision.policy === 'strict' ? (socket, serial) => deps.sockets.add(socket, serial) : undefined,
+      onTlsSocket: decision.policy === 'strict' ? (socket, serial, notAfterMs) => deps.sockets.add(socket, serial, notAfterMs) : undefined,
       observer: { ...connect, opened: noop, closed: noop },
     }).then(
       (origin) => {

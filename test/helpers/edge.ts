@@ -8,7 +8,7 @@ import { openCa, openEmbeddedEdge, type CaApp } from '../../src/app.js';
 import { createApiServer, API_BASE } from '../../src/api/server.js';
 import type { Edge } from '../../src/edge/edge.js';
 import { silentLogger, type Logger } from '../../src/log.js';
-import { systemClock } from '../../src/clock.js';
+import { systemClock, type Clock } from '../../src/clock.js';
 import { readFileSync } from 'node:fs';
 import { startDemoOrigins, type DemoOrigins } from '../../src/origin/demo.js';
 import { createCaMetrics, createEdgeMetrics, type CaMetrics, type EdgeMetrics } from '../../src/metrics/metrics.js';
@@ -34,11 +34,11 @@ async function listen(server: Server): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-export async function startTestEdge(dir: string, options: { connectTimeoutMs?: number; responseTimeoutMs?: number; originSessionResumption?: boolean; edgeLogger?: Logger } = {}): Promise<TestEdge> {
+export async function startTestEdge(dir: string, options: { connectTimeoutMs?: number; responseTimeoutMs?: number; originSessionResumption?: boolean; edgeLogger?: Logger; edgeClock?: Clock } = {}): Promise<TestEdge> {
   const caMetrics = createCaMetrics();
   const edgeMetrics = createEdgeMetrics();
   const app = await openCa({ dir, clock: systemClock, metrics: caMetrics });
-  const edge = await openEmbeddedEdge(app, { connectTimeoutMs: options.connectTimeoutMs ?? 2000, responseTimeoutMs: options.responseTimeoutMs ?? 1500, publicRoots: [], zoneRefreshMs: 100, originSessionResumption: options.originSessionResumption ?? false }, options.edgeLogger ?? silentLogger, systemClock, edgeMetrics);
+  const edge = await openEmbeddedEdge(app, { connectTimeoutMs: options.connectTimeoutMs ?? 2000, responseTimeoutMs: options.responseTimeoutMs ?? 1500, publicRoots: [], zoneRefreshMs: 100, originSessionResumption: options.originSessionResumption ?? false }, options.edgeLogger ?? silentLogger, options.edgeClock ?? systemClock, edgeMetrics);
   const api = createApiServer({ accounts: app.accounts, ca: app.ca, zones: app.zones, crls: app.crls, edgeFeed: app.edgeFeed, metrics: caMetrics, logger: silentLogger });
   const metricsServer = createMetricsServer(edgeMetrics.registry, () => edge.refreshGauges());
   const [apiPort, httpPort, httpsPort, metricsPort] = [await listen(api), await listen(edge.http), await listen(edge.https), await listen(metricsServer)];

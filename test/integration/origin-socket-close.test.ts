@@ -2,6 +2,8 @@
 // an answer that said `Connection: close` the edge closes it (`idle`); an origin that closes a
 // connection that sat idle closed it (`origin_closed`); only a connection that broke is `error`.
 // undici destroys every connection with an error, so Node's hadError could not tell them apart.
+// And a strict connection whose certificate reaches its notAfter is closed by the edge (`expired`):
+// kept busy, a pooled connection would otherwise outlive the certificate that admitted it.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startOrigin, type RunningOrigin } from '../../src/origin/server.js';
+import { createKeyAndCsr } from '../../src/pki/csr-build.js';
 import { edgeRequest, startTestEdge, type TestEdge } from '../helpers/edge.js';
 import { openssl } from '../helpers/openssl.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -43,7 +46,7 @@ describe('origin sockets closed, by why', () => {
   async function closesSince(before: Record<string, number>): Promise<Record<string, number>> {
     const now = await closedCounts();
     const added = (reason: string) => (now[reason] ?? 0) - (before[reason] ?? 0);
-    return { idle: added('idle'), origin_closed: added('origin_closed'), error: added('error') };
+    return { idle: added('idle'), origin_closed: added('origin_closed'), error: added('error'), expired: added('expired') };
   }
 
   /** What `act` adds to each reason, once `expected` closes have reached the edge (at most 5 s), and a moment more. */
@@ -64,7 +67,7 @@ describe('origin sockets closed, by why', () => {
     const added = await closesDuring(3, async () => {
       for (let i = 0; i < 3; i++) assert.equal((await edgeRequest(edge, { scheme: 'https', host: 'close.test' })).status, 200);
     });
-    assert.deepEqual(added, { idle: 3, origin_closed: 0, error: 0 });
+    assert.deepEqual(added, { idle: 3, origin_closed: 0, error: 0, expired: 0 });
   });
 
   for (const mode of ['flexible', 'full'] as const) {
@@ -78,7 +81,7 @@ describe('origin sockets closed, by why', () => {
         assert.equal((await edgeRequest(edge, { scheme: 'https', host: `pooled-${mode}.test` })).status, 200);
         origin.server.closeIdleConnections();
       });
-      assert.deepEqual(added, { idle: 0, origin_closed: 1, error: 0 });
+      assert.deepEqual(added, { idle: 0, origin_closed: 1, error: 0, expired: 0 });
     });
   }
 
@@ -90,6 +93,48 @@ describe('origin sockets closed, by why', () => {
     const added = await closesDuring(1, async () => {
       assert.equal((await edgeRequest(edge, { scheme: 'https', host: 'reset.test' })).status, 520);
     });
-    assert.deepEqual(added, { idle: 0, origin_closed: 0, error: 1 });
+    assert.deepEqual(added, { idle: 0, origin_closed: 0, error: 1, expired: 0 });
+  });
+
+  it('a strict connection whose certificate reaches its notAfter: expired, and the next request makes a new handshake', async (t) => {
+    // A second edge whose clock can be moved on: OpenSSL judges the handshake by the real time,
+    // the edge's timer on the pooled socket by the edge's clock.
+    let offsetMs = 0;
+    const shifted = await startTestEdge(join(dir, 'state-expiry'), { edgeClock: () => new Date(Date.now() + offsetMs) });
+    t.after(() => shifted.close());
+    shifted.app.admin.createAccount('site');
+    const zone = shifted.app.admin.addZone({ name: 'expiring.test', account: 'site', mode: 'strict' });
+    const { keyPem, csrPem } = await createKeyAndCsr({ keyType: 'ecdsa', size: 256 }, ['expiring.test']);
+    const record = await shifted.app.ca.issue(shifted.app.admin.account('site'), { csr: csrPem, hostnames: ['expiring.test'], requestType: 'origin-ecc', requestedValidity: 7 });
+    const origin = await startOrigin({ name: 'expiring', tls: { cert: record.pem, key: keyPem } });
+    origins.push(origin);
+    shifted.app.zoneStore.setOrigins(zone.id, null, origin.address, new Date().toISOString());
+    shifted.edge.refreshZones();
+    const handshakes = () => shifted.edgeMetrics.originTlsHandshakes.get().then((m) => m.values.reduce((sum, v) => sum + v.value, 0));
+
+    const closed = async (reason: string) => (await shifted.edgeMetrics.socketsClosed.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
+    const until = async (done: () => Promise<boolean>) => {
+      const deadline = performance.now() + 5000;
+      while (!(await done()) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    };
+    // First at the real time, so that the edge makes its own certificate for the zone (with its
+    // clock) as valid now; then the pooled origin connection is closed by the origin.
+    assert.equal((await edgeRequest(shifted, { scheme: 'https', host: 'expiring.test' })).status, 200);
+    origin.server.closeAllConnections();
+    await until(async () => (await closed('origin_closed')) === 1);
+    assert.equal(shifted.edge.sockets.size, 0);
+
+    offsetMs = Date.parse(record.expiresOn) - Date.now() - 800; // the edge's clock: 0.8 s before notAfter
+    assert.equal((await edgeRequest(shifted, { scheme: 'https', host: 'expiring.test' })).status, 200);
+    assert.equal(await handshakes(), 2);
+    assert.equal(shifted.edge.sockets.size, 1);
+    await until(async () => (await closed('expired')) === 1);
+    assert.equal(await closed('expired'), 1);
+    assert.equal(shifted.edge.sockets.size, 0);
+
+    offsetMs = 0; // back to now: the certificate has a week left
+    assert.equal((await edgeRequest(shifted, { scheme: 'https', host: 'expiring.test' })).status, 200);
+    assert.equal(await handshakes(), 3);
+    assert.equal(shifted.edge.sockets.size, 1);
   });
 });

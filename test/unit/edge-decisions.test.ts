@@ -143,9 +143,10 @@ describe('socketCloseReason', () => {
       [false, 'UND_ERR_SOCKET', 'error'],
       [false, 'ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC', 'error'],
     ];
-    for (const [originEnded, errorCode, reason] of table) assert.equal(socketCloseReason({ revoked: false, originEnded, errorCode }), reason, `${originEnded} ${errorCode}`);
-    // The edge closing it for revocation wins over whatever undici or the origin did next.
-    assert.equal(socketCloseReason({ revoked: true, originEnded: true, errorCode: 'ECONNRESET' }), 'revoked');
+    for (const [originEnded, errorCode, reason] of table) assert.equal(socketCloseReason({ originEnded, errorCode }), reason, `${originEnded} ${errorCode}`);
+    // The edge closing it for its certificate wins over whatever undici or the origin did next.
+    assert.equal(socketCloseReason({ closedByEdge: 'revoked', originEnded: true, errorCode: 'ECONNRESET' }), 'revoked');
+    assert.equal(socketCloseReason({ closedByEdge: 'expired', originEnded: false, errorCode: 'UND_ERR_SOCKET' }), 'expired');
   });
 });
 
