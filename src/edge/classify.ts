@@ -41,10 +41,9 @@ export type SocketCloseReason = 'revoked' | 'expired' | 'idle' | 'origin_closed'
 
 /**
  * Why an origin connection closed. The edge closes one whose certificate was revoked or reached
- * its notAfter. undici
- * closes one on purpose with an informational error (UND_ERR_INFO): after an answer that said
- * `Connection: close`, and at its keep-alive timeout. An origin that ends the connection itself
- * closed it, whatever undici then reports; anything else broke it.
+ * its notAfter. undici closes one on purpose with an informational error (UND_ERR_INFO): after
+ * an answer that said `Connection: close`, and at its keep-alive timeout. An origin that ends
+ * the connection itself closed it, whatever undici then reports; anything else broke it.
  */
 export function socketCloseReason(facts: { readonly closedByEdge?: 'revoked' | 'expired'; readonly originEnded: boolean; readonly errorCode?: string }): SocketCloseReason {
   if (facts.closedByEdge) return facts.closedByEdge;

@@ -13,7 +13,7 @@ import { socketCloseReason, type OriginPhase } from './classify.js';
 import { identityVerdict, OriginVerifyError, resumedSessionVerdict, X509_VERIFY_CODES } from './verify.js';
 import type { OriginSessions, VerifiedSession } from './origin-sessions.js';
 import type { ConnectObserver } from './instruments.js';
-import { closedByEdge } from './origin-sockets.js';
+import { closedByEdge, type ClosedByEdge } from './origin-sockets.js';
 import { compactSession } from './session-blob.js';
 
 export type TlsPolicy =
@@ -39,7 +39,7 @@ export interface ConnectOptions {
    * (strict) its notAfter; returns why it refused the socket (its certificate was revoked, or
    * expired, since the handshake's checks), or undefined.
    */
-  readonly onTlsSocket?: (socket: TLSSocket, serial: string, notAfterMs?: number) => 'revoked' | 'expired' | undefined;
+  readonly onTlsSocket?: (socket: TLSSocket, serial: string, notAfterMs?: number) => ClosedByEdge | undefined;
   readonly observer?: ConnectObserver;
   /** strict only: resumable sessions per origin + SNI; absent means every handshake is full. */
   readonly sessions?: OriginSessions;
