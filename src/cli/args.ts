@@ -17,8 +17,19 @@ export function parseFlags<O extends Options>(argv: readonly string[], options: 
     return parsed;
   } catch (error) {
     if (error instanceof UsageError) throw error;
-    throw new UsageError((error as Error).message.split('\n')[0]!);
+    throw new UsageError(flagErrorMessage(error as NodeJS.ErrnoException));
   }
+}
+
+/**
+ * parseArgs' errors in the CLI's words: its own say "argument is ambiguous" for a flag whose
+ * value is missing before the next flag, and add advice about positionals to an unknown one.
+ */
+function flagErrorMessage({ code, message }: NodeJS.ErrnoException): string {
+  const flag = /'(--?[^'\s<]+)/.exec(message)?.[1];
+  if (flag && code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown flag ${flag} (strictedge help lists each command's flags)`;
+  if (flag && code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && /argument missing|ambiguous/.test(message)) return `${flag} needs a value`;
+  return message.split('\n')[0]!;
 }
 
 export function requiredPositional(positionals: readonly string[], index: number, what: string): string {

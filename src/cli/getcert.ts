@@ -34,7 +34,7 @@ export function readKeySpec(keyType: string, keySize: string | undefined): KeySp
 export function readDays(value: string | undefined, notice: (line: string) => void): number {
   if (value === undefined) return DEFAULT_VALIDITY_DAYS;
   const days = Number(value);
-  if (!/^\d+$/.test(value) || days < 1) throw new UsageError('-days must be a whole number of days');
+  if (!/^\d+$/.test(value) || days < 1) throw new UsageError('-days must be a whole number of days, 1 or more');
   const allowed = nearestValidity(days);
   if (allowed !== days) notice(`-days ${days} is not one of ${ALLOWED_VALIDITY_DAYS.join(', ')}; using ${allowed}`);
   return allowed;

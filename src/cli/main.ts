@@ -37,8 +37,11 @@ const out = {
   log: (line: string) => process.stderr.write(`${line}\n`),
 };
 
+const HELP_FLAGS = new Set(['--help', '-help', '-h']);
+
 async function run(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
+  if (rest.some((arg) => HELP_FLAGS.has(arg))) return void out.stdout(`${USAGE}\n`); // `strictedge serve --help`
   switch (command) {
     case 'serve':
       return serve(rest, systemClock);

@@ -127,7 +127,9 @@ describe('strictedge CLI against a running serve', () => {
     ['a bad key type', ['-hostnames', 'demo.test', '-key-type', 'dsa'], {}, /-key-type must be rsa or ecdsa/],
     ['a bad ECDSA key size', ['-hostnames', 'demo.test', '-key-type', 'ecdsa', '-key-size', '384'], {}, /ecdsa must be 256/],
     ['no hostnames', ['-key-type', 'ecdsa'], {}, /-hostnames is required/],
-    ['an unknown flag', ['-hostnames', 'demo.test', '-colour', 'red'], {}, /Unknown option '--colour'/],
+    ['an unknown flag', ['-hostnames', 'demo.test', '-colour', 'red'], {}, /^strictedge: unknown flag --colour \(strictedge help lists each command's flags\)$/m],
+    ['a flag with its value missing before the next flag', ['-hostnames', '-key-type', 'ecdsa'], {}, /^strictedge: --hostnames needs a value$/m],
+    ['-days 0', ['-hostnames', 'demo.test', '-days', '0'], {}, /-days must be a whole number of days, 1 or more/],
     ['no API key', ['-hostnames', 'demo.test', '-key-type', 'ecdsa'], { STRICTEDGE_API_KEY: '', CF_API_KEY: '' }, /set STRICTEDGE_API_KEY/],
     ['a wrong API key', ['-hostnames', 'demo.test', '-key-type', 'ecdsa'], { STRICTEDGE_API_KEY: 'v1.0-wrong' }, /Authentication error.*code 10001/],
     ['an unreachable CA', ['-hostnames', 'demo.test', '-key-type', 'ecdsa'], { STRICTEDGE_API_URL: 'http://127.0.0.1:CLOSED_PORT/client/v4' }, /cannot reach the CA at .*ECONNREFUSED/],
@@ -283,6 +285,16 @@ describe('strictedge serve logs', () => {
 describe('strictedge admin commands on a state folder', () => {
   const state = tempDir('strictedge-admin-');
   const run = (args: string[]) => cli([...args, '--state', state]);
+
+  it('prints its usage for help, and for --help or -h after any command, starting and writing nothing', () => {
+    for (const args of [['help'], ['serve', '--help'], ['getcert', '-h'], ['zones', 'add', '-help']]) {
+      const result = run(args);
+      assert.equal(result.status, 0, `${args.join(' ')}: ${result.stderr}`);
+      assert.match(result.stdout, /^usage: strictedge <command>/, args.join(' '));
+      assert.equal(result.stderr, '');
+    }
+    assert.deepEqual(readdirSync(state), [], 'serve --help made no state');
+  });
 
   it('creates accounts, zones and keys, revokes keys, and refuses bad input clearly', async () => {
     assert.equal(run(['ca', 'init']).status, 0);
