@@ -1,6 +1,6 @@
 // strictedge edge: an edge on its own, following a CA over HTTP with an edge token. Its state
 // folder holds its edge CA, the Origin CA roots (fetched once), and its replica database.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
@@ -58,14 +58,19 @@ async function originRoots(dir: string, caUrl: string, token: string): Promise<s
 
 const SNAPSHOT_AFTER_EVENTS = 10_000;
 
-/** The index from the snapshot plus the replica's later events, or from the replica alone. */
+/**
+ * The index from the snapshot plus the replica's later events, or from the replica alone; with
+ * the revocations kept from a history the CA no longer has (see replica.ts) either way.
+ */
 function loadIndex(replica: ReturnType<typeof openReplica>, snapshotPath: string): { index: RevocationIndex; loaded: number } {
   const snapshot = readIndexSnapshot(snapshotPath);
   if (snapshot && snapshot.lastSeq <= replica.lastSeq()) {
-    return { index: snapshot.index, loaded: replica.forEachEvent((event) => snapshot.index.apply(event), snapshot.lastSeq) };
+    const loaded = replica.forEachKeptRevocation((event) => snapshot.index.apply(event));
+    return { index: snapshot.index, loaded: loaded + replica.forEachEvent((event) => snapshot.index.apply(event), snapshot.lastSeq) };
   }
   const index = createRevocationIndex(capacityFor(replica.count()));
-  return { index, loaded: replica.forEachEvent((event) => index.apply(event)) };
+  const loaded = replica.forEachKeptRevocation((event) => index.apply(event));
+  return { index, loaded: loaded + replica.forEachEvent((event) => index.apply(event)) };
 }
 
 export async function edgeCommand(argv: readonly string[], clock: Clock): Promise<void> {
@@ -117,6 +122,11 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
     clock,
     maxStalenessMs: milliseconds(values['max-feed-staleness'], 'max-feed-staleness'),
     onEvents: (events) => events.forEach((event) => edge.applyCertEvent(event)),
+    onFeedReset: () => {
+      metrics.feedResets.inc();
+      rmSync(snapshotPath, { force: true }); // it holds the history the CA no longer has
+    },
+    onIndexRebuilt: (rebuilt) => index.adopt(rebuilt),
     onZones: () => {
       zones = replica.zones();
       zonesVersion++;
@@ -163,7 +173,8 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
     metricsServer.close();
     edge.close(graceMs).finally(() => {
       try {
-        writeIndexSnapshot(snapshotPath, index, replica.lastSeq());
+        // Mid-rebuild the running index still holds certificates the CA no longer has: no snapshot.
+        if (!follower?.status().rebuilding) writeIndexSnapshot(snapshotPath, index, replica.lastSeq());
       } finally {
         replica.close();
         process.exit(0);

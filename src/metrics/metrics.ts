@@ -42,6 +42,7 @@ export function createEdgeMetrics(registry: Registry = new Registry()) {
     indexEntries: new Gauge({ aggregator: 'min', name: 'strictedge_edge_revocation_index_entries', help: 'Certificates in the revocation index', labelNames: ['kind'], registers: r }),
     lastSeq: new Gauge({ aggregator: 'min', name: 'strictedge_edge_revocation_last_seq', help: 'Sequence number of the last certificate event applied', registers: r }),
     feedStaleness: new Gauge({ aggregator: 'max', name: 'strictedge_edge_revocation_feed_staleness_seconds', help: 'Seconds since the edge last heard from the CA (0 when embedded)', registers: r }),
+    feedResets: new Counter({ name: 'strictedge_edge_revocation_feed_resets_total', help: "Times a separate edge found the CA's event feed no longer continuing from its last event (a CA restored from a backup) and followed it again from seq 0", registers: r }),
     applyDelay: new Histogram({ name: 'strictedge_edge_revocation_apply_delay_seconds', help: 'From a certificate event at the CA to the edge applying it', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60], registers: r }),
   };
 }

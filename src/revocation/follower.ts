@@ -2,10 +2,18 @@
 // replica (one transaction), then applies it to the running edge; it also refreshes zones.
 // When the CA cannot be reached it keeps the last known state (never fails open), retries
 // with backoff, and past `maxStalenessMs` says so in its log and status.
+// Each poll says what the edge's last event was; a CA whose history differs (restored from a
+// backup: it numbers new events from where the backup ended, so asking for events after the
+// edge's last one would skip them, revocations included) answers EDGE_FEED_DIVERGED. The edge
+// then follows the feed again from seq 0: every event still reaches the running index at once,
+// while a new index is built aside, from those events and the revocations kept from before,
+// and swapped in when it has caught up, so certificates the CA no longer knows stop counting.
 import type { CertEvent } from '../store/certificates.js';
+import { Errors } from '../errors/catalogue.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../clock.js';
 import type { Replica, ReplicaZone } from './replica.js';
+import { createRevocationIndex, type RevocationIndex } from './revocation-index.js';
 
 export interface FollowerDeps {
   readonly caUrl: string;
@@ -15,6 +23,10 @@ export interface FollowerDeps {
   readonly onEvents: (events: readonly CertEvent[]) => void;
   /** Called when the zone list the CA gives differs from the last one. */
   readonly onZones: () => void;
+  /** Called when the feed diverged and is followed again from seq 0 (the index snapshot is stale). */
+  readonly onFeedReset?: () => void;
+  /** Called with the index rebuilt from the feed since the reset; the edge adopts it. */
+  readonly onIndexRebuilt: (index: RevocationIndex) => void;
   readonly logger: Logger;
   readonly clock: Clock;
   readonly maxStalenessMs: number;
@@ -27,6 +39,8 @@ export interface FollowerStatus {
   readonly last_contact: string | null;
   readonly staleness_seconds: number | null;
   readonly stale: boolean;
+  /** Following the feed again from seq 0 after it diverged; the index is being rebuilt. */
+  readonly rebuilding: boolean;
 }
 
 interface WireEvent {
@@ -45,12 +59,14 @@ export function createFollower(deps: FollowerDeps) {
   let lastSeq = deps.replica.lastSeq();
   let lastContact: number | undefined;
   let staleReported = false;
+  /** The index being rebuilt since the feed diverged, until it has caught up. */
+  let rebuilding: RevocationIndex | undefined;
   let zonesJson = JSON.stringify(deps.replica.zones().map((z) => z.id + z.sslMode + z.originHttp + z.originHttps));
 
   async function getJson<T>(path: string): Promise<T> {
     const response = await fetch(`${deps.caUrl}${path}`, { headers, signal: abort.signal });
     const body = (await response.json()) as { success: boolean; result: T; errors: { code: number; message: string }[] };
-    if (!body.success) throw new Error(`CA answered ${response.status}: ${body.errors[0]?.message ?? 'error'}`);
+    if (!body.success) throw Object.assign(new Error(`CA answered ${response.status}: ${body.errors[0]?.message ?? 'error'}`), { apiCode: body.errors[0]?.code });
     lastContact = deps.clock().getTime();
     if (staleReported) {
       staleReported = false;
@@ -59,19 +75,50 @@ export function createFollower(deps: FollowerDeps) {
     return body.result;
   }
 
+  /** The feed's URL for the events after the last one, saying what that one was. */
+  function eventsPath(): string {
+    // While rebuilding, an empty answer at once means caught up, rather than after a long poll.
+    let path = `/edge/events?since=${lastSeq}&wait=${rebuilding ? 0 : (deps.waitSeconds ?? 25)}`;
+    const last = lastSeq > 0 ? deps.replica.eventAt(lastSeq) : undefined;
+    if (last) path += `&since_kind=${last.kind}&since_sha256=${last.sha256}`;
+    return path;
+  }
+
+  function startOver(why: string): void {
+    deps.replica.forgetEventsKeepingRevocations();
+    const fresh = createRevocationIndex();
+    const kept = deps.replica.forEachKeptRevocation((event) => fresh.apply(event));
+    deps.logger.log('error', "the CA's event feed does not continue from this edge's last event (the CA was restored from a backup, or replaced); following it again from seq 0, keeping every revocation applied so far", { last_seq: lastSeq, kept_revocations: kept, ca_said: why });
+    rebuilding = fresh;
+    lastSeq = 0;
+    deps.onFeedReset?.();
+  }
+
   async function followEvents(): Promise<void> {
     let backoff = 250;
     while (running) {
       try {
-        const wire = await getJson<WireEvent[]>(`/edge/events?since=${lastSeq}&wait=${deps.waitSeconds ?? 25}`);
+        const wire = await getJson<WireEvent[]>(eventsPath());
         backoff = 250;
-        if (wire.length === 0) continue;
+        if (wire.length === 0) {
+          if (rebuilding) {
+            deps.onIndexRebuilt(rebuilding);
+            rebuilding = undefined;
+            deps.logger.log('info', "the index is rebuilt from the CA's event feed", { last_seq: lastSeq });
+          }
+          continue;
+        }
         const events: CertEvent[] = wire.map((e) => ({ seq: e.seq, kind: e.kind, serial: e.serial, sha256: e.sha256, notAfter: e.not_after, at: e.at }));
         deps.replica.record(events); // durable first: a restart never forgets an applied revocation
         lastSeq = events[events.length - 1]!.seq;
+        if (rebuilding) for (const event of events) rebuilding.apply(event);
         deps.onEvents(events);
       } catch (error) {
         if (!running) return;
+        if ((error as { apiCode?: number }).apiCode === Errors.EDGE_FEED_DIVERGED.code) {
+          startOver((error as Error).message);
+          continue;
+        }
         if (deps.logger.enabled('debug')) deps.logger.log('debug', 'event feed unreachable', { error: String(error) });
         await new Promise((resolve) => setTimeout(resolve, backoff).unref());
         backoff = Math.min(backoff * 2, 5000);
@@ -96,7 +143,7 @@ export function createFollower(deps: FollowerDeps) {
   function status(): FollowerStatus {
     const staleness = lastContact === undefined ? null : (deps.clock().getTime() - lastContact) / 1000;
     const stale = staleness === null ? true : staleness * 1000 > deps.maxStalenessMs;
-    return { last_seq: lastSeq, last_contact: lastContact === undefined ? null : new Date(lastContact).toISOString(), staleness_seconds: staleness, stale };
+    return { last_seq: lastSeq, last_contact: lastContact === undefined ? null : new Date(lastContact).toISOString(), staleness_seconds: staleness, stale, rebuilding: rebuilding !== undefined };
   }
 
   let zoneTimer: NodeJS.Timeout | undefined;

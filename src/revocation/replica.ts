@@ -1,5 +1,8 @@
 // A separate edge's own SQLite replica: every certificate event it has applied (so it restarts
-// without the CA and never fails open) and the last zone list it was given.
+// without the CA and never fails open) and the last zone list it was given. When the CA's feed
+// no longer continues from the replica's last event (a CA restored from a backup), the events
+// are dropped to be followed again from the start, but their revocations are kept: a
+// certificate once revoked stays revoked here, whatever the CA forgot.
 import type { CertEvent } from '../store/certificates.js';
 import { openDatabase, type Db } from '../store/db.js';
 import type { SslMode, Zone } from '../store/zones.js';
@@ -23,6 +26,12 @@ const REPLICA_MIGRATIONS: readonly string[] = [
     modified_on TEXT NOT NULL
   );
   `,
+  `
+  CREATE TABLE kept_revocations (
+    serial TEXT PRIMARY KEY,
+    sha256 TEXT NOT NULL
+  );
+  `,
 ];
 
 export interface ReplicaZone {
@@ -38,6 +47,10 @@ export function openReplica(path: string) {
   const db: Db = openDatabase(path, REPLICA_MIGRATIONS);
   const insertEvent = db.prepare('INSERT OR IGNORE INTO applied_events (seq, kind, serial, sha256, not_after, at) VALUES (?, ?, ?, ?, ?, ?)');
   const selectLast = db.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM applied_events');
+  const selectEventAt = db.prepare<[number], { kind: 'issued' | 'revoked'; sha256: string }>('SELECT kind, sha256 FROM applied_events WHERE seq = ?');
+  const keepRevocations = db.prepare("INSERT OR IGNORE INTO kept_revocations (serial, sha256) SELECT serial, sha256 FROM applied_events WHERE kind = 'revoked'");
+  const deleteEvents = db.prepare('DELETE FROM applied_events');
+  const selectKept = db.prepare<[], [string, string]>('SELECT serial, sha256 FROM kept_revocations').raw(true);
   // Raw rows (arrays) load ~2x faster than objects when an edge starts on millions of events.
   const selectEvents = db.prepare<[number, number], [number, 'issued' | 'revoked', string, string]>('SELECT seq, kind, serial, sha256 FROM applied_events WHERE seq > ? ORDER BY seq LIMIT ?').raw(true);
   const deleteZones = db.prepare('DELETE FROM zones');
@@ -47,6 +60,21 @@ export function openReplica(path: string) {
   return {
     db,
     lastSeq: (): number => selectLast.get()!.seq ?? 0,
+    /** What the event with this seq was (the feed checks it against the CA's). */
+    eventAt: (seq: number): Pick<CertEvent, 'kind' | 'sha256'> | undefined => selectEventAt.get(seq),
+    /** Drops every event, keeping their revocations, so that the feed can be followed from seq 0. */
+    forgetEventsKeepingRevocations(): void {
+      db.transaction(() => {
+        keepRevocations.run();
+        deleteEvents.run();
+      })();
+    },
+    /** Revocations kept from a history the CA no longer has, as events to apply. */
+    forEachKeptRevocation(apply: (event: Pick<CertEvent, 'kind' | 'serial' | 'sha256'>) => void): number {
+      const rows = selectKept.all();
+      for (const [serial, sha256] of rows) apply({ kind: 'revoked', serial, sha256 });
+      return rows.length;
+    },
     /** Records a batch of events in one transaction: all of them or none. */
     record(events: readonly CertEvent[]): void {
       db.transaction(() => {

@@ -19,6 +19,12 @@ export interface RevocationIndex {
   readonly revokedCount: number;
   /** The table as it is, for a snapshot file (see index-snapshot.ts). */
   exportTable(): IndexTable;
+  /**
+   * Takes over another index's table in one step: a separate edge rebuilds its index aside when
+   * the CA's history changed under it, and swaps it in once complete. The other index is not to
+   * be used afterwards (the two share the table until this one grows).
+   */
+  adopt(other: RevocationIndex): void;
 }
 
 export interface IndexTable {
@@ -123,6 +129,9 @@ export function createRevocationIndex(initialCapacity = 1 << 12, table?: IndexTa
       return (flags[find(slots, capacity)]! & FLAG_REVOKED) !== 0;
     },
     exportTable: () => ({ capacity, used, issuedCount, revokedCount, slots, flags }),
+    adopt(other) {
+      ({ capacity, used, issuedCount, revokedCount, slots, flags } = other.exportTable());
+    },
     get issuedCount() {
       return issuedCount;
     },

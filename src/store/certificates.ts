@@ -78,6 +78,7 @@ export function createCertificateStore(db: Db) {
     'SELECT serial, revoked_at FROM certificates WHERE request_type = ? AND revoked_at IS NOT NULL ORDER BY revoked_at, serial',
   );
   const selectLastSeq = db.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM cert_events');
+  const selectEventAt = db.prepare<[number], { kind: 'issued' | 'revoked'; sha256: string }>('SELECT kind, sha256 FROM cert_events WHERE seq = ?');
   const selectEvents = db.prepare<[number, number], { seq: number; kind: 'issued' | 'revoked'; serial: string; sha256: string; not_after: string; at: string }>(
     'SELECT seq, kind, serial, sha256, not_after, at FROM cert_events WHERE seq > ? ORDER BY seq LIMIT ?',
   );
@@ -117,6 +118,10 @@ export function createCertificateStore(db: Db) {
     },
     lastSeq(): number {
       return selectLastSeq.get()!.seq ?? 0;
+    },
+    /** What the event with this seq was, to tell whether a follower's history is this store's. */
+    eventAt(seq: number): Pick<CertEvent, 'kind' | 'sha256'> | undefined {
+      return selectEventAt.get(seq);
     },
     eventsSince(seq: number, limit: number): CertEvent[] {
       return selectEvents.all(seq, limit).map((row) => ({ seq: row.seq, kind: row.kind, serial: row.serial, sha256: row.sha256, notAfter: row.not_after, at: row.at }));

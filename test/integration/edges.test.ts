@@ -1,6 +1,6 @@
 // One CA and two separate edge processes on loopback, following the CA's event feed.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -81,8 +81,17 @@ describe('separate edges following the CA', () => {
     // The right length, one hex digit off (a token that already ends in 00 made "00" no change at all).
     const wrong = tokens[0]!.slice(0, -1) + (tokens[0]!.endsWith('0') ? '1' : '0');
     assert.equal((await fetch(url, { headers: { authorization: `Bearer ${wrong}` } })).status, 401);
-    const feed = (await (await fetch(url, { headers: { authorization: `Bearer ${tokens[0]}` } })).json()) as { result: { kind: string; serial: string }[] };
+    const feed = (await (await fetch(url, { headers: { authorization: `Bearer ${tokens[0]}` } })).json()) as { result: { kind: string; serial: string; sha256: string }[] };
     assert.deepEqual(feed.result.map((e) => e.kind), ['issued', 'issued']);
+    // An edge says what its last event was; the feed answers 409 when its own event there differs.
+    const after = (kind: string, sha256: string) => fetch(`${ca.ready.api}/edge/events?since=1&since_kind=${kind}&since_sha256=${sha256}`, { headers: { authorization: `Bearer ${tokens[0]}` } });
+    const first = feed.result[0]!;
+    assert.equal((await after('issued', first.sha256)).status, 200);
+    const diverged = await after('revoked', first.sha256);
+    assert.equal(diverged.status, 409);
+    assert.equal(((await diverged.json()) as { errors: { code: number }[] }).errors[0]!.code, 1800);
+    assert.equal((await after('issued', feed.result[1]!.sha256)).status, 409);
+    assert.equal((await after('issued', 'not-hex')).status, 400);
   });
 
   it('refuses, in one line, a token that is not an edge token and a CA it cannot reach', async () => {
@@ -131,5 +140,79 @@ describe('separate edges following the CA', () => {
     assert.equal(set.status, 0, set.stderr);
     const switched = await Promise.all([edge1, edge2].map((edge) => until('mode switch reached the edge', async () => (await get(edge.ready, 'one.test')).status === 521, 3000)));
     assert.ok(Math.max(...switched) < 1000, `${switched} ms`); // flexible needs an HTTP origin, and one.test has none: 521
+  });
+});
+
+// After a restore from a backup the CA numbers new events from where the backup ended, so an
+// edge that asked for the events after its own last one would never see them: revocations made
+// at the restored CA would not reach it, and certificates it issued would be refused as unknown.
+describe('a CA restored from an older backup', () => {
+  const dir = tempDir('strictedge-restore-');
+  const caState = join(dir, 'ca');
+  const backup = join(dir, 'ca-backup');
+  const running: { stop(): Promise<void> }[] = [];
+  const origins: RunningOrigin[] = [];
+  after(async () => {
+    await Promise.all(running.map((r) => r.stop()));
+    await Promise.all(origins.map((o) => o.close()));
+  });
+
+  it('the separate edge follows the feed again from the start, enforces the restored CA\'s revocations and keeps its own', async () => {
+    const apiPort = await freePort();
+    const originPorts: Record<string, number> = { 'a.test': await freePort(), 'b.test': await freePort(), 'c.test': await freePort() };
+    const apiKey = cli(['accounts', 'create', 'site', '--state', caState]).stdout.trim();
+    for (const [zone, port] of Object.entries(originPorts)) {
+      assert.equal(cli(['zones', 'add', zone, '--account', 'site', '--mode', 'strict', '--origin-https', `127.0.0.1:${port}`, '--state', caState]).status, 0);
+    }
+    const token = cli(['edges', 'create', 'edge1', '--state', caState]).stdout.trim();
+    let ca: Served;
+    const startCa = async () => {
+      ca = await startServe(['--state', caState, '--api-port', String(apiPort), '--http-port', '0', '--https-port', '0', '--metrics-port', '0']);
+      running.push(ca);
+    };
+    const issue = async (zone: string): Promise<string> => {
+      const csr = opensslCsr(dir, 'p256', `${zone}-${Date.now()}`);
+      const issued = await api(ca.ready.api, 'POST', '/certificates', { key: apiKey, body: { csr: csr.csr, hostnames: [zone], request_type: 'origin-ecc', requested_validity: 7 } });
+      assert.equal(issued.status, 200);
+      origins.push(await startOrigin({ name: zone, port: originPorts[zone], tls: { cert: issued.result.certificate, key: csr.keyPem } }));
+      return issued.result.id as string;
+    };
+    const revoke = async (id: string) => assert.equal((await api(ca.ready.api, 'DELETE', `/certificates/${id}`, { key: apiKey })).status, 200);
+    const startEdge = async () => {
+      const edge = await startCommand(['edge', '--ca-url', `http://127.0.0.1:${apiPort}/client/v4`, '--state', join(dir, 'edge1'), '--http-port', '0', '--https-port', '0', '--metrics-port', '0'], { STRICTEDGE_EDGE_TOKEN: token });
+      running.push(edge);
+      return edge;
+    };
+
+    await startCa();
+    const a = await issue('a.test'); // seq 1
+    let edge = await startEdge();
+    await until('a.test served', async () => (await get(edge.ready, 'a.test')).status === 200, 5000);
+
+    await ca!.stop();
+    cpSync(caState, backup, { recursive: true }); // the backup ends at seq 1
+    await startCa();
+    const b = await issue('b.test'); // seq 2
+    await revoke(b); // seq 3
+    await until('the edge refuses b.test', async () => (await get(edge.ready, 'b.test')).verdict === 'revoked', 5000);
+
+    await ca!.stop();
+    rmSync(caState, { recursive: true });
+    cpSync(backup, caState, { recursive: true }); // restored: seq 1 again
+    await startCa();
+    await issue('c.test'); // seq 2 at the restored CA
+    await revoke(a); // seq 3 at the restored CA
+    await until('the revocation made at the restored CA reaches the edge', async () => (await get(edge.ready, 'a.test')).verdict === 'revoked', 10_000);
+    await until('the certificate the restored CA issued is served', async () => (await get(edge.ready, 'c.test')).status === 200, 5000);
+    assert.deepEqual(await get(edge.ready, 'b.test'), { status: 526, verdict: 'revoked' }, 'a revocation the restored CA forgot still holds');
+    await until('the index is rebuilt', async () => !((await (await fetch(edge.ready.status)).json()) as { rebuilding: boolean }).rebuilding, 5000);
+    assert.match(edge.stderr(), /does not continue from this edge's last event/);
+    assert.match(await (await fetch(edge.ready.metrics)).text(), /^strictedge_edge_revocation_feed_resets_total 1$/m);
+
+    await edge.stop(); // and again from its own state: the kept revocation is in its replica
+    edge = await startEdge();
+    await until('c.test served after a restart', async () => (await get(edge.ready, 'c.test')).status === 200, 5000);
+    assert.deepEqual(await get(edge.ready, 'a.test'), { status: 526, verdict: 'revoked' });
+    assert.deepEqual(await get(edge.ready, 'b.test'), { status: 526, verdict: 'revoked' });
   });
 });

@@ -67,3 +67,24 @@ it('survives a snapshot round trip, and refuses a damaged snapshot', async () =>
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+it('adopts a rebuilt index in one step, and grows on from it', () => {
+  const live = createRevocationIndex(16);
+  const [forgotten, kept, fresh] = [serial(), serial(), serial()];
+  const [ff, fk, fn] = [sha(), sha(), sha()];
+  live.apply({ kind: 'issued', serial: forgotten, sha256: ff });
+  const rebuilt = createRevocationIndex(16);
+  rebuilt.apply({ kind: 'revoked', serial: kept, sha256: fk });
+  rebuilt.apply({ kind: 'issued', serial: fresh, sha256: fn });
+  live.adopt(rebuilt);
+  assert.equal(live.probe(forgotten, ff), 'unknown');
+  assert.equal(live.probe(kept, fk), 'revoked');
+  assert.equal(live.probe(fresh, fn), 'ok');
+  assert.deepEqual([live.issuedCount, live.revokedCount], [1, 1]);
+  const more = Array.from({ length: 40 }, () => [serial(), sha()] as const); // past 16 slots: it grows
+  for (const [s, f] of more) live.apply({ kind: 'issued', serial: s, sha256: f });
+  for (const [s, f] of more) assert.equal(live.probe(s, f), 'ok');
+  assert.equal(live.probe(fresh, fn), 'ok');
+  assert.equal(live.probe(kept, fk), 'revoked');
+  assert.deepEqual([live.issuedCount, live.revokedCount], [41, 1]);
+});

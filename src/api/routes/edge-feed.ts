@@ -1,5 +1,7 @@
 // What separate edges read from the CA, with an edge token (never an account key):
-//   GET /edge/events?since=SEQ&wait=S   certificate events after SEQ, long-polled up to S s (max 60)
+//   GET /edge/events?since=SEQ&wait=S   certificate events after SEQ, long-polled up to S s (max 60);
+//       with since_kind and since_sha256 (what the edge's event SEQ was), 409 EDGE_FEED_DIVERGED
+//       when this CA's event SEQ is another or missing: the edge's history is not this CA's
 //   GET /edge/zones                      every zone with its mode and origins
 //   GET /edge/roots                      the Origin CA root certificates
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -37,6 +39,21 @@ function authenticateEdge(req: IncomingMessage, edges: EdgeStore): void {
   if (!record || !matches || record.revokedAt !== null) throw new StrictedgeError(Errors.EDGE_TOKEN_INVALID);
 }
 
+/**
+ * Throws EDGE_FEED_DIVERGED when the edge says what its event `since` was and this store's differs
+ * (or has no such event): after a restore from a backup the CA numbers new events from where the
+ * backup ended, so an edge asking for events after its own last one would never see them.
+ */
+function checkContinuity(url: URL, since: number, certificates: CertificateStore): void {
+  const kind = url.searchParams.get('since_kind');
+  const sha256 = url.searchParams.get('since_sha256');
+  if (since === 0 || kind === null || sha256 === null) return; // older edges do not send them
+  if ((kind !== 'issued' && kind !== 'revoked') || !/^[0-9a-f]{64}$/.test(sha256)) throw new StrictedgeError(Errors.INVALID_FIELD, 'since_kind must be issued or revoked, since_sha256 64 hex digits');
+  const known = certificates.eventAt(since);
+  if (!known) throw new StrictedgeError(Errors.EDGE_FEED_DIVERGED, `this CA has no event ${since}`);
+  if (known.kind !== kind || known.sha256 !== sha256) throw new StrictedgeError(Errors.EDGE_FEED_DIVERGED, `event ${since} here is another certificate's`);
+}
+
 function intParam(url: URL, name: string, fallback: number, max: number): number {
   const raw = url.searchParams.get(name);
   if (raw === null || raw === '') return fallback;
@@ -54,6 +71,7 @@ export async function serveEdgeFeed(req: IncomingMessage, res: ServerResponse, p
     case '/edge/events': {
       const since = intParam(url, 'since', 0, Number.MAX_SAFE_INTEGER);
       const waitS = intParam(url, 'wait', 0, MAX_WAIT_S);
+      checkContinuity(url, since, deps.certificates);
       // Ask to be woken before looking, so an event committed in between is not slept through.
       const wake = deps.waiter.next(waitS * 1000);
       let events = deps.certificates.eventsSince(since, MAX_EVENTS);
