@@ -116,7 +116,7 @@ export function createEdge(deps: EdgeDeps): Edge {
   });
   const zones = () => table;
   const proxy = createProxy({ zones, upstreams, logger, instruments });
-  const upgrade = createUpgradeHandler({ zones, upstreams, sockets, connectTimeoutMs: options.connectTimeoutMs, logger, instruments });
+  const upgrade = createUpgradeHandler({ zones, upstreams, sockets, connectTimeoutMs: options.connectTimeoutMs, responseTimeoutMs: options.responseTimeoutMs, logger, instruments });
 
   const http = createHttpServer({ keepAliveTimeout: 65_000 }, (req, res) => proxy(req, res, 'http'));
   http.on('upgrade', (req, socket, head) => upgrade(req, socket, head, 'http'));

@@ -1,5 +1,7 @@
 // WebSocket (and any HTTP/1.1 Upgrade) through the edge, in every mode: the same routing and
-// origin verification as plain requests, then bytes are piped both ways.
+// origin verification as plain requests, then bytes are piped both ways. The origin's answer is
+// not parsed, but it must begin within the origin timeout (else 524, as for a request) and
+// before the origin hangs up (else 520): until then the client has had nothing from the edge.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
@@ -21,6 +23,8 @@ export interface UpgradeDeps {
   readonly upstreams: Upstreams;
   readonly sockets: OriginSockets;
   readonly connectTimeoutMs: number;
+  /** How long the origin has to begin its answer to the upgrade request. */
+  readonly responseTimeoutMs: number;
   readonly logger: Logger;
   readonly instruments: EdgeInstruments;
 }
@@ -69,11 +73,29 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
         for (let i = 0; i < headers.length; i += 2) requestHead += `${headers[i]}: ${headers[i + 1]}\r\n`;
         origin.write(`${requestHead}\r\n`);
         if (head.length) origin.write(head);
-        origin.on('error', () => client.destroy());
+        let answered = false; // the origin began its answer, or the edge answered for it
+        const unanswered = (failure: EdgeFailure, error: Error) => {
+          if (answered) return;
+          answered = true;
+          clearTimeout(timer);
+          origin.destroy();
+          if (client.destroyed) return; // the client left first: nobody to answer, nothing to blame
+          reportOriginFailure(zone.name, failure, requestId, error, true);
+          refuse(req, client, failure, requestId);
+        };
+        const timer = setTimeout(() => unanswered({ status: 524 }, Object.assign(new Error('no answer to the upgrade in time'), { code: 'STRICTEDGE_UPGRADE_TIMEOUT' })), deps.responseTimeoutMs);
+        origin.once('close', () => unanswered({ status: 520 }, Object.assign(new Error('the origin closed without answering the upgrade'), { code: 'STRICTEDGE_UPGRADE_UNANSWERED' })));
+        origin.on('error', () => undefined); // 'close' follows, and says what is left to say
         client.on('close', () => origin.destroy());
-        origin.on('close', () => client.destroy());
-        origin.pipe(client);
-        client.pipe(origin);
+        origin.once('data', (first: Buffer) => {
+          if (answered) return;
+          answered = true;
+          clearTimeout(timer);
+          origin.on('close', () => client.destroy());
+          client.write(first);
+          origin.pipe(client);
+          client.pipe(origin);
+        });
       },
       (error: unknown) => {
         const failure = classifyOriginError(error);

@@ -1,7 +1,9 @@
 // Long-lived and large exchanges through the edge: WebSockets in every mode, and 50 MB each
-// way through strict mode without the body ever being held in memory.
+// way through strict mode without the body ever being held in memory. And an upgrade the origin
+// never answers (524) or hangs up on (520), where the client used to wait forever.
 import assert from 'node:assert/strict';
 import { request as httpsRequest } from 'node:https';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
@@ -10,7 +12,7 @@ import { runInNewContext } from 'node:vm';
 import { WebSocket, WebSocketServer, type ClientOptions } from 'ws';
 import type { DemoOrigins } from '../../src/origin/demo.js';
 import type { SslMode } from '../../src/store/zones.js';
-import { startEdgeWithDemo, type TestEdge } from '../helpers/edge.js';
+import { startEdgeWithDemo, startTestEdge, type TestEdge } from '../helpers/edge.js';
 import { tempDir } from '../helpers/tmp.js';
 
 function echoThroughEdge(edge: TestEdge, scheme: 'ws' | 'wss', host: string): Promise<string> {
@@ -162,5 +164,42 @@ describe('WebSockets and large bodies through the edge', () => {
     // Client, edge and origin share this process: a buffered body alone would add 50 MB.
     assert.ok(growthMb < 30, `live memory grew ${growthMb.toFixed(1)} MB while moving 100 MB`);
     console.log(`# live memory growth while moving 2 x 50 MB: ${growthMb.toFixed(1)} MB`);
+  });
+});
+
+describe('a WebSocket upgrade the origin does not answer', () => {
+  const dir = tempDir('strictedge-upgrade-');
+  let edge: TestEdge;
+  const servers: Server[] = [];
+  after(async () => {
+    for (const server of servers) server.close();
+    await edge?.close();
+  });
+  before(async () => {
+    edge = await startTestEdge(join(dir, 'state'), { responseTimeoutMs: 500 });
+    edge.app.admin.createAccount('site');
+  });
+
+  /** A flexible zone whose origin reads the upgrade request and then does `then` with its socket. */
+  async function zoneWhoseOrigin(name: string, then: (socket: Socket) => void): Promise<void> {
+    const server = createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.once('data', () => then(socket));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    servers.push(server);
+    const zone = edge.app.admin.addZone({ name, account: 'site', mode: 'flexible' });
+    edge.app.zoneStore.setOrigins(zone.id, `127.0.0.1:${(server.address() as AddressInfo).port}`, null, new Date().toISOString());
+    edge.edge.refreshZones();
+  }
+
+  it('gets 524 when the origin says nothing within the origin timeout, and 520 when it hangs up', async () => {
+    await zoneWhoseOrigin('silent-upgrade.test', () => undefined);
+    await zoneWhoseOrigin('hangup-upgrade.test', (socket) => socket.destroy());
+    const started = performance.now();
+    await assert.rejects(echoThroughEdge(edge, 'wss', 'silent-upgrade.test'), /upgrade refused with 524/);
+    const waited = performance.now() - started;
+    assert.ok(waited >= 450 && waited < 5000, `answered after ${waited.toFixed(0)} ms`);
+    await assert.rejects(echoThroughEdge(edge, 'wss', 'hangup-upgrade.test'), /upgrade refused with 520/);
   });
 });
