@@ -1,14 +1,16 @@
 // A snapshot of the revocation index on disk, so a separate edge with millions of events in its
 // replica starts in well under its 2 s budget: it reads the table back (tens of MB, one read)
 // and applies only the replica's events after the snapshot's sequence number. The replica
-// stays the truth; a missing, old or damaged snapshot just means a slower start.
+// stays the truth; a missing, old or damaged snapshot just means a slower start. A CRC-32 of the
+// table tells a damaged one: a flipped revoked flag must not pass for a valid entry.
 import { existsSync, readFileSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
 import { writeFileAtomic } from '../store/state-folder.js';
 import { createRevocationIndex, type RevocationIndex } from './revocation-index.js';
 
 const MAGIC = 0x58494553; // "SEIX"
-const VERSION = 1;
-const HEADER_BYTES = 32;
+const VERSION = 2; // 2: the CRC-32 at 32
+const HEADER_BYTES = 36;
 
 export function writeIndexSnapshot(path: string, index: RevocationIndex, lastSeq: number): void {
   const table = index.exportTable();
@@ -21,6 +23,7 @@ export function writeIndexSnapshot(path: string, index: RevocationIndex, lastSeq
   header.writeUInt32LE(table.revokedCount, 20);
   header.writeDoubleLE(lastSeq, 24);
   const slots = Buffer.from(table.slots.buffer, table.slots.byteOffset, table.slots.byteLength);
+  header.writeUInt32LE(crc32(table.flags, crc32(slots)), 32);
   writeFileAtomic(path, [header, slots, table.flags], { mode: 0o600 });
 }
 
@@ -32,6 +35,7 @@ export function readIndexSnapshot(path: string): { index: RevocationIndex; lastS
   const capacity = bytes.readUInt32LE(8);
   const slotBytes = capacity * 32;
   if (bytes.length !== HEADER_BYTES + slotBytes + capacity) return undefined;
+  if (crc32(bytes.subarray(HEADER_BYTES)) !== bytes.readUInt32LE(32)) return undefined;
   // Copy into fresh, aligned arrays (the file buffer's offset need not be 4-aligned).
   const slots = new Uint32Array(capacity * 8);
   new Uint8Array(slots.buffer).set(bytes.subarray(HEADER_BYTES, HEADER_BYTES + slotBytes));

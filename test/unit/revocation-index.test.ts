@@ -42,7 +42,7 @@ it('keeps every entry as it grows', () => {
   assert.equal(index.issuedCount, 50_000);
 });
 
-it('survives a snapshot round trip, and refuses a damaged snapshot', async () => {
+it('survives a snapshot round trip, and refuses a damaged snapshot (cut short, or one bit flipped)', async () => {
   const { writeIndexSnapshot, readIndexSnapshot } = await import('../../src/revocation/index-snapshot.js');
   const { mkdtempSync, rmSync, writeFileSync, readFileSync } = await import('node:fs');
   const { join } = await import('node:path');
@@ -61,7 +61,12 @@ it('survives a snapshot round trip, and refuses a damaged snapshot', async () =>
     assert.equal(restored.lastSeq, 6000);
     entries.forEach(([s, f], i) => assert.equal(restored.index.probe(s, f), i % 5 === 0 ? 'revoked' : 'ok'));
     assert.deepEqual([restored.index.issuedCount, restored.index.revokedCount], [5000, 1000]);
-    writeFileSync(path, readFileSync(path).subarray(0, 100));
+    const whole = readFileSync(path);
+    const flipped = Buffer.from(whole);
+    flipped[flipped.length - 1000]! ^= 0x02; // one flag bit, in a file of the right length
+    writeFileSync(path, flipped);
+    assert.equal(readIndexSnapshot(path), undefined);
+    writeFileSync(path, whole.subarray(0, 100));
     assert.equal(readIndexSnapshot(path), undefined);
   } finally {
     rmSync(dir, { recursive: true, force: true });
