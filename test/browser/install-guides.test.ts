@@ -99,6 +99,10 @@ describe('install guides, followed literally, reach strict mode', () => {
       const config = (await page.locator(`#install-steps pre[data-file="${guide.server}"]`).textContent())!;
       const steps = (await page.locator('#install-steps').textContent())!;
       assert.match(steps, new RegExp(`switch ${zone.replace(/\./g, '\\.')} to "strict"`));
+      // Each numbered step is an instruction, with the commands or file that carry it out inside it.
+      const items = page.locator('#install-steps ol > li');
+      assert.equal(await items.count(), await page.locator('#install-steps ol > li > p:first-child:not(.file-path)').count());
+      assert.equal(await page.locator('#install-steps ol > li:first-child > pre').count(), 1, 'the first step holds its commands');
       assert.ok(config.includes(join(files, `${zone}`)), 'the config names the downloaded files in the folder typed in');
       await session.screenshot(`guide-${guide.server}`);
 

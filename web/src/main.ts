@@ -269,19 +269,30 @@ function renderInstall(): void {
     upstream: $<HTMLInputElement>('install-upstream').value.trim() || '127.0.0.1:3000',
     zone: issued.zone.name,
   });
-  $('install-steps').replaceChildren(el('h4', { textContent: guide.name }), el('ol', {}, ...guide.steps.map(renderStep)));
+  $('install-steps').replaceChildren(el('h4', { textContent: guide.name }), renderSteps(guide.steps));
 }
 
-function renderStep(step: Step): HTMLLIElement {
+/** One numbered item per instruction, holding the commands or the file that carry it out. */
+function renderSteps(steps: readonly Step[]): HTMLOListElement {
+  const items: HTMLLIElement[] = [];
+  for (const step of steps) {
+    const last = items[items.length - 1];
+    if (step.kind === 'text' || !last) items.push(el('li', {}, ...stepContent(step)));
+    else last.append(...stepContent(step));
+  }
+  return el('ol', {}, ...items);
+}
+
+function stepContent(step: Step): HTMLElement[] {
   switch (step.kind) {
     case 'text':
-      return el('li', {}, el('p', { textContent: step.text }));
+      return [el('p', { textContent: step.text })];
     case 'shell':
-      return el('li', {}, el('pre', { className: 'shell' }, el('code', { textContent: step.code })));
+      return [el('pre', { className: 'shell' }, el('code', { textContent: step.code }))];
     case 'file': {
       const pre = el('pre', { className: 'config' }, el('code', { textContent: step.code }));
       pre.dataset.file = step.id;
-      return el('li', {}, el('p', { className: 'file-path', textContent: step.path }), pre);
+      return [el('p', { className: 'file-path', textContent: step.path }), pre];
     }
   }
 }
