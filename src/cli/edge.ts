@@ -16,6 +16,7 @@ import { openReplica } from '../revocation/replica.js';
 import { capacityFor, createRevocationIndex, type RevocationIndex } from '../revocation/revocation-index.js';
 import { readIndexSnapshot, writeIndexSnapshot } from '../revocation/index-snapshot.js';
 import { ensureStateFolders, statePaths, writeFileAtomic } from '../store/state-folder.js';
+import { lockStateFolder } from '../store/state-lock.js';
 import { logLevelFlag, parseFlags, portFlag, secondsFlag, stateOption, UsageError } from './args.js';
 import { listenOn } from './listen.js';
 
@@ -84,6 +85,7 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
   const graceMs = secondsFlag(values['shutdown-grace'], 'shutdown-grace', { zeroAllowed: true })! * 1000;
   const paths = statePaths(values.state);
   ensureStateFolders(paths);
+  const lock = lockStateFolder(paths.lock, paths.root);
 
   const roots = await originRoots(paths.root, caUrl, token);
   const replica = openReplica(join(paths.data, 'edge.db'));
@@ -177,6 +179,7 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
         if (!follower?.status().rebuilding) writeIndexSnapshot(snapshotPath, index, replica.lastSeq());
       } finally {
         replica.close();
+        lock.release();
         process.exit(0);
       }
     });

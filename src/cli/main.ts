@@ -5,6 +5,7 @@ import { ConfigError } from '../config/load.js';
 import { systemClock } from '../clock.js';
 import { ApiError } from './api-client.js';
 import { UsageError } from './args.js';
+import { StateFolderBusyError } from '../store/state-lock.js';
 import { accounts, ca, edges, keys, zones } from './admin.js';
 import { certs } from './certs.js';
 import { convert } from './convert.js';
@@ -36,6 +37,13 @@ const out = {
   stdout: (data: string | Uint8Array) => process.stdout.write(data),
   log: (line: string) => process.stderr.write(`${line}\n`),
 };
+
+// A reader that went away (`strictedge certs list | head -1`): stop quietly, with the status a
+// process killed by SIGPIPE has (128 + 13), as the tools it is piped with do.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(141);
+});
 
 const HELP_FLAGS = new Set(['--help', '-help', '-h']);
 
@@ -75,7 +83,7 @@ async function run(argv: string[]): Promise<void> {
 }
 
 run(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof UsageError || error instanceof ConfigError || error instanceof ApiError) {
+  if (error instanceof UsageError || error instanceof ConfigError || error instanceof ApiError || error instanceof StateFolderBusyError) {
     out.log(`strictedge: ${error.message}`);
     process.exit(error instanceof UsageError ? 2 : 1);
   }

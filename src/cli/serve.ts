@@ -21,6 +21,8 @@ import { openEdgeCa } from '../edge/edge-ca.js';
 import type { Edge, EdgeOptions } from '../edge/edge.js';
 import { isEdgeWorker, receiveCertEvents, startEdgeWorkers, WORKER_MESSAGES } from '../edge/workers.js';
 import type { Logger } from '../log.js';
+import { ensureStateFolders, statePaths } from '../store/state-folder.js';
+import { lockStateFolder } from '../store/state-lock.js';
 
 const FLAGS = {
   ...stateOption,
@@ -76,6 +78,9 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
   const workerCount = values.workers === undefined ? config.edge.workers : Number(values.workers);
   if (!Number.isInteger(workerCount) || workerCount < 1 || workerCount > 64) throw new ConfigError('--workers must be a whole number from 1 to 64');
 
+  const paths = statePaths(values.state);
+  ensureStateFolders(paths);
+  const lock = lockStateFolder(paths.lock, paths.root); // held by the primary; its workers share the folder
   const caMetrics = createCaMetrics();
   const app = await openCa({ dir: values.state, clock, maxHostnames: config.max_hostnames, metrics: caMetrics });
   const demoCreated = values.demo && ensureDemo(app, log);
@@ -122,7 +127,10 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
     Promise.allSettled([closeGracefully(api, graceMs), edgeSide.close(graceMs)])
       .then(() => demoOrigins?.close())
       .then(() => app.close())
-      .finally(() => process.exit(0));
+      .finally(() => {
+        lock.release();
+        process.exit(0);
+      });
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

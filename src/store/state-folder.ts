@@ -10,6 +10,8 @@ export interface StatePaths {
   readonly privateKeys: string;
   readonly data: string;
   readonly database: string;
+  /** Held by the one long-running process (serve or edge) the folder may have (state-lock.ts). */
+  readonly lock: string;
   readonly demoApiKey: string;
   rootCert(keyType: 'ecdsa' | 'rsa'): string;
   rootKey(keyType: 'ecdsa' | 'rsa'): string;
@@ -30,6 +32,7 @@ export function statePaths(dir: string): StatePaths {
     privateKeys,
     data,
     database: join(data, 'strictedge.db'),
+    lock: join(data, 'state.lock'),
     demoApiKey: join(data, 'demo-api-key'),
     rootCert: (keyType) => join(certs, `${ROOT_FILE[keyType]}.pem`),
     rootKey: (keyType) => join(privateKeys, `${ROOT_FILE[keyType]}.key`),

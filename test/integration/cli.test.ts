@@ -1,12 +1,13 @@
 // The CLI end to end: a real `strictedge serve` process, real files, checked with openssl.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { request as httpsRequest } from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import { openssl } from '../helpers/openssl.js';
-import { cli, cliAsync, startServe, type Served } from '../helpers/serve.js';
+import { CLI, cli, cliAsync, startServe, type Served } from '../helpers/serve.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const mode = (path: string) => statSync(path).mode & 0o777;
@@ -369,11 +370,41 @@ describe('strictedge admin commands on a state folder', () => {
     const served = await startServe(['--state', state, '--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0']);
     try {
       const port = new URL(served.ready.api).port;
-      const busy = cli(['serve', '--state', state, '--api-port', port, '--http-port', '0', '--https-port', '0', '--metrics-port', '0']);
+      const busy = cli(['serve', '--state', tempDir('strictedge-busy-port-'), '--api-port', port, '--http-port', '0', '--https-port', '0', '--metrics-port', '0']);
       assert.equal(busy.status, 1);
       assert.match(busy.stderr, /cannot listen: .*EADDRINUSE/);
     } finally {
       await served.stop();
     }
+  });
+
+  it('refuses a second serve or edge on a state folder in use, until the first is gone, even killed', async () => {
+    const ports = ['--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0'];
+    const first = await startServe(['--state', state, ...ports]);
+    const token = run(['edges', 'create', 'lock-test']).stdout.trim();
+    try {
+      const second = cli(['serve', '--state', state, ...ports]);
+      assert.equal(second.status, 1);
+      assert.equal(second.stderr.trim(), `strictedge: another strictedge serve or edge is using the state folder ${state} (it holds ${join(state, 'data', 'state.lock')}); one per state folder: more edges run as \`strictedge edge\`, each with a state folder of its own`);
+      const edge = cli(['edge', '--ca-url', first.ready.api, '--edge-token', token, '--state', state, '--http-port', '0', '--https-port', '0']);
+      assert.equal(edge.status, 1);
+      assert.match(edge.stderr, /another strictedge serve or edge is using the state folder/);
+      assert.equal(run(['zones', 'list']).status, 0, 'admin commands still share the folder');
+    } finally {
+      first.process.kill('SIGKILL'); // the kernel drops the lock with the process: nothing stale is left
+      await new Promise((resolve) => first.process.once('exit', resolve));
+    }
+    const after = await startServe(['--state', state, ...ports]);
+    await after.stop();
+  });
+
+  it('stops quietly with status 141 when the reader of its output has gone (`| head`)', async () => {
+    const child = spawn(process.execPath, [CLI, 'help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // the reader is gone before anything is written
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const status = await new Promise((resolve) => child.once('exit', resolve));
+    assert.equal(status, 141);
+    assert.equal(stderr, '');
   });
 });
