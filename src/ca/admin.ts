@@ -114,6 +114,10 @@ export function createAdmin({ accounts, zones, edges, clock }: AdminDeps) {
       if (!edges.add(token.id, name, token.hash, clock().toISOString())) throw new StrictedgeError(Errors.EDGE_EXISTS, JSON.stringify(name));
       return token.key;
     },
+    /** Withdraws an edge's token: the CA refuses it from the next request (the feed reads it each time). */
+    revokeEdge(name: string): void {
+      if (!edges.revoke(name, clock().toISOString())) throw new StrictedgeError(Errors.EDGE_NOT_FOUND, JSON.stringify(name));
+    },
     /** Sets a zone's SSL mode by name; a running edge applies it within a second. */
     setZoneMode(name: string, mode: string): Zone {
       const zone = zones.byName(checkZoneName(name));

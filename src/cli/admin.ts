@@ -88,9 +88,14 @@ export function zones(argv: readonly string[], clock: Clock, out: Out): void {
 
 export function edges(argv: readonly string[], clock: Clock, out: Out): void {
   const [action, ...rest] = argv;
-  if (action !== 'create') throw new UsageError('usage: strictedge edges create NAME');
+  if (action !== 'create' && action !== 'revoke') throw new UsageError('usage: strictedge edges create NAME | edges revoke NAME');
   const { values, positionals } = parseFlags(rest, stateOption, 1);
   const name = requiredPositional(positionals, 0, 'edge name');
+  if (action === 'revoke') {
+    withState(values.state, clock, (state) => state.admin.revokeEdge(name));
+    out.log(`edge ${name}'s token revoked: the CA refuses it from its next request`);
+    return;
+  }
   const token = withState(values.state, clock, (state) => state.admin.createEdge(name));
   out.log(`created edge ${name}; its token follows (shown once, stored only as a hash). Run it with: strictedge edge --ca-url URL --edge-token TOKEN --state DIR`);
   out.stdout(`${token}\n`);

@@ -26,7 +26,7 @@ const USAGE = `usage: strictedge <command> [flags]
   zones add NAME --account A [--origin-https HOST:PORT] [--origin-http HOST:PORT] [--mode MODE] [--state DIR]
   zones set-mode NAME off|flexible|full|strict|origin_pull [--state DIR]
   zones list [--account A] [--state DIR]
-  edges create NAME [--state DIR]                     (prints the token a separate edge follows the CA with)
+  edges create NAME | edges revoke NAME [--state DIR] (create prints the token a separate edge follows the CA with)
   getcert -hostnames a,b [-days N] [-key-type rsa|ecdsa] [-key-size N] [-certificate-out F] [-key-out F] [-format pem|der|p7b] [-overwrite]
   certs list [--zone-id ID] [--json] | certs get ID [--format pem|der|p7b] [--out F] | certs revoke ID
   convert FILE --to pem|der|p7b [--out F]

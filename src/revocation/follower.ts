@@ -59,6 +59,7 @@ export function createFollower(deps: FollowerDeps) {
   let lastSeq = deps.replica.lastSeq();
   let lastContact: number | undefined;
   let staleReported = false;
+  let tokenRefusedReported = false;
   /** The index being rebuilt since the feed diverged, until it has caught up. */
   let rebuilding: RevocationIndex | undefined;
   let zonesJson = JSON.stringify(deps.replica.zones().map((z) => z.id + z.sslMode + z.originHttp + z.originHttps));
@@ -68,11 +69,19 @@ export function createFollower(deps: FollowerDeps) {
     const body = (await response.json()) as { success: boolean; result: T; errors: { code: number; message: string }[] };
     if (!body.success) throw Object.assign(new Error(`CA answered ${response.status}: ${body.errors[0]?.message ?? 'error'}`), { apiCode: body.errors[0]?.code });
     lastContact = deps.clock().getTime();
+    tokenRefusedReported = false;
     if (staleReported) {
       staleReported = false;
       deps.logger.log('info', 'event feed reachable again', { last_seq: lastSeq });
     }
     return body.result;
+  }
+
+  /** A token the CA refuses (revoked, or not this CA's) is said once, at once: it is no outage. */
+  function noteTokenRefused(error: unknown): void {
+    if ((error as { apiCode?: number }).apiCode !== Errors.EDGE_TOKEN_INVALID.code || tokenRefusedReported) return;
+    tokenRefusedReported = true;
+    deps.logger.log('error', "the CA refuses this edge's token (revoked, or not this CA's): enforcing the last known state; `strictedge edges create NAME` on the CA makes a new one", { last_seq: lastSeq });
   }
 
   /** The feed's URL for the events after the last one, saying what that one was. */
@@ -119,6 +128,7 @@ export function createFollower(deps: FollowerDeps) {
           startOver((error as Error).message);
           continue;
         }
+        noteTokenRefused(error);
         if (deps.logger.enabled('debug')) deps.logger.log('debug', 'event feed unreachable', { error: String(error) });
         await new Promise((resolve) => setTimeout(resolve, backoff).unref());
         backoff = Math.min(backoff * 2, 5000);
@@ -135,8 +145,8 @@ export function createFollower(deps: FollowerDeps) {
         zonesJson = json;
         deps.onZones();
       }
-    } catch {
-      // the event loop's backoff and the staleness check report outages
+    } catch (error) {
+      noteTokenRefused(error); // outages are the event loop's backoff and the staleness check's to report
     }
   }
 

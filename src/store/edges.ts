@@ -12,6 +12,7 @@ export function createEdgeStore(db: Db) {
   const insert = db.prepare('INSERT INTO edges (id, name, token_hash, created_at) VALUES (?, ?, ?, ?)');
   const byName = db.prepare<[string], { id: string }>('SELECT id FROM edges WHERE name = ?');
   const byId = db.prepare<[string], { id: string; name: string; token_hash: Buffer; revoked_at: string | null }>('SELECT id, name, token_hash, revoked_at FROM edges WHERE id = ?');
+  const revoke = db.prepare('UPDATE edges SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL');
   return {
     /** Returns false if an edge of that name exists. */
     add(id: string, name: string, tokenHash: Buffer, at: string): boolean {
@@ -20,6 +21,10 @@ export function createEdgeStore(db: Db) {
         insert.run(id, name, tokenHash, at);
         return true;
       }).immediate();
+    },
+    /** Returns false unless an edge of that name had a token still in force. */
+    revoke(name: string, at: string): boolean {
+      return revoke.run(at, name).changes === 1;
     },
     byId(id: string): EdgeRecord | undefined {
       const row = byId.get(id);

@@ -147,6 +147,22 @@ describe('separate edges following the CA', () => {
     const switched = await Promise.all([edge1, edge2].map((edge) => until('mode switch reached the edge', async () => (await get(edge.ready, 'one.test')).status === 521, 3000)));
     assert.ok(Math.max(...switched) < 1000, `${switched} ms`); // flexible needs an HTTP origin, and one.test has none: 521
   });
+
+  it('withdraws an edge\'s token: the CA refuses it at once, and the edge says so and keeps enforcing what it knows', async () => {
+    const token = cli(['edges', 'create', 'edge3', '--state', caState]).stdout.trim();
+    const edge = await startCommand(['edge', '--ca-url', `http://127.0.0.1:${apiPort}/client/v4`, '--state', join(dir, 'edge3'), '--http-port', '0', '--https-port', '0', '--metrics-port', '0'], { STRICTEDGE_EDGE_TOKEN: token });
+    running.push(edge);
+    await until('edge3 refuses two.test', async () => (await get(edge.ready, 'two.test')).verdict === 'revoked', 5000);
+
+    const revoked = cli(['edges', 'revoke', 'edge3', '--state', caState]);
+    assert.equal(revoked.status, 0, revoked.stderr);
+    assert.equal((await fetch(`${ca.ready.api}/edge/zones`, { headers: { authorization: `Bearer ${token}` } })).status, 401);
+    await until('edge3 logs the refusal', async () => /the CA refuses this edge's token/.test(edge.stderr()), 10_000);
+    assert.deepEqual(await get(edge.ready, 'two.test'), { status: 526, verdict: 'revoked' }, 'its last known state still holds');
+    const again = cli(['edges', 'revoke', 'edge3', '--state', caState]);
+    assert.equal(again.status, 1);
+    assert.match(again.stderr, /No edge of that name with a token in force: "edge3" \(code 1709\)/);
+  });
 });
 
 // After a restore from a backup the CA numbers new events from where the backup ended, so an
