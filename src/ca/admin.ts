@@ -118,6 +118,19 @@ export function createAdmin({ accounts, zones, edges, clock }: AdminDeps) {
     revokeEdge(name: string): void {
       if (!edges.revoke(name, clock().toISOString())) throw new StrictedgeError(Errors.EDGE_NOT_FOUND, JSON.stringify(name));
     },
+    /**
+     * Points a zone at other origins by name: each given one replaces the current, and null
+     * removes it (the edge then answers 521 for that scheme). A running edge follows within a second.
+     */
+    setZoneOrigins(name: string, origins: { readonly https?: string | null; readonly http?: string | null }): Zone {
+      const zone = zones.byName(checkZoneName(name));
+      if (!zone) throw new StrictedgeError(Errors.ZONE_NOT_FOUND, JSON.stringify(name));
+      const pick = (given: string | null | undefined, current: string | null) => (given === undefined ? current : given === null ? null : checkOrigin(given));
+      const [originHttp, originHttps] = [pick(origins.http, zone.originHttp), pick(origins.https, zone.originHttps)];
+      const at = clock().toISOString();
+      zones.setOrigins(zone.id, originHttp, originHttps, at);
+      return { ...zone, originHttp, originHttps, modifiedOn: at };
+    },
     /** Sets a zone's SSL mode by name; a running edge applies it within a second. */
     setZoneMode(name: string, mode: string): Zone {
       const zone = zones.byName(checkZoneName(name));

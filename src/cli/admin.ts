@@ -8,6 +8,7 @@
 import { openState } from '../app.js';
 import { initRoots } from '../ca/roots.js';
 import type { Clock } from '../clock.js';
+import type { Zone } from '../store/zones.js';
 import { parseFlags, requiredPositional, stateOption, UsageError } from './args.js';
 
 type Out = { stdout: (data: string) => void; log: (line: string) => void };
@@ -51,6 +52,8 @@ export function keys(argv: readonly string[], clock: Clock, out: Out): void {
   throw new UsageError('usage: strictedge keys create --account NAME | keys revoke KEY');
 }
 
+const zoneLine = (zone: Zone) => `${zone.id}  ${zone.name}  ${zone.sslMode}  https=${zone.originHttps ?? '-'}  http=${zone.originHttp ?? '-'}\n`;
+
 export function zones(argv: readonly string[], clock: Clock, out: Out): void {
   const [action, ...rest] = argv;
   if (action === 'add') {
@@ -75,15 +78,22 @@ export function zones(argv: readonly string[], clock: Clock, out: Out): void {
     out.stdout(`${zone.id}  ${zone.name}  ${zone.sslMode}\n`);
     return;
   }
+  if (action === 'set-origin') {
+    const { values, positionals } = parseFlags(rest, { ...stateOption, 'origin-https': { type: 'string' }, 'origin-http': { type: 'string' } }, 1);
+    const name = requiredPositional(positionals, 0, 'zone name');
+    if (values['origin-https'] === undefined && values['origin-http'] === undefined) throw new UsageError('give --origin-https HOST:PORT and/or --origin-http HOST:PORT (none removes one)');
+    const given = (value: string | undefined) => (value === 'none' ? null : value);
+    const zone = withState(values.state, clock, (state) => state.admin.setZoneOrigins(name, { https: given(values['origin-https']), http: given(values['origin-http']) }));
+    out.stdout(zoneLine(zone));
+    return;
+  }
   if (action === 'list') {
     const { values } = parseFlags(rest, { ...stateOption, account: { type: 'string' } });
     const list = withState(values.state, clock, (state) => state.admin.listZones(values.account));
-    for (const zone of list) {
-      out.stdout(`${zone.id}  ${zone.name}  ${zone.sslMode}  https=${zone.originHttps ?? '-'}  http=${zone.originHttp ?? '-'}\n`);
-    }
+    for (const zone of list) out.stdout(zoneLine(zone));
     return;
   }
-  throw new UsageError('usage: strictedge zones add NAME --account A [...] | zones set-mode NAME MODE | zones list [--account A]');
+  throw new UsageError('usage: strictedge zones add NAME --account A [...] | zones set-mode NAME MODE | zones set-origin NAME [--origin-https HOST:PORT|none] [--origin-http HOST:PORT|none] | zones list [--account A]');
 }
 
 export function edges(argv: readonly string[], clock: Clock, out: Out): void {

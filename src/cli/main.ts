@@ -25,6 +25,7 @@ const USAGE = `usage: strictedge <command> [flags]
   keys create --account NAME | keys revoke KEY_OR_ID   [--state DIR]
   zones add NAME --account A [--origin-https HOST:PORT] [--origin-http HOST:PORT] [--mode MODE] [--state DIR]
   zones set-mode NAME off|flexible|full|strict|origin_pull [--state DIR]
+  zones set-origin NAME [--origin-https HOST:PORT|none] [--origin-http HOST:PORT|none] [--state DIR]
   zones list [--account A] [--state DIR]
   edges create NAME | edges revoke NAME [--state DIR] (create prints the token a separate edge follows the CA with)
   getcert -hostnames a,b [-days N] [-key-type rsa|ecdsa] [-key-size N] [-certificate-out F] [-key-out F] [-format pem|der|p7b] [-overwrite]

@@ -52,7 +52,7 @@ describe('strictedge CLI against a running serve', () => {
     assert.ok(!served.stderr().includes(env.STRICTEDGE_API_KEY!), 'the API key is not printed, only its file');
   });
 
-  it('zones set-mode from another process reaches the running edge within a second', async () => {
+  it('zones set-mode and set-origin from another process reach the running edge within a second', async () => {
     const port = Number(new URL(served.ready.https).port);
     const ca = readFileSync(served.ready.edge_ca, 'utf8');
     const originOf = () =>
@@ -74,6 +74,16 @@ describe('strictedge CLI against a running serve', () => {
     assert.match((await cliAsync(['zones', 'set-mode', 'full.test', 'paranoid', '--state', state])).stderr, /code 1500/);
     assert.match((await cliAsync(['zones', 'set-mode', 'none.test', 'full', '--state', state])).stderr, /Zone not found.*code 1101/);
     assert.equal((await cliAsync(['zones', 'set-mode', 'full.test', 'full', '--state', state])).status, 0);
+
+    // So does a new origin: full.test pointed at strict-ecc.test's origin (full mode takes any certificate).
+    const listed = (await cliAsync(['zones', 'list', '--state', state])).stdout;
+    const fullOrigin = /full\.test {2}full {2}https=(\S+)/.exec(listed)![1]!;
+    const strictOrigin = /strict-ecc\.test {2}strict {2}https=(\S+)/.exec(listed)![1]!;
+    assert.equal((await cliAsync(['zones', 'set-origin', 'full.test', '--origin-https', strictOrigin, '--state', state])).status, 0);
+    const movedAt = Date.now();
+    while (origin !== 'strict-ecc' && Date.now() - movedAt < 1000) origin = await originOf();
+    assert.equal(origin, 'strict-ecc', 'the new origin answers');
+    assert.equal((await cliAsync(['zones', 'set-origin', 'full.test', '--origin-https', fullOrigin, '--state', state])).status, 0);
   });
 
   it('getcert makes an ECDSA key here, saves it 0600, and the certificate verifies against the ECC root', () => {
@@ -333,6 +343,13 @@ describe('strictedge admin commands on a state folder', () => {
     assert.match(run(['zones', 'add', 'sub.rival.test', '--account', 'acme']).stderr, /code 1708/);
     assert.match(run(['zones', 'list']).stdout, /acme\.test {2}strict {2}https=127\.0\.0\.1:9443 {2}http=localhost:9080/);
     assert.equal(run(['zones', 'list']).stdout.trim().split('\n').length, 5, 'failed adds left no zone behind');
+    // Origins can be changed, or removed with none, one scheme at a time; a bad one changes nothing.
+    assert.match(run(['zones', 'set-origin', 'acme.test', '--origin-https', '[::1]:9444']).stdout, /acme\.test {2}strict {2}https=\[::1\]:9444 {2}http=localhost:9080$/m);
+    assert.match(run(['zones', 'set-origin', 'acme.test', '--origin-http', 'none']).stdout, /https=\[::1\]:9444 {2}http=-$/m);
+    assert.match(run(['zones', 'set-origin', 'acme.test', '--origin-https', 'nope:0']).stderr, /code 1704/);
+    assert.match(run(['zones', 'set-origin', 'nowhere.test', '--origin-https', '127.0.0.1:1']).stderr, /code 1101/);
+    assert.match(run(['zones', 'set-origin', 'acme.test']).stderr, /give --origin-https HOST:PORT and\/or --origin-http HOST:PORT/);
+    assert.match(run(['zones', 'list']).stdout, /acme\.test {2}strict {2}https=\[::1\]:9444 {2}http=-$/m);
 
     // The stored key is a hash: the database never holds the key itself.
     const db = readFileSync(join(state, 'data', 'strictedge.db'));
