@@ -41,6 +41,8 @@ export interface FollowerStatus {
   readonly stale: boolean;
   /** Following the feed again from seq 0 after it diverged; the index is being rebuilt. */
   readonly rebuilding: boolean;
+  /** The replica took the last batch; when not, `stale` is true too. */
+  readonly replica_writable: boolean;
 }
 
 interface WireEvent {
@@ -60,6 +62,9 @@ export function createFollower(deps: FollowerDeps) {
   let lastContact: number | undefined;
   let staleReported = false;
   let tokenRefusedReported = false;
+  /** Events up to this seq are in the running index; past lastSeq only while the replica cannot record them. */
+  let appliedUpTo = lastSeq;
+  let replicaFailing = false;
   /** The index being rebuilt since the feed diverged, until it has caught up. */
   let rebuilding: RevocationIndex | undefined;
   let zonesJson = JSON.stringify(deps.replica.zones().map((z) => z.id + z.sslMode + z.originHttp + z.originHttps));
@@ -100,11 +105,44 @@ export function createFollower(deps: FollowerDeps) {
     deps.logger.log('error', "the CA's event feed does not continue from this edge's last event (the CA was restored from a backup, or replaced); following it again from seq 0, keeping every revocation applied so far", { last_seq: lastSeq, kept_revocations: kept, ca_said: why });
     rebuilding = fresh;
     lastSeq = 0;
+    appliedUpTo = 0;
     deps.onFeedReset?.();
+  }
+
+  /**
+   * Records a batch in the replica (durable first: a restart never forgets an applied
+   * revocation). When the replica cannot take it (a full disk), the batch is applied in memory all
+   * the same, so that revocations are enforced now, and fetched again until it is recorded: the
+   * replica must have no gaps. Returns whether it was recorded.
+   */
+  function recordAndApply(events: readonly CertEvent[]): boolean {
+    let failure: unknown;
+    try {
+      deps.replica.record(events);
+    } catch (error) {
+      failure = error;
+    }
+    const unapplied = events.filter((event) => event.seq > appliedUpTo);
+    if (rebuilding) for (const event of unapplied) rebuilding.apply(event);
+    if (unapplied.length > 0) deps.onEvents(unapplied);
+    appliedUpTo = Math.max(appliedUpTo, events[events.length - 1]!.seq);
+    if (failure !== undefined) {
+      if (!replicaFailing) deps.logger.log('error', "cannot record the CA's events in the replica: they are enforced in memory and recorded when it can; a restart before then needs the CA to get them back", { last_seq: lastSeq, error: String(failure) });
+      replicaFailing = true;
+      return false;
+    }
+    if (replicaFailing) deps.logger.log('info', 'the replica records events again', { last_seq: events[events.length - 1]!.seq });
+    replicaFailing = false;
+    lastSeq = events[events.length - 1]!.seq;
+    return true;
   }
 
   async function followEvents(): Promise<void> {
     let backoff = 250;
+    const pause = async () => {
+      await new Promise((resolve) => setTimeout(resolve, backoff).unref());
+      backoff = Math.min(backoff * 2, 5000);
+    };
     while (running) {
       try {
         const wire = await getJson<WireEvent[]>(eventsPath());
@@ -118,10 +156,7 @@ export function createFollower(deps: FollowerDeps) {
           continue;
         }
         const events: CertEvent[] = wire.map((e) => ({ seq: e.seq, kind: e.kind, serial: e.serial, sha256: e.sha256, notAfter: e.not_after, at: e.at }));
-        deps.replica.record(events); // durable first: a restart never forgets an applied revocation
-        lastSeq = events[events.length - 1]!.seq;
-        if (rebuilding) for (const event of events) rebuilding.apply(event);
-        deps.onEvents(events);
+        if (!recordAndApply(events)) await pause();
       } catch (error) {
         if (!running) return;
         if ((error as { apiCode?: number }).apiCode === Errors.EDGE_FEED_DIVERGED.code) {
@@ -130,8 +165,7 @@ export function createFollower(deps: FollowerDeps) {
         }
         noteTokenRefused(error);
         if (deps.logger.enabled('debug')) deps.logger.log('debug', 'event feed unreachable', { error: String(error) });
-        await new Promise((resolve) => setTimeout(resolve, backoff).unref());
-        backoff = Math.min(backoff * 2, 5000);
+        await pause();
       }
     }
   }
@@ -152,8 +186,8 @@ export function createFollower(deps: FollowerDeps) {
 
   function status(): FollowerStatus {
     const staleness = lastContact === undefined ? null : (deps.clock().getTime() - lastContact) / 1000;
-    const stale = staleness === null ? true : staleness * 1000 > deps.maxStalenessMs;
-    return { last_seq: lastSeq, last_contact: lastContact === undefined ? null : new Date(lastContact).toISOString(), staleness_seconds: staleness, stale, rebuilding: rebuilding !== undefined };
+    const stale = staleness === null || staleness * 1000 > deps.maxStalenessMs || replicaFailing;
+    return { last_seq: lastSeq, last_contact: lastContact === undefined ? null : new Date(lastContact).toISOString(), staleness_seconds: staleness, stale, rebuilding: rebuilding !== undefined, replica_writable: !replicaFailing };
   }
 
   let zoneTimer: NodeJS.Timeout | undefined;

@@ -1,0 +1,77 @@
+// A separate edge's follower against a real CA, when its own replica refuses writes (a disk gone
+// read-only or full): the CA's events are enforced in memory at once, and recorded, without a
+// gap, once the replica takes them again. Before, a batch the replica refused was not applied
+// at all, and the edge, still in touch with the CA, reported itself fresh.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { systemClock } from '../../src/clock.js';
+import { createLogger } from '../../src/log.js';
+import { createKeyAndCsr } from '../../src/pki/csr-build.js';
+import { createFollower } from '../../src/revocation/follower.js';
+import { openReplica } from '../../src/revocation/replica.js';
+import { createRevocationIndex } from '../../src/revocation/revocation-index.js';
+import { startTestCa } from '../helpers/ca.js';
+import { tempDir } from '../helpers/tmp.js';
+
+async function until(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const started = performance.now();
+  while (!check()) {
+    if (performance.now() - started > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await sleep(20);
+  }
+}
+
+it('enforces events its replica cannot record, and records them without a gap once it can', async () => {
+  const dir = tempDir('strictedge-follower-');
+  const ca = await startTestCa(join(dir, 'ca'));
+  after(() => ca.close());
+  ca.account('site', ['site.test']);
+  const account = ca.app.admin.account('site');
+  const token = ca.app.admin.createEdge('edge1');
+  const issue = async () => {
+    const { csrPem } = await createKeyAndCsr({ keyType: 'ecdsa', size: 256 }, ['site.test']);
+    return ca.app.ca.issue(account, { csr: csrPem, hostnames: ['site.test'], requestType: 'origin-ecc', requestedValidity: 7 });
+  };
+  const first = await issue();
+
+  const replica = openReplica(join(dir, 'edge.db'));
+  after(() => replica.close());
+  const index = createRevocationIndex();
+  const logged: Record<string, unknown>[] = [];
+  const follower = createFollower({
+    caUrl: ca.api,
+    token,
+    replica,
+    onEvents: (events) => events.forEach((event) => index.apply(event)),
+    onZones: () => undefined,
+    onIndexRebuilt: () => undefined,
+    logger: createLogger('info', { write: (line: string) => void logged.push(JSON.parse(line) as Record<string, unknown>) }),
+    clock: systemClock,
+    maxStalenessMs: 60_000,
+    waitSeconds: 1,
+  });
+  follower.start();
+  after(() => follower.stop());
+  await until('the issuance recorded', () => replica.lastSeq() === 1 && index.probe(first.serial, first.sha256) === 'ok');
+  assert.equal(follower.status().stale, false);
+
+  replica.db.pragma('query_only = ON'); // SQLite now refuses every write on the replica
+  ca.app.ca.revoke(account, first.serial);
+  const second = await issue();
+  await until('the revocation enforced though not recorded', () => index.probe(first.serial, first.sha256) === 'revoked' && index.probe(second.serial, second.sha256) === 'ok');
+  await until('the refusal said', () => logged.some((line) => line.level === 50 && /cannot record the CA's events in the replica/.test(String(line.msg))));
+  assert.equal(replica.lastSeq(), 1);
+  assert.deepEqual([follower.status().stale, follower.status().replica_writable], [true, false]);
+  await sleep(600); // retries meanwhile: the batch is fetched again, applied once, said once
+  assert.equal(logged.filter((line) => /cannot record/.test(String(line.msg))).length, 1);
+
+  replica.db.pragma('query_only = OFF');
+  await until('the batch recorded', () => replica.lastSeq() === 3);
+  const seqs: number[] = [];
+  replica.forEachEvent(() => seqs.push(seqs.length + 1));
+  assert.equal(seqs.length, 3, 'no gap');
+  assert.deepEqual([follower.status().stale, follower.status().replica_writable], [false, true]);
+  assert.ok(logged.some((line) => line.msg === 'the replica records events again'));
+});
