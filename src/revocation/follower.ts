@@ -160,7 +160,13 @@ export function createFollower(deps: FollowerDeps) {
       } catch (error) {
         if (!running) return;
         if ((error as { apiCode?: number }).apiCode === Errors.EDGE_FEED_DIVERGED.code) {
-          startOver((error as Error).message);
+          try {
+            startOver((error as Error).message);
+          } catch (resetError) {
+            // The replica could not be reset (a read-only disk): keep the last known state and try again.
+            deps.logger.log('error', 'cannot reset the replica to follow the feed again from seq 0', { error: String(resetError) });
+            await pause();
+          }
           continue;
         }
         noteTokenRefused(error);
