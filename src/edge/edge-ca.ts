@@ -1,6 +1,7 @@
 // The edge's own CA, standing in for the public CA that would sign a real edge's client-facing
 // certificates: an ECDSA root (certs/edge-ca.pem) and, per zone, a certificate for the apex and
-// *.zone made in memory when the zone is first served. Clients trust certs/edge-ca.pem.
+// *.zone made in memory when the zone is first served, and made anew once two thirds of its
+// 90 days have passed: an edge runs for months. Clients trust certs/edge-ca.pem.
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { existsSync, readFileSync } from 'node:fs';
 import { derToPem } from '../pki/formats.js';
@@ -12,10 +13,12 @@ import { writeFileAtomic, type StatePaths } from '../store/state-folder.js';
 const EDGE_ROOT_SUBJECT: NameFields = { organization: 'strictedge', organizationalUnit: 'strictedge Edge', commonName: 'strictedge Edge CA' };
 const EDGE_LEAF_SUBJECT: NameFields = { organization: 'strictedge', organizationalUnit: 'strictedge Edge', commonName: 'strictedge Edge Certificate' };
 const LEAF_DAYS = 90;
+/** A zone's certificate is replaced after this long, a month before it would expire. */
+const RENEW_AFTER_MS = 60 * 86_400_000;
 
 export interface EdgeCa {
   readonly certPem: string;
-  /** A TLS context for `zone` (apex and *.zone), made once and kept. */
+  /** A TLS context for `zone` (apex and *.zone), made once and kept until it is due for renewal. */
   contextFor(zone: string): Promise<SecureContext>;
 }
 
@@ -26,7 +29,7 @@ export async function openEdgeCa(paths: StatePaths, now: () => Date): Promise<Ed
     writeFileAtomic(paths.edgeCaCert, generated.certPem, { mode: 0o644 });
   }
   const root: OriginRoot = loadRoot(readFileSync(paths.edgeCaCert, 'utf8'), readFileSync(paths.edgeCaKey, 'utf8'), EDGE_LEAF_SUBJECT);
-  const contexts = new Map<string, Promise<SecureContext>>();
+  const contexts = new Map<string, { readonly context: Promise<SecureContext>; readonly renewAtMs: number }>();
 
   async function issue(zone: string): Promise<SecureContext> {
     const { publicKey, privateKey } = await generateKey({ keyType: 'ecdsa', size: 256 });
@@ -40,13 +43,15 @@ export async function openEdgeCa(paths: StatePaths, now: () => Date): Promise<Ed
   return {
     certPem: root.certPem,
     contextFor(zone) {
-      let context = contexts.get(zone);
-      if (!context) {
-        context = issue(zone);
-        contexts.set(zone, context);
-        context.catch(() => contexts.delete(zone));
+      const nowMs = now().getTime();
+      let entry = contexts.get(zone);
+      if (!entry || nowMs >= entry.renewAtMs) {
+        const made = { context: issue(zone), renewAtMs: nowMs + RENEW_AFTER_MS };
+        contexts.set(zone, made);
+        made.context.catch(() => contexts.get(zone) === made && contexts.delete(zone));
+        entry = made;
       }
-      return context;
+      return entry.context;
     },
   };
 }
