@@ -26,6 +26,8 @@ import type { Duplex } from 'node:stream';
 export interface EdgeOptions {
   readonly connectTimeoutMs: number;
   readonly responseTimeoutMs: number;
+  /** Origin pools kept at most (default 512): every name under a zone routes to it. */
+  readonly maxOriginPools?: number;
   /** PEM roots trusted in strict mode besides the Origin CA roots (default: Node's bundle). */
   readonly publicRoots?: readonly string[];
   /** How often the zone table is checked against the store. */
@@ -113,6 +115,7 @@ export function createEdge(deps: EdgeDeps): Edge {
     ...(sessions ? { sessions } : {}),
     instruments,
     nowMs,
+    ...(options.maxOriginPools ? { maxPools: options.maxOriginPools } : {}),
   });
   const zones = () => table;
   const proxy = createProxy({ zones, upstreams, logger, instruments });
@@ -183,6 +186,7 @@ export function createEdge(deps: EdgeDeps): Edge {
       const metrics = deps.metrics;
       if (!metrics) return;
       instruments.refreshGauges();
+      metrics.originPools.set(upstreams.poolCount);
       metrics.indexEntries.labels('issued').set(deps.index.issuedCount);
       metrics.indexEntries.labels('revoked').set(deps.index.revokedCount);
       metrics.lastSeq.set(lastSeq);

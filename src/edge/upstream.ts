@@ -1,6 +1,9 @@
-// Keep-alive pools to origins (undici), one per origin address + SNI name + TLS policy, each
-// built once with its connector. Idle sockets are dropped after 4 s, well before the usual
-// origin keep-alive (nginx: 75 s, Node: 5 s), so a socket the origin is closing is not reused.
+// Keep-alive pools to origins (undici), one per origin address + TLS policy (+ SNI name, for
+// TLS), each built once with its connector. Idle sockets are dropped after 4 s, well before the
+// usual origin keep-alive (nginx: 75 s, Node: 5 s), so a socket the origin is closing is not
+// reused. Every name under a zone routes to it, so a client inventing names (h1.zone, h2.zone,
+// ...) would make pools without end: they are kept in two generations, and when the current one
+// fills up, the pools of the one before that saw no use since are closed.
 import type { X509Certificate } from 'node:crypto';
 import { createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 import { Pool } from 'undici';
@@ -23,6 +26,8 @@ export interface UpstreamOptions {
   /** Present when strict origins' TLS sessions may be resumed. */
   readonly sessions?: OriginSessions;
   readonly maxSocketsPerOrigin?: number;
+  /** At most this many pools are kept (default 512, ~100 KB each); the least recently used go first. */
+  readonly maxPools?: number;
   readonly instruments: EdgeInstruments;
   /** The clock resumed sessions' notAfter is checked against. */
   readonly nowMs?: () => number;
@@ -35,7 +40,12 @@ export function parseOrigin(origin: string): OriginAddress {
 }
 
 export function createUpstreams(options: UpstreamOptions) {
-  const pools = new Map<string, Pool>();
+  // Two generations: a hit in `current` costs one Map lookup; one in `previous` moves the pool
+  // to `current`; a full `current` becomes `previous`, and what was left in `previous` closes
+  // (gracefully: requests in flight on those pools finish first).
+  const generationSize = Math.max(1, Math.floor((options.maxPools ?? 512) / 2));
+  let current = new Map<string, Pool>();
+  let previous = new Map<string, Pool>();
   const strictPolicy: TlsPolicy = { kind: 'strict', secureContext: options.strictContext, originRoots: options.originRoots, index: options.index };
   // full mode checks no certificate; its context is built once, like strict's.
   const anyPolicy: TlsPolicy = { kind: 'any', secureContext: createSecureContext() };
@@ -49,11 +59,16 @@ export function createUpstreams(options: UpstreamOptions) {
 
   return {
     policyFor,
-    /** The pool for this origin, SNI name and policy; made on first use and kept. */
+    /** The pool for this origin, SNI name and policy; made on first use, kept while in use. */
     pool(kind: PolicyKind, origin: string, servername: string, zone: string): Pool {
-      const key = `${kind} ${origin} ${servername}`;
-      let pool = pools.get(key);
-      if (!pool) {
+      // Plain HTTP carries the name in the Host header only: one pool serves the zone's every name
+      // (per zone still, so that connection metrics go to the right zone).
+      const key = kind === 'plain' ? `plain ${origin} ${zone}` : `${kind} ${origin} ${servername}`;
+      let pool = current.get(key);
+      if (pool) return pool;
+      pool = previous.get(key);
+      if (pool) previous.delete(key);
+      else {
         const address = parseOrigin(origin);
         const policy = policies[kind];
         const observer = options.instruments.forZone(zone).connect;
@@ -71,13 +86,23 @@ export function createUpstreams(options: UpstreamOptions) {
             );
           },
         });
-        pools.set(key, pool);
       }
+      if (current.size >= generationSize) {
+        for (const unused of previous.values()) unused.close().catch(() => undefined);
+        previous = current;
+        current = new Map();
+      }
+      current.set(key, pool);
       return pool;
     },
+    /** Pools kept (the current generation and the one before). */
+    get poolCount(): number {
+      return current.size + previous.size;
+    },
     async close(): Promise<void> {
-      await Promise.all([...pools.values()].map((pool) => pool.destroy()));
-      pools.clear();
+      await Promise.all([...current.values(), ...previous.values()].map((pool) => pool.destroy()));
+      current.clear();
+      previous.clear();
     },
   };
 }

@@ -37,6 +37,7 @@ export function createEdgeMetrics(registry: Registry = new Registry()) {
     clientHandshakes: new Counter({ name: 'strictedge_edge_client_tls_handshakes_total', help: 'Completed client TLS handshakes', labelNames: ['resumed'], registers: r }),
     verifyFailures: new Counter({ name: 'strictedge_edge_origin_verify_failures_total', help: 'Origin certificates refused in strict mode, by verdict', labelNames: ['zone', 'reason'], registers: r }),
     responsesCut: new Counter({ name: 'strictedge_edge_origin_responses_cut_total', help: 'Answers cut short because the origin failed after its status line: timeout (no body byte within the origin timeout) or error', labelNames: ['zone', 'reason'], registers: r }),
+    originPools: new Gauge({ name: 'strictedge_edge_origin_pools', help: 'Origin connection pools kept (per origin, and per TLS name): bounded, the least recently used closed first', registers: r }),
     originSockets: new Gauge({ name: 'strictedge_edge_origin_sockets', help: 'Open connections to origins', labelNames: ['zone', 'state'], registers: r }),
     socketsClosed: new Counter({ name: 'strictedge_edge_origin_sockets_closed_total', help: 'Origin connections closed, by why: revoked, expired (the certificate reached its notAfter), idle (Connection: close or keep-alive timeout), origin_closed, error', labelNames: ['reason'], registers: r }),
     indexEntries: new Gauge({ aggregator: 'min', name: 'strictedge_edge_revocation_index_entries', help: 'Certificates in the revocation index', labelNames: ['kind'], registers: r }),

@@ -96,6 +96,29 @@ describe('origin sockets closed, by why', () => {
     assert.deepEqual(added, { idle: 0, origin_closed: 0, error: 1, expired: 0 });
   });
 
+  it('names made up under a zone do not pile up origin pools: plain HTTP shares one, TLS ones are bounded', async (t) => {
+    const bounded = await startTestEdge(join(dir, 'state-pools'), { maxOriginPools: 8 });
+    t.after(() => bounded.close());
+    bounded.app.admin.createAccount('site');
+    const [key, cert] = [join(dir, 'pools.key'), join(dir, 'pools.pem')];
+    openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=pools.test']);
+    const origin = await startOrigin({ name: 'pools', tls: { cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8') } });
+    const plainOrigin = await startOrigin({ name: 'pools-plain' });
+    origins.push(origin, plainOrigin);
+    for (const [name, mode, address] of [['tls-pools.test', 'full', origin.address], ['plain-pools.test', 'flexible', plainOrigin.address]] as const) {
+      const zone = bounded.app.admin.addZone({ name, account: 'site', mode });
+      bounded.app.zoneStore.setOrigins(zone.id, mode === 'flexible' ? address : null, mode === 'full' ? address : null, new Date().toISOString());
+    }
+    bounded.edge.refreshZones();
+    const pools = async () => Number(/^strictedge_edge_origin_pools (\d+)$/m.exec(await (await fetch(bounded.metricsUrl)).text())?.[1]);
+
+    for (let i = 0; i < 30; i++) assert.equal((await edgeRequest(bounded, { scheme: 'https', host: `n${i}.plain-pools.test` })).status, 200);
+    assert.equal(await pools(), 1, 'one pool for the plain zone, whatever the name');
+    for (let i = 0; i < 30; i++) assert.equal((await edgeRequest(bounded, { scheme: 'https', host: `n${i}.tls-pools.test` })).status, 200);
+    assert.ok((await pools()) <= 8, `${await pools()} pools`);
+    assert.equal((await edgeRequest(bounded, { scheme: 'https', host: 'n1.plain-pools.test' })).status, 200, 'a closed pool is made again when needed');
+  });
+
   it('a strict connection whose certificate reaches its notAfter: expired, and the next request makes a new handshake', async (t) => {
     // A second edge whose clock can be moved on: OpenSSL judges the handshake by the real time,
     // the edge's timer on the pooled socket by the edge's clock.
