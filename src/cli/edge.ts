@@ -16,6 +16,7 @@ import { openReplica } from '../revocation/replica.js';
 import { capacityFor, createRevocationIndex, type RevocationIndex } from '../revocation/revocation-index.js';
 import { readIndexSnapshot, writeIndexSnapshot } from '../revocation/index-snapshot.js';
 import { ensureStateFolders, statePaths, writeFileAtomic } from '../store/state-folder.js';
+import type { Zone } from '../store/zones.js';
 import { lockStateFolder } from '../store/state-lock.js';
 import { logLevelFlag, parseFlags, portFlag, secondsFlag, stateOption, UsageError } from './args.js';
 import { listenOn } from './listen.js';
@@ -95,7 +96,7 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
   const loadMs = performance.now() - startedAt;
 
   let zonesVersion = 0;
-  let zones = replica.zones();
+  let zones: readonly Zone[] = replica.zones();
   const metrics = createEdgeMetrics();
   let follower: ReturnType<typeof createFollower> | undefined;
   const edge = createEdge({
@@ -129,8 +130,8 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
       rmSync(snapshotPath, { force: true }); // it holds the history the CA no longer has
     },
     onIndexRebuilt: (rebuilt) => index.adopt(rebuilt),
-    onZones: () => {
-      zones = replica.zones();
+    onZones: (given) => {
+      zones = given;
       zonesVersion++;
       edge.refreshZones();
     },

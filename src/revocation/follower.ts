@@ -12,7 +12,8 @@ import type { CertEvent } from '../store/certificates.js';
 import { Errors } from '../errors/catalogue.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../clock.js';
-import type { Replica, ReplicaZone } from './replica.js';
+import type { Zone } from '../store/zones.js';
+import { edgeZone, type Replica, type ReplicaZone } from './replica.js';
 import { createRevocationIndex, type RevocationIndex } from './revocation-index.js';
 
 export interface FollowerDeps {
@@ -21,8 +22,8 @@ export interface FollowerDeps {
   readonly replica: Replica;
   /** Called after a batch is recorded, oldest first. */
   readonly onEvents: (events: readonly CertEvent[]) => void;
-  /** Called when the zone list the CA gives differs from the last one. */
-  readonly onZones: () => void;
+  /** Called with the zone list the CA gives when it differs from the last one. */
+  readonly onZones: (zones: readonly Zone[]) => void;
   /** Called when the feed diverged and is followed again from seq 0 (the index snapshot is stale). */
   readonly onFeedReset?: () => void;
   /** Called with the index rebuilt from the feed since the reset; the edge adopts it. */
@@ -109,6 +110,11 @@ export function createFollower(deps: FollowerDeps) {
     deps.onFeedReset?.();
   }
 
+  function noteReplicaFailure(error: unknown): void {
+    if (!replicaFailing) deps.logger.log('error', "cannot record the CA's events or zones in the replica: they are enforced in memory and recorded when it can; a restart before then needs the CA to get them back", { last_seq: lastSeq, error: String(error) });
+    replicaFailing = true;
+  }
+
   /**
    * Records a batch in the replica (durable first: a restart never forgets an applied
    * revocation). When the replica cannot take it (a full disk), the batch is applied in memory all
@@ -127,8 +133,7 @@ export function createFollower(deps: FollowerDeps) {
     if (unapplied.length > 0) deps.onEvents(unapplied);
     appliedUpTo = Math.max(appliedUpTo, events[events.length - 1]!.seq);
     if (failure !== undefined) {
-      if (!replicaFailing) deps.logger.log('error', "cannot record the CA's events in the replica: they are enforced in memory and recorded when it can; a restart before then needs the CA to get them back", { last_seq: lastSeq, error: String(failure) });
-      replicaFailing = true;
+      noteReplicaFailure(failure);
       return false;
     }
     if (replicaFailing) deps.logger.log('info', 'the replica records events again', { last_seq: events[events.length - 1]!.seq });
@@ -181,9 +186,14 @@ export function createFollower(deps: FollowerDeps) {
       const zones = await getJson<ReplicaZone[]>('/edge/zones');
       const json = JSON.stringify(zones.map((z) => z.id + z.ssl_mode + z.origin_http + z.origin_https));
       if (json !== zonesJson) {
-        deps.replica.replaceZones(zones);
+        // Recorded first, like events; a replica that cannot take them does not hold back a mode switch.
+        try {
+          deps.replica.replaceZones(zones);
+        } catch (error) {
+          noteReplicaFailure(error);
+        }
         zonesJson = json;
-        deps.onZones();
+        deps.onZones(zones.map(edgeZone));
       }
     } catch (error) {
       noteTokenRefused(error); // outages are the event loop's backoff and the staleness check's to report

@@ -43,6 +43,11 @@ export interface ReplicaZone {
   readonly modified_on: string;
 }
 
+/** A zone as the edge routes by it, from the CA's wire form (the replica's rows have the same shape). */
+export function edgeZone(z: ReplicaZone): Zone {
+  return { id: z.id, accountId: '', name: z.name, sslMode: z.ssl_mode, originHttp: z.origin_http, originHttps: z.origin_https, createdAt: '', modifiedOn: z.modified_on };
+}
+
 export function openReplica(path: string) {
   const db: Db = openDatabase(path, REPLICA_MIGRATIONS);
   const insertEvent = db.prepare('INSERT OR IGNORE INTO applied_events (seq, kind, serial, sha256, not_after, at) VALUES (?, ?, ?, ?, ?, ?)');
@@ -100,7 +105,7 @@ export function openReplica(path: string) {
       })();
     },
     zones(): Zone[] {
-      return selectZones.all().map((z) => ({ id: z.id, accountId: '', name: z.name, sslMode: z.ssl_mode, originHttp: z.origin_http, originHttps: z.origin_https, createdAt: '', modifiedOn: z.modified_on }));
+      return selectZones.all().map(edgeZone);
     },
     close: () => db.close(),
   };

@@ -1,6 +1,6 @@
 // A separate edge's follower against a real CA, when its own replica refuses writes (a disk gone
-// read-only or full): the CA's events are enforced in memory at once, and recorded, without a
-// gap, once the replica takes them again. Before, a batch the replica refused was not applied
+// read-only or full): the CA's events and zone changes are enforced in memory at once, and
+// recorded, without a gap, once the replica takes them again. Before, a batch the replica refused was not applied
 // at all, and the edge, still in touch with the CA, reported itself fresh.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -39,13 +39,14 @@ it('enforces events its replica cannot record, and records them without a gap on
   const replica = openReplica(join(dir, 'edge.db'));
   after(() => replica.close());
   const index = createRevocationIndex();
+  let modes: string[] = [];
   const logged: Record<string, unknown>[] = [];
   const follower = createFollower({
     caUrl: ca.api,
     token,
     replica,
     onEvents: (events) => events.forEach((event) => index.apply(event)),
-    onZones: () => undefined,
+    onZones: (zones) => (modes = zones.map((zone) => `${zone.name} ${zone.sslMode}`)),
     onIndexRebuilt: () => undefined,
     logger: createLogger('info', { write: (line: string) => void logged.push(JSON.parse(line) as Record<string, unknown>) }),
     clock: systemClock,
@@ -55,17 +56,21 @@ it('enforces events its replica cannot record, and records them without a gap on
   follower.start();
   after(() => follower.stop());
   await until('the issuance recorded', () => replica.lastSeq() === 1 && index.probe(first.serial, first.sha256) === 'ok');
+  await until('the zones given', () => modes.join() === 'site.test full');
   assert.equal(follower.status().stale, false);
 
   replica.db.pragma('query_only = ON'); // SQLite now refuses every write on the replica
   ca.app.ca.revoke(account, first.serial);
   const second = await issue();
   await until('the revocation enforced though not recorded', () => index.probe(first.serial, first.sha256) === 'revoked' && index.probe(second.serial, second.sha256) === 'ok');
-  await until('the refusal said', () => logged.some((line) => line.level === 50 && /cannot record the CA's events in the replica/.test(String(line.msg))));
+  await until('the refusal said', () => logged.some((line) => line.level === 50 && /cannot record the CA's events or zones in the replica/.test(String(line.msg))));
   assert.equal(replica.lastSeq(), 1);
   assert.deepEqual([follower.status().stale, follower.status().replica_writable], [true, false]);
   await sleep(600); // retries meanwhile: the batch is fetched again, applied once, said once
   assert.equal(logged.filter((line) => /cannot record/.test(String(line.msg))).length, 1);
+  ca.app.admin.setZoneMode('site.test', 'strict'); // a mode switch is not held back by the replica either
+  await until('the mode switch given', () => modes.join() === 'site.test strict');
+  assert.equal(replica.zones()[0]!.sslMode, 'full', 'not recorded');
 
   replica.db.pragma('query_only = OFF');
   await until('the batch recorded', () => replica.lastSeq() === 3);
@@ -74,4 +79,6 @@ it('enforces events its replica cannot record, and records them without a gap on
   assert.equal(seqs.length, 3, 'no gap');
   assert.deepEqual([follower.status().stale, follower.status().replica_writable], [false, true]);
   assert.ok(logged.some((line) => line.msg === 'the replica records events again'));
+  ca.app.admin.setZoneMode('site.test', 'off');
+  await until('the next zone change recorded', () => replica.zones()[0]!.sslMode === 'off');
 });
