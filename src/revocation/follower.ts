@@ -1,5 +1,6 @@
 // A separate edge follows the CA: it long-polls the event feed, records each batch in its
-// replica (one transaction), then applies it to the running edge; it also refreshes zones.
+// replica (one transaction), then applies it to the running edge (applied all the same when the
+// replica cannot take it, and fetched again until it does); it also refreshes zones.
 // When the CA cannot be reached it keeps the last known state (never fails open), retries
 // with backoff, and past `maxStalenessMs` says so in its log and status.
 // Each poll says what the edge's last event was; a CA whose history differs (restored from a
@@ -20,7 +21,7 @@ export interface FollowerDeps {
   readonly caUrl: string;
   readonly token: string;
   readonly replica: Replica;
-  /** Called after a batch is recorded, oldest first. */
+  /** Called with each event once, oldest first: after its batch is recorded, or when the replica refused it. */
   readonly onEvents: (events: readonly CertEvent[]) => void;
   /** Called with the zone list the CA gives when it differs from the last one. */
   readonly onZones: (zones: readonly Zone[]) => void;
