@@ -43,7 +43,7 @@ export interface FollowerStatus {
   readonly stale: boolean;
   /** Following the feed again from seq 0 after it diverged; the index is being rebuilt. */
   readonly rebuilding: boolean;
-  /** The replica took the last batch; when not, `stale` is true too. */
+  /** The replica holds the last batch and the zones as the CA gave them; when not, `stale` is true too. */
   readonly replica_writable: boolean;
 }
 
@@ -66,10 +66,15 @@ export function createFollower(deps: FollowerDeps) {
   let tokenRefusedReported = false;
   /** Events up to this seq are in the running index; past lastSeq only while the replica cannot record them. */
   let appliedUpTo = lastSeq;
-  let replicaFailing = false;
+  /** The replica refused the last batch of events, or the zones as the CA last gave them. */
+  let eventsUnrecorded = false;
+  let zonesUnrecorded = false;
   /** The index being rebuilt since the feed diverged, until it has caught up. */
   let rebuilding: RevocationIndex | undefined;
-  let zonesJson = JSON.stringify(deps.replica.zones().map((z) => z.id + z.sslMode + z.originHttp + z.originHttps));
+  const zonesKey = (zones: readonly Zone[]) => JSON.stringify(zones.map((z) => z.id + z.sslMode + z.originHttp + z.originHttps));
+  /** The zones last handed to the edge, and the zones in the replica. */
+  let appliedZones = zonesKey(deps.replica.zones());
+  let recordedZones = appliedZones;
 
   async function getJson<T>(path: string): Promise<T> {
     const response = await fetch(`${deps.caUrl}${path}`, { headers, signal: abort.signal });
@@ -112,8 +117,11 @@ export function createFollower(deps: FollowerDeps) {
   }
 
   function noteReplicaFailure(error: unknown): void {
-    if (!replicaFailing) deps.logger.log('error', "cannot record the CA's events or zones in the replica: they are enforced in memory and recorded when it can; a restart before then needs the CA to get them back", { last_seq: lastSeq, error: String(error) });
-    replicaFailing = true;
+    if (!eventsUnrecorded && !zonesUnrecorded) deps.logger.log('error', "cannot record the CA's events or zones in the replica: they are enforced in memory and recorded when it can; a restart before then needs the CA to get them back", { last_seq: lastSeq, error: String(error) });
+  }
+
+  function noteReplicaRecovered(): void {
+    if (!eventsUnrecorded && !zonesUnrecorded) deps.logger.log('info', 'the replica records events and zones again', { last_seq: lastSeq });
   }
 
   /**
@@ -135,11 +143,14 @@ export function createFollower(deps: FollowerDeps) {
     appliedUpTo = Math.max(appliedUpTo, events[events.length - 1]!.seq);
     if (failure !== undefined) {
       noteReplicaFailure(failure);
+      eventsUnrecorded = true;
       return false;
     }
-    if (replicaFailing) deps.logger.log('info', 'the replica records events again', { last_seq: events[events.length - 1]!.seq });
-    replicaFailing = false;
     lastSeq = events[events.length - 1]!.seq;
+    if (eventsUnrecorded) {
+      eventsUnrecorded = false;
+      noteReplicaRecovered();
+    }
     return true;
   }
 
@@ -183,28 +194,41 @@ export function createFollower(deps: FollowerDeps) {
   }
 
   async function pollZones(): Promise<void> {
+    let zones: ReplicaZone[];
     try {
-      const zones = await getJson<ReplicaZone[]>('/edge/zones');
-      const json = JSON.stringify(zones.map((z) => z.id + z.ssl_mode + z.origin_http + z.origin_https));
-      if (json !== zonesJson) {
-        // Recorded first, like events; a replica that cannot take them does not hold back a mode switch.
-        try {
-          deps.replica.replaceZones(zones);
-        } catch (error) {
-          noteReplicaFailure(error);
-        }
-        zonesJson = json;
-        deps.onZones(zones.map(edgeZone));
-      }
+      zones = await getJson<ReplicaZone[]>('/edge/zones');
     } catch (error) {
       noteTokenRefused(error); // outages are the event loop's backoff and the staleness check's to report
+      return;
+    }
+    const edgeZones = zones.map(edgeZone);
+    const key = zonesKey(edgeZones);
+    // Recorded first, like events; a replica that cannot take them does not hold back a mode
+    // switch, and they are written again on every poll until it takes them.
+    if (key !== recordedZones) {
+      try {
+        deps.replica.replaceZones(zones);
+        recordedZones = key;
+        if (zonesUnrecorded) {
+          zonesUnrecorded = false;
+          noteReplicaRecovered();
+        }
+      } catch (error) {
+        noteReplicaFailure(error);
+        zonesUnrecorded = true;
+      }
+    }
+    if (key !== appliedZones) {
+      appliedZones = key;
+      deps.onZones(edgeZones);
     }
   }
 
   function status(): FollowerStatus {
     const staleness = lastContact === undefined ? null : (deps.clock().getTime() - lastContact) / 1000;
-    const stale = staleness === null || staleness * 1000 > deps.maxStalenessMs || replicaFailing;
-    return { last_seq: lastSeq, last_contact: lastContact === undefined ? null : new Date(lastContact).toISOString(), staleness_seconds: staleness, stale, rebuilding: rebuilding !== undefined, replica_writable: !replicaFailing };
+    const replicaWritable = !eventsUnrecorded && !zonesUnrecorded;
+    const stale = staleness === null || staleness * 1000 > deps.maxStalenessMs || !replicaWritable;
+    return { last_seq: lastSeq, last_contact: lastContact === undefined ? null : new Date(lastContact).toISOString(), staleness_seconds: staleness, stale, rebuilding: rebuilding !== undefined, replica_writable: replicaWritable };
   }
 
   let zoneTimer: NodeJS.Timeout | undefined;

@@ -74,11 +74,53 @@ it('enforces events its replica cannot record, and records them without a gap on
 
   replica.db.pragma('query_only = OFF');
   await until('the batch recorded', () => replica.lastSeq() === 3);
+  await until('the zones recorded', () => replica.zones()[0]!.sslMode === 'strict');
   const seqs: number[] = [];
   replica.forEachEvent(() => seqs.push(seqs.length + 1));
   assert.equal(seqs.length, 3, 'no gap');
   assert.deepEqual([follower.status().stale, follower.status().replica_writable], [false, true]);
-  assert.ok(logged.some((line) => line.msg === 'the replica records events again'));
+  assert.ok(logged.some((line) => line.msg === 'the replica records events and zones again'));
   ca.app.admin.setZoneMode('site.test', 'off');
   await until('the next zone change recorded', () => replica.zones()[0]!.sslMode === 'off');
+});
+
+it('records a zone change its replica refused once the replica takes writes again, with no later change needed', async () => {
+  const dir = tempDir('strictedge-follower-');
+  const ca = await startTestCa(join(dir, 'ca'));
+  after(() => ca.close());
+  ca.account('site', ['site.test']);
+  const token = ca.app.admin.createEdge('edge1');
+  const replica = openReplica(join(dir, 'edge.db'));
+  after(() => replica.close());
+  let modes: string[] = [];
+  const logged: Record<string, unknown>[] = [];
+  const follower = createFollower({
+    caUrl: ca.api,
+    token,
+    replica,
+    onEvents: () => undefined,
+    onZones: (zones) => (modes = zones.map((zone) => `${zone.name} ${zone.sslMode}`)),
+    onIndexRebuilt: () => undefined,
+    logger: createLogger('info', { write: (line: string) => void logged.push(JSON.parse(line) as Record<string, unknown>) }),
+    clock: systemClock,
+    maxStalenessMs: 60_000,
+    waitSeconds: 1,
+    zonePollMs: 50,
+  });
+  follower.start();
+  after(() => follower.stop());
+  await until('the zones recorded', () => replica.zones()[0]?.sslMode === 'full' && modes.join() === 'site.test full');
+
+  replica.db.pragma('query_only = ON');
+  ca.app.admin.setZoneMode('site.test', 'strict');
+  await until('the mode switch given', () => modes.join() === 'site.test strict');
+  await until('the refusal said', () => logged.some((line) => /cannot record the CA's events or zones/.test(String(line.msg))));
+  assert.deepEqual([follower.status().stale, follower.status().replica_writable], [true, false]);
+
+  // The disk recovers; the CA has nothing new to say. The zones still reach the replica.
+  replica.db.pragma('query_only = OFF');
+  await until('the zones recorded once writable', () => replica.zones()[0]!.sslMode === 'strict');
+  assert.deepEqual([follower.status().stale, follower.status().replica_writable], [false, true]);
+  assert.ok(logged.some((line) => line.msg === 'the replica records events and zones again'));
+  assert.equal(logged.filter((line) => /cannot record/.test(String(line.msg))).length, 1, 'said once, though retried on every poll');
 });
