@@ -1,11 +1,13 @@
 // Request and response headers across the edge: hop-by-hop headers stay behind, the origin
-// learns who asked (X-Forwarded-*), and both sides see the request id.
+// learns who asked (X-Forwarded-*, and CF-Connecting-IP as Cloudflare sends it: origins set up
+// for Cloudflare trust that header from their edge, so a client's own is replaced, never passed
+// on), and both sides see the request id.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Scheme } from './route.js';
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect']);
-const REPLACED = new Set(['host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id']);
+const REPLACED = new Set(['host', 'cf-connecting-ip', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id']);
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 export const REQUEST_ID_HEADER = 'x-request-id';
 
@@ -43,6 +45,7 @@ export function originRequestHeaders(req: IncomingMessage, scheme: Scheme, reque
   const prior = req.headers['x-forwarded-for'];
   const client = req.socket.remoteAddress ?? '';
   out.push('x-forwarded-for', prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${client}` : client);
+  out.push('cf-connecting-ip', client);
   out.push('x-forwarded-proto', scheme);
   out.push('x-forwarded-host', authority);
   out.push(REQUEST_ID_HEADER, requestId);

@@ -92,7 +92,7 @@ describe('edge modes and errors', () => {
       host: 'www.strict-ecc.test',
       method: 'POST',
       path: '/p',
-      headers: { 'x-request-id': 'client-chosen-id-1', 'x-forwarded-for': '203.0.113.9', connection: 'keep-alive, x-secret', 'x-secret': 'hop', 'keep-alive': 'timeout=5', te: 'trailers', 'x-keep': 'yes' },
+      headers: { 'x-request-id': 'client-chosen-id-1', 'x-forwarded-for': '203.0.113.9', 'CF-Connecting-IP': '198.51.100.7', connection: 'keep-alive, x-secret', 'x-secret': 'hop', 'keep-alive': 'timeout=5', te: 'trailers', 'x-keep': 'yes' },
       body: 'payload',
     });
     assert.equal(response.status, 200);
@@ -104,6 +104,7 @@ describe('edge modes and errors', () => {
     assert.equal(seen.headers['x-forwarded-for'], '203.0.113.9, 127.0.0.1');
     assert.equal(seen.headers['x-forwarded-proto'], 'https');
     assert.equal(seen.headers['x-forwarded-host'], 'www.strict-ecc.test');
+    assert.equal(seen.headers['cf-connecting-ip'], '127.0.0.1', "the client's own is replaced: origins set up for Cloudflare trust it");
     assert.equal(seen.headers['x-request-id'], 'client-chosen-id-1');
     assert.equal(seen.headers['x-keep'], 'yes');
     for (const hop of ['x-secret', 'keep-alive', 'te']) assert.equal(seen.headers[hop], undefined, hop);
