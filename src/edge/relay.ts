@@ -41,7 +41,10 @@ export class OriginResponseRelay implements Dispatcher.DispatchHandler {
   }
 
   onResponseStart(_controller: Controller, statusCode: number, headers: IncomingHttpHeaders): void {
-    if (statusCode < 200) return; // 1xx interim answers (100-continue, 103) stay between edge and origin
+    if (statusCode < 200) {
+      if (statusCode === 103) this.#passEarlyHints(headers.link);
+      return; // other 1xx interim answers stay between edge and origin
+    }
     const out = this.events.headers(statusCode, headers);
     if (statusCode === 204) delete out['content-length']; // never allowed on a 204 (RFC 9110 §8.6), as nginx drops it
     this.res.writeHead(statusCode, out);
@@ -49,6 +52,21 @@ export class OriginResponseRelay implements Dispatcher.DispatchHandler {
     // 304's Content-Length (the size of the representation, which RFC 9110 allows) against the
     // empty body and fails the exchange; that must not cut an answer the client already has.
     if (statusCode === 204 || statusCode === 304) this.res.end();
+  }
+
+  /**
+   * An origin's 103 Early Hints go on to the client, Link alone (what browsers act on), so that
+   * the client can fetch those resources while the origin works. Never to an HTTP/1.0 client,
+   * which must not get a 1xx (RFC 9110 §15.2).
+   */
+  #passEarlyHints(link: string | string[] | undefined): void {
+    const req = this.res.req;
+    if (link === undefined || this.res.headersSent || req.httpVersionMajor !== 1 || req.httpVersionMinor === 0) return;
+    try {
+      this.res.writeEarlyHints({ link });
+    } catch {
+      // Node refuses a Link value it cannot vouch for as a header line; the hint is only a hint.
+    }
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {

@@ -5,7 +5,8 @@
 // reset. And the header lines: hop-by-hop ones stay behind, repeated ones stay repeated. And
 // request lines as clients may send them: absolute-form routed by its authority, two Host lines,
 // `OPTIONS *` and CONNECT answered by the edge itself. And an answer the origin breaks off after
-// its status line: the client's connection is cut, and the edge counts and logs why.
+// its status line: the client's connection is cut, and the edge counts and logs why. And 103
+// Early Hints, passed on.
 import assert from 'node:assert/strict';
 import { connect, createServer, type Server } from 'node:net';
 import { Agent, request as httpsRequest } from 'node:https';
@@ -175,6 +176,19 @@ describe('origin answers through the edge', () => {
     assert.match(twice, /\r\nconnection: close\r\n/i);
     assert.equal(twice.match(/HTTP\/1\.1 \d{3}/g)?.length, 1, twice);
     assert.equal(a.length, 0);
+  });
+
+  it("passes an origin's 103 Early Hints on, Link alone, and never to an HTTP/1.0 client", async () => {
+    const final = 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok';
+    await zoneAnswering('hints.test', `HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload; as=style\r\nX-Other: no\r\n\r\n${final}`);
+    const answer = await exchange('GET / HTTP/1.1\r\nHost: hints.test\r\nConnection: close\r\n\r\n');
+    assert.match(answer, /^HTTP\/1\.1 103 Early Hints\r\nLink: <\/style\.css>; rel=preload; as=style\r\n\r\nHTTP\/1\.1 200 OK\r\n/, answer);
+    assert.doesNotMatch(answer, /x-other/i);
+    assert.ok(answer.endsWith('\r\n\r\nok'), answer);
+    assert.match(await exchange('GET / HTTP/1.0\r\nHost: hints.test\r\n\r\n'), /^HTTP\/1\.1 200 OK\r\n/);
+    // A Link value Node will not write as a header line: the hint is dropped, the answer is not.
+    await zoneAnswering('bad-hints.test', `HTTP/1.1 103 Early Hints\r\nLink: not a link\r\n\r\n${final}`);
+    assert.match(await exchange('GET / HTTP/1.1\r\nHost: bad-hints.test\r\nConnection: close\r\n\r\n'), /^HTTP\/1\.1 200 OK\r\n[^]*ok$/); // no 103 first
   });
 
   it('an answer the origin breaks off after its status line: the client\'s connection is cut, counted and logged by why', async () => {
