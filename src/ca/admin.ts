@@ -140,6 +140,21 @@ export function createAdmin({ accounts, zones, edges, clock }: AdminDeps) {
       zones.setMode(zone.id, sslMode, at);
       return { ...zone, sslMode, modifiedOn: at };
     },
+    /**
+     * Removes a zone; running edges stop serving it within a second (421). Refused while
+     * certificates for it are in force: they are revoked through the API, not here, because only
+     * the CA process tells running edges of a revocation.
+     */
+    removeZone(name: string): Zone {
+      const zone = zones.byName(checkZoneName(name));
+      if (!zone) throw new StrictedgeError(Errors.ZONE_NOT_FOUND, JSON.stringify(name));
+      const inForce = zones.remove(zone.id, clock().toISOString());
+      if (inForce.length > 0) {
+        const shown = inForce.slice(0, 10).join(', ') + (inForce.length > 10 ? `, and ${inForce.length - 10} more` : '');
+        throw new StrictedgeError(Errors.ZONE_HAS_CERTIFICATES, `${inForce.length} for ${zone.name}: ${shown} (strictedge certs revoke ID, with the account's API key)`);
+      }
+      return zone;
+    },
     listZones(accountName?: string): readonly Zone[] {
       return accountName === undefined ? zones.all() : zones.forAccount(account(accountName).id);
     },

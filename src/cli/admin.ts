@@ -2,7 +2,7 @@
 //   strictedge accounts create NAME
 //   strictedge keys create --account NAME | keys revoke KEY_OR_ID
 //   strictedge zones add NAME --account A [--origin-https H:P] [--origin-http H:P] [--mode M]
-//   strictedge zones set-mode NAME MODE | zones list [--account A]
+//   strictedge zones set-mode NAME MODE | zones set-origin NAME ... | zones remove NAME | zones list [--account A]
 //   strictedge edges create NAME
 //   strictedge ca init
 import { openState } from '../app.js';
@@ -87,13 +87,20 @@ export function zones(argv: readonly string[], clock: Clock, out: Out): void {
     out.stdout(zoneLine(zone));
     return;
   }
+  if (action === 'remove') {
+    const { values, positionals } = parseFlags(rest, stateOption, 1);
+    const name = requiredPositional(positionals, 0, 'zone name');
+    const zone = withState(values.state, clock, (state) => state.admin.removeZone(name));
+    out.log(`zone ${zone.name} removed: running edges answer 421 for it within a second`);
+    return;
+  }
   if (action === 'list') {
     const { values } = parseFlags(rest, { ...stateOption, account: { type: 'string' } });
     const list = withState(values.state, clock, (state) => state.admin.listZones(values.account));
     for (const zone of list) out.stdout(zoneLine(zone));
     return;
   }
-  throw new UsageError('usage: strictedge zones add NAME --account A [...] | zones set-mode NAME MODE | zones set-origin NAME [--origin-https HOST:PORT|none] [--origin-http HOST:PORT|none] | zones list [--account A]');
+  throw new UsageError('usage: strictedge zones add NAME --account A [...] | zones set-mode NAME MODE | zones set-origin NAME [--origin-https HOST:PORT|none] [--origin-http HOST:PORT|none] | zones remove NAME | zones list [--account A]');
 }
 
 export function edges(argv: readonly string[], clock: Clock, out: Out): void {

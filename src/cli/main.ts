@@ -26,6 +26,7 @@ const USAGE = `usage: strictedge <command> [flags]
   zones add NAME --account A [--origin-https HOST:PORT] [--origin-http HOST:PORT] [--mode MODE] [--state DIR]
   zones set-mode NAME off|flexible|full|strict|origin_pull [--state DIR]
   zones set-origin NAME [--origin-https HOST:PORT|none] [--origin-http HOST:PORT|none] [--state DIR]
+  zones remove NAME [--state DIR] (refused while certificates for it are in force)
   zones list [--account A] [--state DIR]
   edges create NAME | edges revoke NAME [--state DIR] (create prints the token a separate edge follows the CA with)
   getcert -hostnames a,b [-days N] [-key-type rsa|ecdsa] [-key-size N] [-certificate-out F] [-key-out F] [-format pem|der|p7b] [-overwrite]

@@ -68,6 +68,7 @@ export const Errors = {
   EDGE_EXISTS: def(1707, 409, 'An edge with that name exists'),
   ZONE_OVERLAPS_OTHER_ACCOUNT: def(1708, 409, 'The zone lies in, or holds, a zone of another account'),
   EDGE_NOT_FOUND: def(1709, 404, 'No edge of that name with a token in force'),
+  ZONE_HAS_CERTIFICATES: def(1710, 409, 'Certificates for the zone are still in force; revoke them first'),
   // separate edges' event feed
   EDGE_FEED_DIVERGED: def(1800, 409, 'The event feed does not continue from the edge\'s last event (the CA was restored from a backup, or replaced); follow it again from seq 0'),
   // authentication

@@ -53,6 +53,12 @@ export function createZoneStore(db: Db, tracker: ChangeTracker) {
   );
   const updateMode = db.prepare('UPDATE zones SET ssl_mode = ?, modified_on = ? WHERE id = ?');
   const updateOrigins = db.prepare('UPDATE zones SET origin_http = ?, origin_https = ?, modified_on = ? WHERE id = ?');
+  const selectCertificatesInForce = db.prepare<[string, string], { serial: string }>(
+    `SELECT c.serial FROM certificate_zones z JOIN certificates c ON c.serial = z.serial
+     WHERE z.zone_id = ? AND c.revoked_at IS NULL AND c.expires_on > ? ORDER BY c.created_at, c.serial`,
+  );
+  const deleteCertificateLinks = db.prepare('DELETE FROM certificate_zones WHERE zone_id = ?');
+  const deleteZone = db.prepare('DELETE FROM zones WHERE id = ?');
   // Read on every issuance; cached until any write.
   const cachedForAccount = createReadCache(tracker, (accountId) => selectByAccount.all(accountId).map(toZone));
 
@@ -84,6 +90,22 @@ export function createZoneStore(db: Db, tracker: ChangeTracker) {
     forAccount: (accountId: string): readonly Zone[] => cachedForAccount(accountId),
     all(): Zone[] {
       return selectAll.all().map(toZone);
+    },
+    /**
+     * Removes the zone unless certificates for it are still in force (neither revoked nor past
+     * `now`): those would stay valid for names the account no longer holds, and another account
+     * could then register them. Returns their serials, or none once the zone is gone. The
+     * certificates themselves are kept, without their link to the zone.
+     */
+    remove(id: string, now: string): readonly string[] {
+      return db.transaction((): readonly string[] => {
+        const inForce = selectCertificatesInForce.all(id, now).map((row) => row.serial);
+        if (inForce.length > 0) return inForce;
+        deleteCertificateLinks.run(id);
+        deleteZone.run(id);
+        tracker.touch();
+        return [];
+      }).immediate();
     },
     setMode(id: string, mode: SslMode, at: string): void {
       updateMode.run(mode, at, id);

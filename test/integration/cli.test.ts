@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import { openssl } from '../helpers/openssl.js';
@@ -209,6 +210,43 @@ describe('strictedge CLI against a running serve', () => {
   it('getcert says a missing API key before it spends time making a key', () => {
     const result = run(['getcert', '-hostnames', 'demo.test', '-key-type', 'rsa', '-certificate-out', 'bad.pem', '-key-out', 'bad.key'], { STRICTEDGE_API_KEY: '', CF_API_KEY: '' });
     assert.equal(result.stderr.trim(), 'strictedge: set STRICTEDGE_API_KEY (or CF_API_KEY) to your API key');
+  });
+
+  it('zones remove: refused while a certificate for the zone is in force, naming it; once removed, the running edge answers 421 within a second', async () => {
+    const issued = run(['getcert', '-hostnames', 'api.example.test', '-days', '7', '-key-type', 'ecdsa', '-certificate-out', 'api.pem', '-key-out', 'api.key']);
+    assert.equal(issued.status, 0, issued.stderr);
+    const serial = /\(id ([0-9a-f]+),/.exec(issued.stdout + issued.stderr)![1]!;
+    const refused = await cliAsync(['zones', 'remove', 'api.example.test', '--state', state]);
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, new RegExp(`still in force.*1 for api\\.example\\.test: ${serial} .*code 1710`));
+    assert.match((await cliAsync(['zones', 'list', '--state', state])).stdout, /api\.example\.test/, 'still there');
+    assert.equal(run(['certs', 'revoke', serial]).status, 0);
+    const removed = await cliAsync(['zones', 'remove', 'api.example.test', '--state', state]);
+    assert.equal(removed.status, 0, removed.stderr);
+    assert.doesNotMatch((await cliAsync(['zones', 'list', '--state', state])).stdout, /api\.example\.test/);
+    const zones = (await (await fetch(`${served.ready.api}/zones`, { headers: { authorization: `Bearer ${env.STRICTEDGE_API_KEY}` } })).json()) as { result: { name: string }[] };
+    assert.ok(!zones.result.some((zone) => zone.name === 'api.example.test'), 'gone from the API too');
+    assert.match(run(['certs', 'list']).stdout, new RegExp(`${serial} .* revoked `), 'the certificate is kept');
+    assert.match((await cliAsync(['zones', 'remove', 'api.example.test', '--state', state])).stderr, /Zone not found.*code 1101/);
+
+    // A zone with no certificate goes at once, and the running edge stops serving it.
+    const statusOf = () =>
+      new Promise<number>((resolve, reject) => {
+        httpRequest(`${served.ready.http}/`, { headers: { host: 'flexible.test' }, agent: false }, (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        })
+          .on('error', reject)
+          .end();
+      });
+    assert.equal(await statusOf(), 200);
+    assert.equal((await cliAsync(['zones', 'remove', 'flexible.test', '--state', state])).status, 0);
+    const removedAt = Date.now();
+    let status = await statusOf();
+    while (status !== 421 && Date.now() - removedAt < 1000) status = await statusOf();
+    assert.equal(status, 421);
+    const readded = await cliAsync(['zones', 'add', 'api.example.test', '--account', 'demo', '--state', state]);
+    assert.equal(readded.status, 0, `the name can be registered again: ${readded.stderr}`);
   });
 
   it('certs list, get and revoke work through the API, and revoking twice is an error', () => {
