@@ -1,5 +1,6 @@
 // The CA's HTTP API: Cloudflare v4 paths under /client/v4, one envelope for every answer.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { Errors, StrictedgeError } from '../errors/catalogue.js';
 import type { Ca } from '../ca/service.js';
 import type { ZoneService } from '../ca/zones.js';
@@ -87,8 +88,10 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
   };
 }
 
-export function createApiServer(deps: ApiDeps): Server {
-  const server = createServer({ keepAliveTimeout: 10_000 }, createApiHandler(deps));
+/** The API server; over HTTPS with this certificate and key (PEM), else plain HTTP. */
+export function createApiServer(deps: ApiDeps, tls?: { readonly cert: string; readonly key: string }): Server {
+  const options = { keepAliveTimeout: 10_000 };
+  const server: Server = tls ? createHttpsServer({ ...options, cert: tls.cert, key: tls.key }, createApiHandler(deps)) : createServer(options, createApiHandler(deps));
   server.headersTimeout = 20_000;
   server.requestTimeout = 30_000;
   return server;

@@ -11,6 +11,7 @@ import { createEdge } from '../edge/edge.js';
 import { createLogger } from '../log.js';
 import { createEdgeMetrics } from '../metrics/metrics.js';
 import { createMetricsServer } from '../metrics/server.js';
+import { CA_CERT_HINT, createCaFetch, isCertificateRefusal, readTrustedPem, type CaFetch } from '../revocation/ca-fetch.js';
 import { createFollower } from '../revocation/follower.js';
 import { openReplica } from '../revocation/replica.js';
 import { capacityFor, createRevocationIndex, type RevocationIndex } from '../revocation/revocation-index.js';
@@ -24,6 +25,7 @@ import { listenOn } from './listen.js';
 const FLAGS = {
   ...stateOption,
   'ca-url': { type: 'string' },
+  'ca-cert': { type: 'string' },
   'edge-token': { type: 'string' },
   'http-port': { type: 'string' },
   'https-port': { type: 'string' },
@@ -38,18 +40,30 @@ const FLAGS = {
   'shutdown-grace': { type: 'string', default: '10' },
 } as const;
 
+/** Whether a URL names this machine: 127.0.0.0/8, ::1 or localhost. */
+function isLoopbackUrl(url: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname;
+  } catch {
+    return false;
+  }
+  return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 const milliseconds = (value: string, name: string): number => secondsFlag(value, name)! * 1000;
 
 /** The Origin CA roots: from the state folder, or fetched from the CA on first start. */
-async function originRoots(dir: string, caUrl: string, token: string): Promise<string[]> {
+async function originRoots(dir: string, caUrl: string, token: string, caFetch: CaFetch): Promise<string[]> {
   const files = [join(dir, 'certs', 'origin-ecc-root.pem'), join(dir, 'certs', 'origin-rsa-root.pem')];
   if (!files.every((file) => existsSync(file))) {
     let body: { success: boolean; result: { ecc: string; rsa: string }; errors: { message: string }[] };
     try {
-      body = (await (await fetch(`${caUrl}/edge/roots`, { headers: { authorization: `Bearer ${token}` } })).json()) as typeof body;
+      body = (await (await caFetch(`${caUrl}/edge/roots`, { headers: { authorization: `Bearer ${token}` } })).json()) as typeof body;
     } catch (error) {
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      throw new UsageError(`first start needs the CA for its roots, and ${caUrl} cannot be reached (${cause?.code ?? cause?.message ?? error})`);
+      const hint = isCertificateRefusal(error) ? `; ${CA_CERT_HINT}` : '';
+      throw new UsageError(`first start needs the CA for its roots, and ${caUrl} cannot be reached (${cause?.code ?? cause?.message ?? error})${hint}`);
     }
     if (!body.success) throw new UsageError(`the CA refused the edge token: ${body.errors[0]?.message}`);
     writeFileAtomic(files[0]!, body.result.ecc, { mode: 0o644 });
@@ -82,13 +96,23 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
   if (!caUrl) throw new UsageError('--ca-url is required, e.g. http://127.0.0.1:8787/client/v4');
   if (!token) throw new UsageError('--edge-token (or STRICTEDGE_EDGE_TOKEN) is required; `strictedge edges create NAME` on the CA makes one');
   if (edgeTokenId(token) === undefined) throw new UsageError('--edge-token is not an edge token (edge-v1-…); `strictedge edges create NAME` on the CA makes one, and an account API key cannot follow the CA');
+  let caFetch: CaFetch = createCaFetch();
+  if (values['ca-cert'] !== undefined) {
+    const trusted = readTrustedPem(values['ca-cert']);
+    if ('error' in trusted) throw new UsageError(`--ca-cert: ${trusted.error}`);
+    if (!caUrl.startsWith('https:')) throw new UsageError('--ca-cert is for a CA reached over HTTPS; --ca-url is not https://');
+    caFetch = createCaFetch(trusted.pem);
+  }
   const logger = createLogger(logLevelFlag(values['log-level']));
+  if (caUrl.startsWith('http:') && !isLoopbackUrl(caUrl)) {
+    logger.log('warn', "the CA is reached over plain HTTP: this edge's token and the feed cross the network in clear; serve the API over HTTPS (serve --api-tls-cert/--api-tls-key) and give --ca-url https://…", { ca_url: caUrl });
+  }
   const graceMs = secondsFlag(values['shutdown-grace'], 'shutdown-grace', { zeroAllowed: true })! * 1000;
   const paths = statePaths(values.state);
   ensureStateFolders(paths);
   const lock = lockStateFolder(paths.lock, paths.root);
 
-  const roots = await originRoots(paths.root, caUrl, token);
+  const roots = await originRoots(paths.root, caUrl, token, caFetch);
   const replica = openReplica(join(paths.data, 'edge.db'));
   const snapshotPath = join(paths.data, 'edge-index.snapshot');
   const startedAt = performance.now();
@@ -120,6 +144,7 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
   follower = createFollower({
     caUrl,
     token,
+    fetch: caFetch,
     replica,
     logger,
     clock,

@@ -17,7 +17,8 @@ const USAGE = `usage: strictedge <command> [flags]
 
   serve [--state DIR] [--api-port N] [--http-port N] [--https-port N] [--origin-connect-timeout S] [--origin-timeout S] [--origin-session-resumption]
         [--metrics-port N] [--listen ADDR] [--log-level LEVEL] [--config FILE] [--demo] [--workers N]
-  edge --ca-url URL --edge-token TOKEN [--state DIR] [--http-port N] [--https-port N] [--status-port N]
+        [--api-tls-cert PEM --api-tls-key PEM] (the API over HTTPS)
+  edge --ca-url URL --edge-token TOKEN [--ca-cert PEM] [--state DIR] [--http-port N] [--https-port N] [--status-port N]
        [--origin-connect-timeout S] [--origin-timeout S] [--max-feed-staleness S] [--origin-session-resumption]
        (a separate edge following a CA)
   ca init [--state DIR]

@@ -2,7 +2,7 @@
 // Prints one JSON `ready` line on stdout once everything listens.
 import { readFileSync } from 'node:fs';
 import { AggregatorRegistry } from 'prom-client';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates } from 'node:tls';
 import { openCa, openEmbeddedEdge } from '../app.js';
 import { createApiServer, API_BASE } from '../api/server.js';
 import type { Clock } from '../clock.js';
@@ -39,7 +39,32 @@ const FLAGS = {
   'origin-session-resumption': { type: 'boolean' },
   workers: { type: 'string' },
   'shutdown-grace': { type: 'string' },
+  'api-tls-cert': { type: 'string' },
+  'api-tls-key': { type: 'string' },
 } as const;
+
+/** The API's certificate and key when both are given, read and checked to be a pair. */
+function apiTls(certPath: string | undefined, keyPath: string | undefined): { cert: string; key: string } | undefined {
+  if (certPath === undefined && keyPath === undefined) return undefined;
+  if (certPath === undefined || keyPath === undefined) throw new ConfigError('--api-tls-cert and --api-tls-key go together (PEM files of the API\'s certificate and its key)');
+  const read = (path: string, flag: string) => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`--${flag}: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+  };
+  const tls = { cert: read(certPath, 'api-tls-cert'), key: read(keyPath, 'api-tls-key') };
+  try {
+    createSecureContext(tls);
+  } catch (error) {
+    // OpenSSL's reason only ("key values mismatch", "no start line"): never the key itself.
+    throw new ConfigError(`--api-tls-cert / --api-tls-key: ${(error as Error).message.split('\n')[0]}`);
+  }
+  return tls;
+}
+
+const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 
 function publicRoots(setting: string): readonly string[] {
   if (setting === 'system') return rootCertificates;
@@ -73,6 +98,7 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
   };
 
   const graceMs = (secondsFlag(values['shutdown-grace'], 'shutdown-grace', { zeroAllowed: true }) ?? config.shutdown_grace_s) * 1000;
+  const tls = apiTls(values['api-tls-cert'] ?? config.api_tls_cert, values['api-tls-key'] ?? config.api_tls_key);
 
   if (isEdgeWorker()) return serveEdgeWorker(values.state, edgeOptions, ports, host, logger, clock, graceMs);
   const workerCount = values.workers === undefined ? config.edge.workers : Number(values.workers);
@@ -84,7 +110,10 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
   const caMetrics = createCaMetrics();
   const app = await openCa({ dir: values.state, clock, maxHostnames: config.max_hostnames, metrics: caMetrics });
   const demoCreated = values.demo && ensureDemo(app, log);
-  const api = createApiServer({ accounts: app.accounts, ca: app.ca, zones: app.zones, crls: app.crls, edgeFeed: app.edgeFeed, metrics: caMetrics, logger, bodyLimit: config.max_body_bytes });
+  const api = createApiServer({ accounts: app.accounts, ca: app.ca, zones: app.zones, crls: app.crls, edgeFeed: app.edgeFeed, metrics: caMetrics, logger, bodyLimit: config.max_body_bytes }, tls);
+  if (!tls && !isLoopback(host)) {
+    logger.log('warn', 'the API listens beyond this machine over plain HTTP: API keys and edge tokens cross the network in clear; give --api-tls-cert and --api-tls-key', { listen: host });
+  }
   const demoOrigins = values.demo ? await startDemoOrigins(app, DEMO_ACCOUNT, clock) : undefined;
   const edgeSide = workerCount > 1 ? await startWorkers(workerCount, app, logger, clock) : await startEmbeddedEdge(app, edgeOptions, ports, host, logger, clock);
 
@@ -92,8 +121,9 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
   const apiPort = await listenOn(api, ports.api, host);
   const { http: httpPort, https: httpsPort } = edgeSide.ports;
   const metricsPort = await listenOn(edgeSide.metricsServer, ports.metrics, host);
-  const apiUrl = `http://${hostForUrl}:${apiPort}${API_BASE}`;
-  const dashboardUrl = `http://${hostForUrl}:${apiPort}/`;
+  const apiScheme = tls ? 'https' : 'http';
+  const apiUrl = `${apiScheme}://${hostForUrl}:${apiPort}${API_BASE}`;
+  const dashboardUrl = `${apiScheme}://${hostForUrl}:${apiPort}/`;
   if (values.demo) {
     log(`dashboard: ${dashboardUrl} (sign in with the key in ${app.paths.demoApiKey})`);
     log(demoUsage(app.paths.demoApiKey, apiUrl));
@@ -107,7 +137,7 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
       http: `http://${hostForUrl}:${httpPort}`,
       https: `https://${hostForUrl}:${httpsPort}`,
       metrics: `http://${hostForUrl}:${metricsPort}/metrics`,
-      ca_metrics: `http://${hostForUrl}:${apiPort}/metrics`,
+      ca_metrics: `${apiScheme}://${hostForUrl}:${apiPort}/metrics`,
       edge_ca: app.paths.edgeCaCert,
       state: app.paths.root,
       roots: { ecc: app.paths.rootCert('ecdsa'), rsa: app.paths.rootCert('rsa') },

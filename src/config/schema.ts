@@ -9,6 +9,9 @@ export const ConfigSchema = z
   .object({
     listen: z.string().min(1).default('127.0.0.1'),
     api_port: port.default(8787),
+    /** PEM certificate and key to serve the API (and dashboard) over HTTPS; both or neither. */
+    api_tls_cert: z.string().min(1).optional(),
+    api_tls_key: z.string().min(1).optional(),
     max_hostnames: z.number().int().min(1).max(MAX_HOSTNAMES_CEILING).default(DEFAULT_MAX_HOSTNAMES),
     max_body_bytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(DEFAULT_BODY_LIMIT),
     log_level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),

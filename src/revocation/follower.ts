@@ -16,10 +16,13 @@ import type { Clock } from '../clock.js';
 import type { Zone } from '../store/zones.js';
 import { edgeZone, type Replica, type ReplicaZone } from './replica.js';
 import { createRevocationIndex, type RevocationIndex } from './revocation-index.js';
+import { CA_CERT_HINT, isCertificateRefusal, type CaFetch } from './ca-fetch.js';
 
 export interface FollowerDeps {
   readonly caUrl: string;
   readonly token: string;
+  /** How to reach the CA (its trust anchors); Node's fetch when not given. */
+  readonly fetch?: CaFetch;
   readonly replica: Replica;
   /** Called with each event once, oldest first: after its batch is recorded, or when the replica refused it. */
   readonly onEvents: (events: readonly CertEvent[]) => void;
@@ -64,6 +67,7 @@ export function createFollower(deps: FollowerDeps) {
   let lastContact: number | undefined;
   let staleReported = false;
   let tokenRefusedReported = false;
+  let certificateRefusedReported = false;
   /** Events up to this seq are in the running index; past lastSeq only while the replica cannot record them. */
   let appliedUpTo = lastSeq;
   /** The replica refused the last batch of events, or the zones as the CA last gave them. */
@@ -77,11 +81,12 @@ export function createFollower(deps: FollowerDeps) {
   let recordedZones = appliedZones;
 
   async function getJson<T>(path: string): Promise<T> {
-    const response = await fetch(`${deps.caUrl}${path}`, { headers, signal: abort.signal });
+    const response = await (deps.fetch ?? fetch)(`${deps.caUrl}${path}`, { headers, signal: abort.signal });
     const body = (await response.json()) as { success: boolean; result: T; errors: { code: number; message: string }[] };
     if (!body.success) throw Object.assign(new Error(`CA answered ${response.status}: ${body.errors[0]?.message ?? 'error'}`), { apiCode: body.errors[0]?.code });
     lastContact = deps.clock().getTime();
     tokenRefusedReported = false;
+    certificateRefusedReported = false;
     if (staleReported) {
       staleReported = false;
       deps.logger.log('info', 'event feed reachable again', { last_seq: lastSeq });
@@ -89,8 +94,15 @@ export function createFollower(deps: FollowerDeps) {
     return body.result;
   }
 
-  /** A token the CA refuses (revoked, or not this CA's) is said once, at once: it is no outage. */
-  function noteTokenRefused(error: unknown): void {
+  /**
+   * A token the CA refuses (revoked, or not this CA's), or a CA certificate this edge does not
+   * trust, is said once, at once: it is no outage, and waiting will not mend it.
+   */
+  function noteRefusal(error: unknown): void {
+    if (isCertificateRefusal(error) && !certificateRefusedReported) {
+      certificateRefusedReported = true;
+      deps.logger.log('error', `${CA_CERT_HINT}; enforcing the last known state`, { ca_url: deps.caUrl, error: String((error as { cause?: unknown }).cause) });
+    }
     if ((error as { apiCode?: number }).apiCode !== Errors.EDGE_TOKEN_INVALID.code || tokenRefusedReported) return;
     tokenRefusedReported = true;
     deps.logger.log('error', "the CA refuses this edge's token (revoked, or not this CA's): enforcing the last known state; `strictedge edges create NAME` on the CA makes a new one", { last_seq: lastSeq });
@@ -186,7 +198,7 @@ export function createFollower(deps: FollowerDeps) {
           }
           continue;
         }
-        noteTokenRefused(error);
+        noteRefusal(error);
         if (deps.logger.enabled('debug')) deps.logger.log('debug', 'event feed unreachable', { error: String(error) });
         await pause();
       }
@@ -198,7 +210,7 @@ export function createFollower(deps: FollowerDeps) {
     try {
       zones = await getJson<ReplicaZone[]>('/edge/zones');
     } catch (error) {
-      noteTokenRefused(error); // outages are the event loop's backoff and the staleness check's to report
+      noteRefusal(error); // outages are the event loop's backoff and the staleness check's to report
       return;
     }
     const edgeZones = zones.map(edgeZone);
