@@ -46,7 +46,7 @@ const FLAGS = {
 /** The API's certificate and key when both are given, read and checked to be a pair. */
 function apiTls(certPath: string | undefined, keyPath: string | undefined): { cert: string; key: string } | undefined {
   if (certPath === undefined && keyPath === undefined) return undefined;
-  if (certPath === undefined || keyPath === undefined) throw new ConfigError('--api-tls-cert and --api-tls-key go together (PEM files of the API\'s certificate and its key)');
+  if (certPath === undefined || keyPath === undefined) throw new ConfigError("--api-tls-cert and --api-tls-key (the config's api_tls_cert and api_tls_key) go together: PEM files of the API's certificate and its key");
   const read = (path: string, flag: string) => {
     try {
       return readFileSync(path, 'utf8');

@@ -77,7 +77,7 @@ describe('the API over HTTPS', () => {
   it('refuses one flag without the other, or a key that is not the certificate\'s, in one line, making nothing', () => {
     const only = cli(['serve', '--state', file('bad'), '--api-tls-cert', file('api.pem'), ...PORTS]);
     assert.equal(only.status, 1);
-    assert.match(only.stderr, /--api-tls-cert and --api-tls-key go together/);
+    assert.match(only.stderr, /--api-tls-cert and --api-tls-key \(the config's api_tls_cert and api_tls_key\) go together/);
     const mismatched = cli(['serve', '--state', file('bad'), '--api-tls-cert', file('api.pem'), '--api-tls-key', file('ops-ca.key'), ...PORTS]);
     assert.equal(mismatched.status, 1);
     assert.match(mismatched.stderr, /key values mismatch/);
