@@ -20,7 +20,7 @@ import { ensureStateFolders, statePaths, writeFileAtomic } from '../store/state-
 import type { Zone } from '../store/zones.js';
 import { lockStateFolder } from '../store/state-lock.js';
 import { logLevelFlag, parseFlags, portFlag, secondsFlag, stateOption, UsageError } from './args.js';
-import { listenOn } from './listen.js';
+import { isLoopbackHost, listenOn } from './listen.js';
 
 const FLAGS = {
   ...stateOption,
@@ -40,15 +40,13 @@ const FLAGS = {
   'shutdown-grace': { type: 'string', default: '10' },
 } as const;
 
-/** Whether a URL names this machine: 127.0.0.0/8, ::1 or localhost. */
+/** Whether a URL names this machine. */
 function isLoopbackUrl(url: string): boolean {
-  let host: string;
   try {
-    host = new URL(url).hostname;
+    return isLoopbackHost(new URL(url).hostname);
   } catch {
     return false;
   }
-  return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 const milliseconds = (value: string, name: string): number => secondsFlag(value, name)! * 1000;

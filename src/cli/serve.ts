@@ -13,7 +13,7 @@ import { createCaMetrics, createEdgeMetrics } from '../metrics/metrics.js';
 import { createMetricsServer } from '../metrics/server.js';
 import { pemBlocks, derToPem } from '../pki/formats.js';
 import { logLevelFlag, parseFlags, portFlag, secondsFlag, stateOption } from './args.js';
-import { listenOn } from './listen.js';
+import { isLoopbackHost, listenOn } from './listen.js';
 import { closeGracefully } from '../graceful-close.js';
 import { demoUsage, ensureDemo, DEMO_ACCOUNT } from './demo.js';
 import { demoTable, startDemoOrigins } from '../origin/demo.js';
@@ -64,8 +64,6 @@ function apiTls(certPath: string | undefined, keyPath: string | undefined): { ce
   return tls;
 }
 
-const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
-
 function publicRoots(setting: string): readonly string[] {
   if (setting === 'system') return rootCertificates;
   if (setting === 'none') return [];
@@ -111,7 +109,7 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
   const app = await openCa({ dir: values.state, clock, maxHostnames: config.max_hostnames, metrics: caMetrics });
   const demoCreated = values.demo && ensureDemo(app, log);
   const api = createApiServer({ accounts: app.accounts, ca: app.ca, zones: app.zones, crls: app.crls, edgeFeed: app.edgeFeed, metrics: caMetrics, logger, bodyLimit: config.max_body_bytes }, tls);
-  if (!tls && !isLoopback(host)) {
+  if (!tls && !isLoopbackHost(host)) {
     logger.log('warn', 'the API listens beyond this machine over plain HTTP: API keys and edge tokens cross the network in clear; give --api-tls-cert and --api-tls-key', { listen: host });
   }
   const demoOrigins = values.demo ? await startDemoOrigins(app, DEMO_ACCOUNT, clock) : undefined;
