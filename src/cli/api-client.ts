@@ -1,5 +1,6 @@
 // The CLI's client for the CA API. Key from STRICTEDGE_API_KEY (or cfca's CF_API_KEY),
 // URL from STRICTEDGE_API_URL (default: the local CA).
+import { isCertificateRefusal } from '../certificate-refusal.js';
 import { UsageError } from './args.js';
 
 export const DEFAULT_API_URL = 'http://127.0.0.1:8787/client/v4';
@@ -38,7 +39,8 @@ export async function callApi<T>(method: string, path: string, body?: unknown, e
     });
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    throw new ApiError(0, undefined, `cannot reach the CA at ${url} (${cause?.code ?? cause?.message ?? String(error)})`);
+    const hint = isCertificateRefusal(error) ? "; its certificate is not trusted here: set NODE_EXTRA_CA_CERTS to the certificate of the CA that issued it" : '';
+    throw new ApiError(0, undefined, `cannot reach the CA at ${url} (${cause?.code ?? cause?.message ?? String(error)})${hint}`);
   }
   let envelope: Envelope<T>;
   try {

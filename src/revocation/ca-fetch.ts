@@ -23,10 +23,4 @@ export function readTrustedPem(path: string): { pem: string } | { error: string 
   return text.includes('-----BEGIN CERTIFICATE-----') ? { pem: text } : { error: `${path} holds no PEM certificate` };
 }
 
-/** Whether a failed fetch failed on the CA's certificate (not trusted, wrong name, expired), which no retry mends. */
-export function isCertificateRefusal(error: unknown): boolean {
-  const code = (error as { cause?: { code?: unknown } }).cause?.code;
-  return typeof code === 'string' && /CERT|VERIFY|SELF_SIGNED|ALTNAME/.test(code);
-}
-
 export const CA_CERT_HINT = "the CA's API certificate is not trusted: give --ca-cert with the certificate of the CA that issued it (or set NODE_EXTRA_CA_CERTS)";

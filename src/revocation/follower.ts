@@ -16,7 +16,8 @@ import type { Clock } from '../clock.js';
 import type { Zone } from '../store/zones.js';
 import { edgeZone, type Replica, type ReplicaZone } from './replica.js';
 import { createRevocationIndex, type RevocationIndex } from './revocation-index.js';
-import { CA_CERT_HINT, isCertificateRefusal, type CaFetch } from './ca-fetch.js';
+import { isCertificateRefusal } from '../certificate-refusal.js';
+import { CA_CERT_HINT, type CaFetch } from './ca-fetch.js';
 
 export interface FollowerDeps {
   readonly caUrl: string;

@@ -47,7 +47,10 @@ describe('the API over HTTPS', () => {
     assert.match(await (await undiciFetch(served.ready.dashboard, { dispatcher: trusting })).text(), /<html/i);
     await assert.rejects(fetch(`${served.ready.api}/zones`), (error: Error & { cause?: { code?: string } }) => error.cause?.code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
     await assert.rejects(fetch(served.ready.api.replace('https:', 'http:') + '/zones'), 'no plain HTTP on that port');
-    // The CLI, as a user would run it: Node's own trust setting.
+    // The CLI, as a user would run it: Node's own trust setting, named when it is missing.
+    const untrusting = await cliAsync(['certs', 'list'], { env: { STRICTEDGE_API_URL: served.ready.api, STRICTEDGE_API_KEY: apiKey } });
+    assert.equal(untrusting.status, 1);
+    assert.match(untrusting.stderr, /\(UNABLE_TO_VERIFY_LEAF_SIGNATURE\); its certificate is not trusted here: set NODE_EXTRA_CA_CERTS/);
     const listed = await cliAsync(['certs', 'list'], { env: { STRICTEDGE_API_URL: served.ready.api, STRICTEDGE_API_KEY: apiKey, NODE_EXTRA_CA_CERTS: file('ops-ca.pem') } });
     assert.equal(listed.status, 0, listed.stderr);
     assert.match(listed.stdout, /strict-ecc\.test/);
