@@ -5,7 +5,9 @@
 //   strictedge zones set-mode NAME MODE | zones set-origin NAME ... | zones remove NAME | zones list [--account A]
 //   strictedge edges create NAME
 //   strictedge ca init
+//   strictedge backup DEST
 import { openState } from '../app.js';
+import { backupStateFolder } from '../store/backup.js';
 import { initRoots } from '../ca/roots.js';
 import type { Clock } from '../clock.js';
 import type { Zone } from '../store/zones.js';
@@ -130,4 +132,12 @@ export async function ca(argv: readonly string[], clock: Clock, out: Out): Promi
   } finally {
     state.close();
   }
+}
+
+export async function backup(argv: readonly string[], out: Out): Promise<void> {
+  const { values, positionals } = parseFlags(argv, stateOption, 1);
+  const destination = requiredPositional(positionals, 0, 'backup folder (a new one)');
+  const taken = await backupStateFolder(values.state, destination);
+  out.log(`backed up ${taken.certificates} certificates, events up to seq ${taken.lastSeq}, the roots and the edge CA, keys included (0600); restore with serve stopped, by using it as --state`);
+  out.stdout(`${destination}\n`);
 }

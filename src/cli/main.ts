@@ -6,7 +6,8 @@ import { systemClock } from '../clock.js';
 import { ApiError } from './api-client.js';
 import { UsageError } from './args.js';
 import { StateFolderBusyError } from '../store/state-lock.js';
-import { accounts, ca, edges, keys, zones } from './admin.js';
+import { BackupError } from '../store/backup.js';
+import { accounts, backup, ca, edges, keys, zones } from './admin.js';
 import { certs } from './certs.js';
 import { convert } from './convert.js';
 import { getcert } from './getcert.js';
@@ -22,6 +23,7 @@ const USAGE = `usage: strictedge <command> [flags]
        [--origin-connect-timeout S] [--origin-timeout S] [--max-feed-staleness S] [--origin-session-resumption]
        (a separate edge following a CA)
   ca init [--state DIR]
+  backup DEST [--state DIR] (the database as of one moment, the roots and the edge CA; safe while serve runs)
   accounts create NAME [--state DIR]
   keys create --account NAME | keys revoke KEY_OR_ID   [--state DIR]
   zones add NAME --account A [--origin-https HOST:PORT] [--origin-http HOST:PORT] [--mode MODE] [--state DIR]
@@ -68,6 +70,8 @@ async function run(argv: string[]): Promise<void> {
       return zones(rest, systemClock, out);
     case 'edges':
       return edges(rest, systemClock, out);
+    case 'backup':
+      return backup(rest, out);
     case 'getcert':
       return getcert(rest, out.log);
     case 'certs':
@@ -86,7 +90,7 @@ async function run(argv: string[]): Promise<void> {
 }
 
 run(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof UsageError || error instanceof ConfigError || error instanceof ApiError || error instanceof StateFolderBusyError) {
+  if (error instanceof UsageError || error instanceof ConfigError || error instanceof ApiError || error instanceof StateFolderBusyError || error instanceof BackupError) {
     out.log(`strictedge: ${error.message}`);
     process.exit(error instanceof UsageError ? 2 : 1);
   }

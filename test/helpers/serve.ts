@@ -1,5 +1,7 @@
 // Runs the real `strictedge` binary, as a user would.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -67,5 +69,18 @@ export function cliAsync(args: readonly string[], options: { env?: Record<string
     child.stdout.on('data', (chunk) => (stdout += chunk));
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+/** One HTTPS request through the edge a ready line describes, with `host` as SNI and Host: its status and 526 verdict. */
+export function edgeGet(ready: Record<string, string>, host: string): Promise<{ status: number; verdict?: string }> {
+  return new Promise((resolve, reject) => {
+    const port = Number(new URL(ready.https!).port);
+    httpsRequest({ host: '127.0.0.1', port, servername: host, headers: { host }, ca: readFileSync(ready.edge_ca!, 'utf8'), agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode!, verdict: res.headers['x-strictedge-verdict'] as string | undefined }));
+    })
+      .on('error', reject)
+      .end();
   });
 }

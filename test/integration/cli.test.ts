@@ -8,7 +8,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import { openssl } from '../helpers/openssl.js';
-import { CLI, cli, cliAsync, startServe, type Served } from '../helpers/serve.js';
+import { CLI, cli, cliAsync, edgeGet, startServe, type Served } from '../helpers/serve.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const mode = (path: string) => statSync(path).mode & 0o777;
@@ -247,6 +247,34 @@ describe('strictedge CLI against a running serve', () => {
     assert.equal(status, 421);
     const readded = await cliAsync(['zones', 'add', 'api.example.test', '--account', 'demo', '--state', state]);
     assert.equal(readded.status, 0, `the name can be registered again: ${readded.stderr}`);
+  });
+
+  it('backup while serve runs: the database as of one moment, the roots and the edge CA, keys 0600; a serve on it enforces the same revocations', async () => {
+    const destination = join(work, 'ca-backup');
+    const taken = await cliAsync(['backup', destination, '--state', state]);
+    assert.equal(taken.status, 0, taken.stderr);
+    assert.match(taken.stderr, /backed up \d+ certificates, events up to seq \d+/);
+    assert.equal(mode(destination), 0o700);
+    assert.equal(mode(join(destination, 'data', 'strictedge.db')), 0o600);
+    assert.equal(mode(join(destination, 'certs', 'private')), 0o700);
+    for (const key of ['origin-ecc-root.key', 'origin-rsa-root.key', 'edge-ca.key']) assert.equal(mode(join(destination, 'certs', 'private', key)), 0o600, key);
+    assert.equal(readFileSync(join(destination, 'certs', 'origin-ecc-root.pem'), 'utf8'), readFileSync(join(state, 'certs', 'origin-ecc-root.pem'), 'utf8'));
+    assert.deepEqual(readdirSync(join(destination, 'data')), ['strictedge.db'], 'no lock, WAL or demo key');
+    assert.deepEqual(readdirSync(work).filter((name) => name.includes('partial')), [], 'nothing half-built left');
+    const again = await cliAsync(['backup', destination, '--state', state]);
+    assert.equal(again.status, 1);
+    assert.match(again.stderr, /exists; a backup goes to a new folder/);
+    assert.match((await cliAsync(['backup', join(work, 'other'), '--state', work])).stderr, /is not a CA's state folder/);
+
+    // Restored: a serve on the backup (the first one's demo origins still answer) enforces what the CA knew.
+    const restored = await startServe(['--state', destination, '--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0']);
+    try {
+      assert.equal((await edgeGet(restored.ready, 'strict-ecc.test')).status, 200);
+      assert.deepEqual(await edgeGet(restored.ready, 'revoked.test'), { status: 526, verdict: 'revoked' });
+      assert.equal(readFileSync(restored.ready.edge_ca, 'utf8'), readFileSync(served.ready.edge_ca, 'utf8'), "clients keep trusting the same edge CA");
+    } finally {
+      await restored.stop();
+    }
   });
 
   it('certs list, get and revoke work through the API, and revoking twice is an error', () => {

@@ -1,7 +1,6 @@
 // One CA and two separate edge processes on loopback, following the CA's event feed.
 import assert from 'node:assert/strict';
-import { cpSync, readFileSync, rmSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
+import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -9,20 +8,10 @@ import { startOrigin, type RunningOrigin } from '../../src/origin/server.js';
 import { api } from '../helpers/ca.js';
 import { freePort } from '../helpers/nginx.js';
 import { opensslCsr } from '../helpers/openssl.js';
-import { cli, startServe, startCommand, type Served } from '../helpers/serve.js';
+import { cli, edgeGet, startServe, startCommand, type Served } from '../helpers/serve.js';
 import { tempDir } from '../helpers/tmp.js';
 
-function get(ready: Record<string, string>, host: string): Promise<{ status: number; verdict?: string }> {
-  return new Promise((resolve, reject) => {
-    const port = Number(new URL(ready.https!).port);
-    httpsRequest({ host: '127.0.0.1', port, servername: host, headers: { host }, ca: readFileSync(ready.edge_ca!, 'utf8'), agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode!, verdict: res.headers['x-strictedge-verdict'] as string | undefined }));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
+const get = edgeGet;
 
 /** Retries `check` until it holds; one that throws (an edge that has not heard of the zone yet fails the handshake) is retried too. */
 async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<number> {
