@@ -11,6 +11,16 @@ const REPLACED = new Set(['host', 'cf-connecting-ip', 'x-forwarded-for', 'x-forw
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 export const REQUEST_ID_HEADER = 'x-request-id';
 
+/**
+ * The client's address as origins expect it: an IPv4 client of a dual-stack listener (`--listen ::`)
+ * is given as its IPv4 address, not as `::ffff:a.b.c.d`, which address parsers such as nginx's
+ * realip read as IPv6.
+ */
+export function clientAddress(remoteAddress: string | undefined): string {
+  if (remoteAddress === undefined) return '';
+  return remoteAddress.startsWith('::ffff:') && remoteAddress.includes('.') ? remoteAddress.slice(7) : remoteAddress;
+}
+
 /** The client's request id when it is a sane token, else a new one. */
 export function requestIdFor(req: IncomingMessage): string {
   const given = req.headers[REQUEST_ID_HEADER];
@@ -43,7 +53,7 @@ export function originRequestHeaders(req: IncomingMessage, scheme: Scheme, reque
     out.push(raw[i]!, raw[i + 1]!);
   }
   const prior = req.headers['x-forwarded-for'];
-  const client = req.socket.remoteAddress ?? '';
+  const client = clientAddress(req.socket.remoteAddress);
   out.push('x-forwarded-for', prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${client}` : client);
   out.push('cf-connecting-ip', client);
   out.push('x-forwarded-proto', scheme);

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { classifyOriginError, cutShortReason, socketCloseReason } from '../../src/edge/classify.js';
-import { clientResponseHeaders } from '../../src/edge/headers.js';
+import { clientAddress, clientResponseHeaders } from '../../src/edge/headers.js';
 import { requestTarget } from '../../src/edge/request-target.js';
 import { decideRoute } from '../../src/edge/route.js';
 import { chainVerdict, identityVerdict, OriginVerifyError, resumedSessionVerdict } from '../../src/edge/verify.js';
@@ -48,6 +48,17 @@ describe('clientResponseHeaders', () => {
   for (const [title, headers, expected] of cases) {
     it(title, () => assert.deepEqual(clientResponseHeaders(headers, 'rid'), expected));
   }
+});
+
+describe('clientAddress', () => {
+  it('gives an IPv4 client of a dual-stack listener as IPv4, and leaves IPv6 and IPv4 alone', () => {
+    assert.equal(clientAddress('::ffff:203.0.113.5'), '203.0.113.5');
+    assert.equal(clientAddress('203.0.113.5'), '203.0.113.5');
+    assert.equal(clientAddress('2001:db8::5'), '2001:db8::5');
+    assert.equal(clientAddress('::ffff:cb00:7105'), '::ffff:cb00:7105');
+    assert.equal(clientAddress('::1'), '::1');
+    assert.equal(clientAddress(undefined), '');
+  });
 });
 
 describe('requestTarget', () => {
