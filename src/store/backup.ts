@@ -28,18 +28,15 @@ export async function backupStateFolder(stateDir: string, destination: string): 
     mkdirSync(built.data, { mode: 0o700 });
     mkdirSync(built.certs, { mode: 0o755 }); // public certificates, as in the state folder
     mkdirSync(built.privateKeys, { mode: 0o700 });
-    const db = new Database(source.database, { readonly: true, fileMustExist: true });
-    let result: BackupResult;
+    // Not read-only, like every admin command's connection: one that is leaves -wal and -shm behind.
+    const db = new Database(source.database, { fileMustExist: true });
     try {
       await db.backup(built.database);
-      result = {
-        lastSeq: (db.prepare('SELECT max(seq) AS seq FROM cert_events').get() as { seq: number | null }).seq ?? 0,
-        certificates: (db.prepare('SELECT count(*) AS n FROM certificates').get() as { n: number }).n,
-      };
     } finally {
       db.close();
     }
     chmodSync(built.database, 0o600);
+    const result = describeBackup(built.database); // what the copy holds, not what the CA holds since
     copyAll(source.certs, built.certs, 0o644, (name) => name.endsWith('.pem'));
     copyAll(source.privateKeys, built.privateKeys, 0o600, (name) => name.endsWith('.key'));
     renameSync(building, target);
@@ -47,6 +44,19 @@ export async function backupStateFolder(stateDir: string, destination: string): 
   } catch (error) {
     rmSync(building, { recursive: true, force: true });
     throw error;
+  }
+}
+
+function describeBackup(path: string): BackupResult {
+  // Read-write, though it only reads, for the same reason.
+  const db = new Database(path, { fileMustExist: true });
+  try {
+    return {
+      lastSeq: (db.prepare('SELECT max(seq) AS seq FROM cert_events').get() as { seq: number | null }).seq ?? 0,
+      certificates: (db.prepare('SELECT count(*) AS n FROM certificates').get() as { n: number }).n,
+    };
+  } finally {
+    db.close();
   }
 }
 
