@@ -28,7 +28,7 @@ export function parseFlags<O extends Options>(argv: readonly string[], options: 
 function flagErrorMessage({ code, message }: NodeJS.ErrnoException): string {
   const flag = /'(--?[^'\s<]+)/.exec(message)?.[1];
   if (flag && code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown flag ${flag} (strictedge help lists each command's flags)`;
-  if (flag && code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && /argument missing|ambiguous/.test(message)) return `${flag} needs a value`;
+  if (flag && code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && /argument missing|ambiguous/.test(message)) return `${flag} needs a value (one that starts with "-" is written ${flag}=VALUE)`;
   return message.split('\n')[0]!;
 }
 

@@ -140,7 +140,7 @@ describe('strictedge CLI against a running serve', () => {
     ['a bad ECDSA key size', ['-hostnames', 'demo.test', '-key-type', 'ecdsa', '-key-size', '384'], {}, /ecdsa must be 256/],
     ['no hostnames', ['-key-type', 'ecdsa'], {}, /-hostnames is required/],
     ['an unknown flag', ['-hostnames', 'demo.test', '-colour', 'red'], {}, /^strictedge: unknown flag --colour \(strictedge help lists each command's flags\)$/m],
-    ['a flag with its value missing before the next flag', ['-hostnames', '-key-type', 'ecdsa'], {}, /^strictedge: --hostnames needs a value$/m],
+    ['a flag with its value missing before the next flag', ['-hostnames', '-key-type', 'ecdsa'], {}, /^strictedge: --hostnames needs a value \(one that starts with "-" is written --hostnames=VALUE\)$/m],
     ['-days 0', ['-hostnames', 'demo.test', '-days', '0'], {}, /-days must be a whole number of days, 1 or more/],
     ['no API key', ['-hostnames', 'demo.test', '-key-type', 'ecdsa'], { STRICTEDGE_API_KEY: '', CF_API_KEY: '' }, /set STRICTEDGE_API_KEY/],
     ['a wrong API key', ['-hostnames', 'demo.test', '-key-type', 'ecdsa'], { STRICTEDGE_API_KEY: 'v1.0-wrong' }, /Authentication error.*code 10001/],
