@@ -24,12 +24,12 @@ export interface BrowserSession {
   close(): Promise<void>;
 }
 
-export async function openBrowser(options: { width?: number; height?: number } = {}): Promise<BrowserSession> {
+export async function openBrowser(options: { width?: number; height?: number; args?: readonly string[] } = {}): Promise<BrowserSession> {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     // No sandbox: CI runs as root in a container. No background traffic: the page must need only the CA.
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-default-apps', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-default-apps', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage', ...(options.args ?? [])],
   });
   const context = await browser.newContext({ acceptDownloads: true, viewport: { width: options.width ?? 1100, height: options.height ?? 900 } });
   const page = await context.newPage();
