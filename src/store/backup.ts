@@ -31,7 +31,9 @@ export async function backupStateFolder(stateDir: string, destination: string): 
     // Not read-only, like every admin command's connection: one that is leaves -wal and -shm behind.
     const db = new Database(source.database, { fileMustExist: true });
     try {
-      await db.backup(built.database);
+      // All pages in one step, within one read transaction: in steps (100 pages each by default),
+      // any write by serve between steps restarts the copy, so under steady traffic it never ends.
+      await db.backup(built.database, { progress: ({ remainingPages }) => remainingPages });
     } finally {
       db.close();
     }
