@@ -96,9 +96,9 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
   };
 
   const graceMs = (secondsFlag(values['shutdown-grace'], 'shutdown-grace', { zeroAllowed: true }) ?? config.shutdown_grace_s) * 1000;
-  const tls = apiTls(values['api-tls-cert'] ?? config.api_tls_cert, values['api-tls-key'] ?? config.api_tls_key);
 
   if (isEdgeWorker()) return serveEdgeWorker(values.state, edgeOptions, ports, host, logger, clock, graceMs);
+  const tls = apiTls(values['api-tls-cert'] ?? config.api_tls_cert, values['api-tls-key'] ?? config.api_tls_key); // the API is the primary's alone
   const workerCount = values.workers === undefined ? config.edge.workers : Number(values.workers);
   if (!Number.isInteger(workerCount) || workerCount < 1 || workerCount > 64) throw new ConfigError('--workers must be a whole number from 1 to 64');
 
