@@ -1,6 +1,6 @@
 // strictedge edge: an edge on its own, following a CA over HTTP with an edge token. Its state
 // folder holds its edge CA, the Origin CA roots (fetched once), and its replica database.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
@@ -11,16 +11,16 @@ import { createEdge } from '../edge/edge.js';
 import { createLogger } from '../log.js';
 import { createEdgeMetrics } from '../metrics/metrics.js';
 import { createMetricsServer } from '../metrics/server.js';
-import { isCertificateRefusal } from '../certificate-refusal.js';
-import { CA_CERT_HINT, createCaFetch, readTrustedPem, type CaFetch } from '../revocation/ca-fetch.js';
+import { createCaFetch, readTrustedPem, type CaFetch } from '../revocation/ca-fetch.js';
 import { createFollower } from '../revocation/follower.js';
 import { openReplica } from '../revocation/replica.js';
 import { capacityFor, createRevocationIndex, type RevocationIndex } from '../revocation/revocation-index.js';
 import { readIndexSnapshot, writeIndexSnapshot } from '../revocation/index-snapshot.js';
-import { ensureStateFolders, statePaths, writeFileAtomic } from '../store/state-folder.js';
+import { ensureStateFolders, statePaths } from '../store/state-folder.js';
 import type { Zone } from '../store/zones.js';
 import { lockStateFolder } from '../store/state-lock.js';
 import { logLevelFlag, parseFlags, portFlag, secondsFlag, stateOption, UsageError } from './args.js';
+import { originRoots } from './edge-roots.js';
 import { isLoopbackHost, listenOn } from './listen.js';
 
 const FLAGS = {
@@ -51,25 +51,6 @@ function isLoopbackUrl(url: string): boolean {
 }
 
 const milliseconds = (value: string, name: string): number => secondsFlag(value, name)! * 1000;
-
-/** The Origin CA roots: from the state folder, or fetched from the CA on first start. */
-async function originRoots(dir: string, caUrl: string, token: string, caFetch: CaFetch): Promise<string[]> {
-  const files = [join(dir, 'certs', 'origin-ecc-root.pem'), join(dir, 'certs', 'origin-rsa-root.pem')];
-  if (!files.every((file) => existsSync(file))) {
-    let body: { success: boolean; result: { ecc: string; rsa: string }; errors: { message: string }[] };
-    try {
-      body = (await (await caFetch(`${caUrl}/edge/roots`, { headers: { authorization: `Bearer ${token}` } })).json()) as typeof body;
-    } catch (error) {
-      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      const hint = isCertificateRefusal(error) ? `; ${CA_CERT_HINT}` : '';
-      throw new UsageError(`first start needs the CA for its roots, and ${caUrl} cannot be reached (${cause?.code ?? cause?.message ?? error})${hint}`);
-    }
-    if (!body.success) throw new UsageError(`the CA refused the edge token: ${body.errors[0]?.message}`);
-    writeFileAtomic(files[0]!, body.result.ecc, { mode: 0o644 });
-    writeFileAtomic(files[1]!, body.result.rsa, { mode: 0o644 });
-  }
-  return files.map((file) => readFileSync(file, 'utf8'));
-}
 
 const SNAPSHOT_AFTER_EVENTS = 10_000;
 
@@ -111,7 +92,7 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
   ensureStateFolders(paths);
   const lock = lockStateFolder(paths.lock, paths.root);
 
-  const roots = await originRoots(paths.root, caUrl, token, caFetch);
+  const roots = await originRoots(paths.root, caUrl, token, caFetch, logger);
   const replica = openReplica(join(paths.data, 'edge.db'));
   const snapshotPath = join(paths.data, 'edge-index.snapshot');
   const startedAt = performance.now();

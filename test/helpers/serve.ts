@@ -55,8 +55,9 @@ export interface CliResult {
   readonly stderr: string;
 }
 
+/** Runs a command to its end; one still running after 60 s is killed (status null), so a command that should have ended fails its test rather than hanging the suite. */
 export function cli(args: readonly string[], options: { env?: Record<string, string>; cwd?: string } = {}): CliResult {
-  const result = spawnSync(process.execPath, [CLI, ...args], { env: { ...process.env, ...options.env }, cwd: options.cwd, encoding: 'utf8' });
+  const result = spawnSync(process.execPath, [CLI, ...args], { env: { ...process.env, ...options.env }, cwd: options.cwd, encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL' });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 

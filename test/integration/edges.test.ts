@@ -1,13 +1,13 @@
 // One CA and two separate edge processes on loopback, following the CA's event feed.
 import assert from 'node:assert/strict';
-import { cpSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startOrigin, type RunningOrigin } from '../../src/origin/server.js';
 import { api } from '../helpers/ca.js';
 import { freePort } from '../helpers/nginx.js';
-import { opensslCsr } from '../helpers/openssl.js';
+import { openssl, opensslCsr } from '../helpers/openssl.js';
 import { cli, edgeGet, startServe, startCommand, type Served } from '../helpers/serve.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -100,6 +100,23 @@ describe('separate edges following the CA', () => {
     assert.equal(badPort.stderr.trim(), 'strictedge: first start needs the CA for its roots, and http://127.0.0.1:1/client/v4 cannot be reached (bad port)');
   });
 
+  it("refuses, in one line, to start on another CA's roots (a CA rebuilt from scratch), and nothing else has changed", async () => {
+    // A state folder that followed another CA: its kept roots are openssl's, not this CA's.
+    const other = join(dir, 'followed-another-ca');
+    mkdirSync(join(other, 'certs'), { recursive: true });
+    for (const [name, key] of [['origin-ecc-root', 'ec -pkeyopt ec_paramgen_curve:P-256'], ['origin-rsa-root', 'rsa:2048']] as const) {
+      openssl(['req', '-x509', '-newkey', ...key.split(' '), '-nodes', '-keyout', join(other, `${name}.key`), '-subj', `/CN=${name} of another CA`, '-days', '30', '-out', join(other, 'certs', `${name}.pem`)]);
+    }
+    const kept = readFileSync(join(other, 'certs', 'origin-ecc-root.pem'), 'utf8');
+    const refused = cli(['edge', '--ca-url', ca.ready.api, '--edge-token', tokens[0]!, '--state', other, '--http-port', '0', '--https-port', '0', '--metrics-port', '0']);
+    assert.equal(refused.status, 2, refused.stderr);
+    assert.equal(
+      refused.stderr.trim(),
+      `strictedge: the CA at ${ca.ready.api} has other Origin CA roots than the ones ${other} holds, so it is not the CA this edge followed; to follow it, start this edge on an empty --state folder (it fetches the roots, zones and events anew)`,
+    );
+    assert.equal(readFileSync(join(other, 'certs', 'origin-ecc-root.pem'), 'utf8'), kept, 'the kept roots are left as they were');
+  });
+
   it('revokes on both edges within a second, survives an edge restart without the CA, and catches up', async () => {
     const edge1 = await startEdge('edge1');
     let edge2 = await startEdge('edge2');
@@ -118,6 +135,7 @@ describe('separate edges following the CA', () => {
     await ca.stop();
 
     edge2 = await startEdge('edge2', ['--max-feed-staleness', '1']); // the CA is down
+    await until('edge2 says it starts on its kept roots', async () => /the CA cannot be reached to compare its roots with the kept ones; starting on the kept ones/.test(edge2.stderr()), 5000);
     assert.deepEqual(await get(edge2.ready, 'one.test'), { status: 526, verdict: 'revoked' }, 'the replica keeps the first revocation');
     assert.equal((await get(edge2.ready, 'two.test')).status, 200, 'the second revocation has not reached it yet');
     await until('edge2 reports the feed stale', async () => ((await (await fetch(edge2.ready.status)).json()) as { stale: boolean }).stale, 5000);
