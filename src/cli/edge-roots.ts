@@ -33,9 +33,20 @@ export function sameCertificates(a: readonly string[], b: readonly string[]): bo
   return a.length === b.length && a.every((pem, i) => new X509Certificate(pem).raw.equals(new X509Certificate(b[i]!).raw));
 }
 
+/** A kept root, or a one-line refusal naming the file when it is not a certificate (a damaged state folder). */
+function readKeptRoot(file: string): string {
+  const pem = readFileSync(file, 'utf8');
+  try {
+    new X509Certificate(pem);
+  } catch {
+    throw new UsageError(`${file} is not a certificate; remove it, and the edge fetches the CA's roots again`);
+  }
+  return pem;
+}
+
 export async function originRoots(dir: string, caUrl: string, token: string, caFetch: CaFetch, logger: Logger): Promise<string[]> {
   const files = [join(dir, 'certs', 'origin-ecc-root.pem'), join(dir, 'certs', 'origin-rsa-root.pem')];
-  const kept = files.every((file) => existsSync(file)) ? files.map((file) => readFileSync(file, 'utf8')) : undefined;
+  const kept = files.every((file) => existsSync(file)) ? files.map(readKeptRoot) : undefined;
   const timeoutMs = kept ? RESTART_TIMEOUT_MS : FIRST_START_TIMEOUT_MS;
   let answer: RootsAnswer;
   try {

@@ -1,6 +1,6 @@
 // One CA and two separate edge processes on loopback, following the CA's event feed.
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -100,7 +100,7 @@ describe('separate edges following the CA', () => {
     assert.equal(badPort.stderr.trim(), 'strictedge: first start needs the CA for its roots, and http://127.0.0.1:1/client/v4 cannot be reached (bad port)');
   });
 
-  it("refuses, in one line, to start on another CA's roots (a CA rebuilt from scratch), and nothing else has changed", async () => {
+  it("refuses, in one line, to start on another CA's roots (a CA rebuilt from scratch) or on a damaged one", async () => {
     // A state folder that followed another CA: its kept roots are openssl's, not this CA's.
     const other = join(dir, 'followed-another-ca');
     mkdirSync(join(other, 'certs'), { recursive: true });
@@ -115,6 +115,11 @@ describe('separate edges following the CA', () => {
       `strictedge: the CA at ${ca.ready.api} has other Origin CA roots than the ones ${other} holds, so it is not the CA this edge followed; to follow it, start this edge on an empty --state folder (it fetches the roots, zones and events anew)`,
     );
     assert.equal(readFileSync(join(other, 'certs', 'origin-ecc-root.pem'), 'utf8'), kept, 'the kept roots are left as they were');
+
+    writeFileSync(join(other, 'certs', 'origin-rsa-root.pem'), 'not a certificate\n');
+    const damaged = cli(['edge', '--ca-url', ca.ready.api, '--edge-token', tokens[0]!, '--state', other, '--http-port', '0', '--https-port', '0', '--metrics-port', '0']);
+    assert.equal(damaged.status, 2, damaged.stderr);
+    assert.equal(damaged.stderr.trim(), `strictedge: ${join(other, 'certs', 'origin-rsa-root.pem')} is not a certificate; remove it, and the edge fetches the CA's roots again`);
   });
 
   it('revokes on both edges within a second, survives an edge restart without the CA, and catches up', async () => {
