@@ -18,6 +18,21 @@ const TITLES: Record<EdgeStatus, string> = {
   526: 'The origin presented an invalid certificate',
 };
 
+/**
+ * The status line's reason phrase: Cloudflare's names for its 52x codes (Node knows none of
+ * them and would say "unknown"), the standard ones for 400 and 421.
+ */
+const REASON_PHRASES: Record<EdgeStatus, string> = {
+  400: 'Bad Request',
+  421: 'Misdirected Request',
+  520: 'Web Server Returned an Unknown Error',
+  521: 'Web Server Is Down',
+  522: 'Connection Timed Out',
+  524: 'A Timeout Occurred',
+  525: 'SSL Handshake Failed',
+  526: 'Invalid SSL Certificate',
+};
+
 /** The two reasons for a 421. */
 export const NO_ZONE = 'No zone is configured for this host.';
 export const OTHER_ZONE = 'This connection was opened (TLS server name) for another zone than this host is in; open a new connection for this host.';
@@ -48,14 +63,23 @@ export function renderEdgeError(req: IncomingMessage, failure: EdgeFailure, requ
   };
 }
 
+/** An edge answer's status line and headers, the same for a request and a refused upgrade. */
+export function edgeErrorHead(failure: EdgeFailure, requestId: string, type: string, body: string): { reason: string; headers: Record<string, string> } {
+  return {
+    reason: REASON_PHRASES[failure.status],
+    headers: {
+      'content-type': type,
+      'content-length': String(Buffer.byteLength(body)),
+      'cache-control': 'no-store',
+      'x-request-id': requestId,
+      ...(failure.verdict ? { 'x-strictedge-verdict': failure.verdict } : {}),
+    },
+  };
+}
+
 export function sendEdgeError(req: IncomingMessage, res: ServerResponse, failure: EdgeFailure, requestId: string): void {
   const { type, body } = renderEdgeError(req, failure, requestId);
-  res.writeHead(failure.status, {
-    'content-type': type,
-    'content-length': Buffer.byteLength(body),
-    'cache-control': 'no-store',
-    'x-request-id': requestId,
-    ...(failure.verdict ? { 'x-strictedge-verdict': failure.verdict } : {}),
-  });
+  const { reason, headers } = edgeErrorHead(failure, requestId, type, body);
+  res.writeHead(failure.status, reason, headers);
   res.end(req.method === 'HEAD' ? undefined : body);
 }

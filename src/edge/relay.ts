@@ -18,6 +18,8 @@ export interface RelayEvents {
   cutShort(error: Error): void;
 }
 
+const PRINTABLE_REASON = /^[\x20-\x7e]+$/;
+
 const CLIENT_GONE = Object.assign(new Error('the client closed the connection'), { code: 'STRICTEDGE_CLIENT_GONE' });
 
 export class OriginResponseRelay implements Dispatcher.DispatchHandler {
@@ -40,14 +42,16 @@ export class OriginResponseRelay implements Dispatcher.DispatchHandler {
     if (this.#clientGone) controller.abort(CLIENT_GONE);
   }
 
-  onResponseStart(_controller: Controller, statusCode: number, headers: IncomingHttpHeaders): void {
+  onResponseStart(_controller: Controller, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
     if (statusCode < 200) {
       if (statusCode === 103) this.#passEarlyHints(headers.link);
       return; // other 1xx interim answers stay between edge and origin
     }
     const out = this.events.headers(statusCode, headers);
     if (statusCode === 204) delete out['content-length']; // never allowed on a 204 (RFC 9110 §8.6), as nginx drops it
-    this.res.writeHead(statusCode, out);
+    // The origin's own reason phrase goes on, as nginx passes it; an empty or odd one gets Node's.
+    if (statusMessage !== undefined && PRINTABLE_REASON.test(statusMessage)) this.res.writeHead(statusCode, statusMessage, out);
+    else this.res.writeHead(statusCode, out);
     // A 204 or 304 has no body, so the client's answer is complete now. undici 7 still holds a
     // 304's Content-Length (the size of the representation, which RFC 9110 allows) against the
     // empty body and fails the exchange; that must not cut an answer the client already has.

@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../log.js';
 import { classifyOriginError } from './classify.js';
-import { NO_ZONE, OTHER_ZONE, renderEdgeError, type EdgeFailure } from './error-pages.js';
+import { edgeErrorHead, NO_ZONE, OTHER_ZONE, renderEdgeError, type EdgeFailure } from './error-pages.js';
 import { createFailureReporter } from './failure-report.js';
 import type { EdgeInstruments } from './instruments.js';
 import { originRequestHeaders, requestIdFor } from './headers.js';
@@ -33,7 +33,9 @@ const noop = () => undefined;
 
 function refuse(req: IncomingMessage, client: Duplex, failure: EdgeFailure, requestId: string): void {
   const { type, body } = renderEdgeError(req, failure, requestId);
-  client.end(`HTTP/1.1 ${failure.status} Edge Error\r\ncontent-type: ${type}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`);
+  const { reason, headers } = edgeErrorHead(failure, requestId, type, body);
+  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  client.end(`HTTP/1.1 ${failure.status} ${reason}\r\n${lines}connection: close\r\n\r\n${body}`);
 }
 
 export function createUpgradeHandler(deps: UpgradeDeps) {

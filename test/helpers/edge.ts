@@ -65,6 +65,8 @@ export async function startTestEdge(dir: string, options: { connectTimeoutMs?: n
 
 export interface EdgeResponse {
   readonly status: number;
+  /** The status line's reason phrase. */
+  readonly reason: string;
   readonly headers: IncomingHttpHeaders;
   readonly body: Buffer;
 }
@@ -91,7 +93,7 @@ export function edgeRequest(edge: TestEdge, request: EdgeRequest): Promise<EdgeR
     const onResponse = (res: import('node:http').IncomingMessage) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('end', () => resolve({ status: res.statusCode!, reason: res.statusMessage!, headers: res.headers, body: Buffer.concat(chunks) }));
       res.on('error', reject);
     };
     const req =

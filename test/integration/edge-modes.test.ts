@@ -16,6 +16,16 @@ import { opensslCsr, writeTemp } from '../helpers/openssl.js';
 import { tempDir } from '../helpers/tmp.js';
 import { join } from 'node:path';
 
+/** The reason phrases Cloudflare gives its 52x codes. */
+const CLOUDFLARE_REASONS: Record<number, string> = {
+  520: 'Web Server Returned an Unknown Error',
+  521: 'Web Server Is Down',
+  522: 'Connection Timed Out',
+  524: 'A Timeout Occurred',
+  525: 'SSL Handshake Failed',
+  526: 'Invalid SSL Certificate',
+};
+
 describe('edge modes and errors', () => {
   const dir = tempDir('strictedge-edge-');
   let edge: TestEdge;
@@ -40,6 +50,7 @@ describe('edge modes and errors', () => {
         const echoed = JSON.parse(response.body.toString());
         assert.equal(echoed.url, '/hello?x=1');
       } else if (demoCase.status >= 500) {
+        assert.equal(response.reason, CLOUDFLARE_REASONS[demoCase.status], "Cloudflare's name for the code, not Node's \"unknown\"");
         const page = JSON.parse(response.body.toString());
         assert.equal(page.error.code, demoCase.status);
         assert.equal(page.error.verdict, demoCase.verdict);

@@ -48,10 +48,10 @@ describe('origin answers through the edge', () => {
   async function twiceOnOneConnection(host: string, method = 'GET') {
     const agent = new Agent({ keepAlive: true, maxSockets: 1, ca: edge.edgeCaPem });
     const once = () =>
-      new Promise<{ status: number; headers: Record<string, unknown>; rawHeaders: string[]; reused: boolean }>((resolve, reject) => {
+      new Promise<{ status: number; reason: string; headers: Record<string, unknown>; rawHeaders: string[]; reused: boolean }>((resolve, reject) => {
         const req = httpsRequest({ host: '127.0.0.1', port: edge.httpsPort, method, servername: host, headers: { host }, agent }, (res) => {
           res.resume();
-          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, rawHeaders: res.rawHeaders, reused: req.reusedSocket }));
+          res.on('end', () => resolve({ status: res.statusCode!, reason: res.statusMessage!, headers: res.headers, rawHeaders: res.rawHeaders, reused: req.reusedSocket }));
         });
         req.on('error', reject);
         req.end();
@@ -106,6 +106,17 @@ describe('origin answers through the edge', () => {
     assert.match(String(first!.headers['x-request-id']), /^[0-9a-f-]{36}$/);
     assert.equal(first!.headers['content-type'], 'text/plain');
     assert.equal(second!.reused, true);
+  });
+
+  it("passes the origin's reason phrase on, as nginx does; an empty one gets the standard phrase", async () => {
+    await zoneAnswering('reason.test', 'HTTP/1.1 599 Custom Reason\r\ncontent-length: 2\r\n\r\nok');
+    const [custom] = await twiceOnOneConnection('reason.test');
+    assert.equal(custom!.status, 599);
+    assert.equal(custom!.reason, 'Custom Reason');
+    await zoneAnswering('no-reason.test', 'HTTP/1.1 404 \r\ncontent-length: 2\r\n\r\nok');
+    const [none] = await twiceOnOneConnection('no-reason.test');
+    assert.equal(none!.status, 404);
+    assert.equal(none!.reason, 'Not Found');
   });
 
   /** A flexible zone whose origin records each request head and answers 200 with the zone's name. */

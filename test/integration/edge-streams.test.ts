@@ -26,7 +26,7 @@ function echoThroughEdge(edge: TestEdge, scheme: 'ws' | 'wss', host: string): Pr
       socket.close();
     });
     socket.on('error', reject);
-    socket.on('unexpected-response', (_req, res) => reject(new Error(`upgrade refused with ${res.statusCode}`)));
+    socket.on('unexpected-response', (_req, res) => reject(new Error(`upgrade refused with ${res.statusCode} ${res.statusMessage}${res.headers['x-strictedge-verdict'] ? ` (${res.headers['x-strictedge-verdict']})` : ''}`)));
   });
 }
 
@@ -77,7 +77,7 @@ describe('WebSockets and large bodies through the edge', () => {
     const failures = 'strictedge_edge_origin_verify_failures_total\\{zone="expired\\.test",reason="expired"\\}';
     const handshakes = 'strictedge_edge_origin_tls_handshakes_total\\{zone="expired\\.test",result="verify_failed",resumed="false"\\}';
     const before = [await count(failures), await count(handshakes)];
-    await assert.rejects(echoThroughEdge(edge, 'wss', 'expired.test'), /upgrade refused with 526/);
+    await assert.rejects(echoThroughEdge(edge, 'wss', 'expired.test'), /upgrade refused with 526 Invalid SSL Certificate \(expired\)/);
     assert.deepEqual([await count(failures), await count(handshakes)], [before[0]! + 1, before[1]! + 1]);
   });
 
@@ -197,9 +197,9 @@ describe('a WebSocket upgrade the origin does not answer', () => {
     await zoneWhoseOrigin('silent-upgrade.test', () => undefined);
     await zoneWhoseOrigin('hangup-upgrade.test', (socket) => socket.destroy());
     const started = performance.now();
-    await assert.rejects(echoThroughEdge(edge, 'wss', 'silent-upgrade.test'), /upgrade refused with 524/);
+    await assert.rejects(echoThroughEdge(edge, 'wss', 'silent-upgrade.test'), /upgrade refused with 524 A Timeout Occurred/);
     const waited = performance.now() - started;
     assert.ok(waited >= 450 && waited < 5000, `answered after ${waited.toFixed(0)} ms`);
-    await assert.rejects(echoThroughEdge(edge, 'wss', 'hangup-upgrade.test'), /upgrade refused with 520/);
+    await assert.rejects(echoThroughEdge(edge, 'wss', 'hangup-upgrade.test'), /upgrade refused with 520 Web Server Returned an Unknown Error/);
   });
 });
