@@ -3,7 +3,9 @@
 // RFC requires of a server; in absolute-form (`GET http://a.test/x`) the request-target's
 // authority wins over Host (§3.2.2), so that the edge routes, and the origin sees, the name the
 // request line gave, and the origin gets the origin-form path; the asterisk-form (`OPTIONS *`)
-// and anything else cannot be proxied.
+// and anything else cannot be proxied. An HTTP/2 request names its authority in `:authority`
+// (RFC 9113 §8.3.1), which wins over a Host header, and one whose Host names another is refused
+// as malformed.
 
 export type RequestTarget =
   | { readonly ok: true; readonly authority: string | undefined; readonly path: string }
@@ -14,12 +16,19 @@ const ABSOLUTE_FORM = /^https?:\/\/([^/?#]+)([^#]*)$/i;
 /** `rawHeaders` as Node gives them: [name, value, name, value, ...]. */
 export function requestTarget(url: string, rawHeaders: readonly string[]): RequestTarget {
   let host: string | undefined;
+  let authority: string | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
+    if (name === ':authority') authority = rawHeaders[i + 1]!;
     if (name.length !== 4 || name.toLowerCase() !== 'host') continue;
     if (host !== undefined) return { ok: false, why: 'The request has more than one Host header.' };
     host = rawHeaders[i + 1]!;
     if (host === '') return { ok: false, why: 'The Host header is empty.' }; // no http(s) URI has an empty host
+  }
+  if (authority !== undefined) {
+    if (authority === '') return { ok: false, why: 'The :authority is empty.' };
+    if (host !== undefined && host.toLowerCase() !== authority.toLowerCase()) return { ok: false, why: 'The Host header names another authority than :authority.' };
+    host = authority;
   }
   if (url.startsWith('/')) return { ok: true, authority: host, path: url };
   const absolute = ABSOLUTE_FORM.exec(url);

@@ -79,6 +79,11 @@ describe('requestTarget', () => {
     ['another scheme', 'ftp://b.test/', ['Host', 'a.test'], 'refused'],
     ['a fragment', 'http://b.test/#f', ['Host', 'a.test'], 'refused'],
     ['authority-form (CONNECT)', 'b.test:443', ['Host', 'b.test:443'], 'refused'],
+    ['HTTP/2: :authority names it', '/a', [':method', 'GET', ':path', '/a', ':scheme', 'https', ':authority', 'a.test'], ok('a.test', '/a')],
+    ['HTTP/2: :authority and a Host that agrees (case aside)', '/a', [':authority', 'a.test:8443', 'host', 'A.test:8443'], ok('a.test:8443', '/a')],
+    ['HTTP/2: a Host that names another authority', '/a', [':authority', 'a.test', 'host', 'b.test'], 'refused'],
+    ['HTTP/2: an empty :authority', '/a', [':authority', ''], 'refused'],
+    ['HTTP/2: Host alone (no :authority)', '/a', [':method', 'GET', ':path', '/a', 'host', 'a.test'], ok('a.test', '/a')],
   ];
   for (const [title, url, rawHeaders, expected] of cases) {
     it(title, () => {
