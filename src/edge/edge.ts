@@ -15,6 +15,7 @@ import { createOriginSockets, type OriginSockets } from './origin-sockets.js';
 import { createOriginSessions } from './origin-sessions.js';
 import { createProxy } from './proxy.js';
 import { createUpstreams } from './upstream.js';
+import { serveHttp2 } from './client-http2.js';
 import { createUpgradeHandler } from './websocket.js';
 import { buildZoneTable, type ZoneTable } from './zone-table.js';
 import { createEdgeInstruments } from './instruments.js';
@@ -125,8 +126,9 @@ export function createEdge(deps: EdgeDeps): Edge {
   http.on('upgrade', (req, socket, head) => upgrade(req, socket, head, 'http'));
   const https = createHttpsServer(
     {
-      // HTTP/1.0 clients offer http/1.0 (curl --http1.0); without it Node refuses their handshake.
-      ALPNProtocols: ['http/1.1', 'http/1.0'],
+      // h2 first, as the edge's choice (see client-http2.ts). HTTP/1.0 clients offer http/1.0
+      // (curl --http1.0); without it Node refuses their handshake.
+      ALPNProtocols: ['h2', 'http/1.1', 'http/1.0'],
       // Client-initiated renegotiation costs the edge a full handshake for nothing; nginx refuses
       // it too (Node would allow three per connection every ten minutes).
       secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
@@ -142,6 +144,7 @@ export function createEdge(deps: EdgeDeps): Edge {
     (req, res) => proxy(req, res, 'https'),
   );
   https.keepAliveTimeout = 65_000;
+  const http2 = serveHttp2(https, (req, res) => proxy(req, res, 'https'));
   https.on('upgrade', (req, socket, head) => upgrade(req, socket, head, 'https'));
   https.on('tlsClientError', () => undefined); // unknown SNI and scanners: the alert is the answer
   // CONNECT asks for a tunnel, as of a forward proxy; the edge is not one (Node would just drop it).
@@ -194,7 +197,7 @@ export function createEdge(deps: EdgeDeps): Edge {
     },
     async close(graceMs = 0) {
       clearInterval(timer);
-      await Promise.all([closeGracefully(http, graceMs), closeGracefully(https, graceMs)]);
+      await Promise.all([closeGracefully(http, graceMs), closeGracefully(https, graceMs), http2.close(graceMs)]);
       await upstreams.close();
     },
   };

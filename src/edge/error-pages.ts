@@ -80,6 +80,7 @@ export function edgeErrorHead(failure: EdgeFailure, requestId: string, type: str
 export function sendEdgeError(req: IncomingMessage, res: ServerResponse, failure: EdgeFailure, requestId: string): void {
   const { type, body } = renderEdgeError(req, failure, requestId);
   const { reason, headers } = edgeErrorHead(failure, requestId, type, body);
-  res.writeHead(failure.status, reason, headers);
+  if (req.httpVersionMajor === 1) res.writeHead(failure.status, reason, headers);
+  else res.writeHead(failure.status, headers); // HTTP/2 has no reason phrase
   res.end(req.method === 'HEAD' ? undefined : body);
 }

@@ -42,9 +42,12 @@ export function originRequestHeaders(req: IncomingMessage, scheme: Scheme, reque
   const listed = connectionTokens(req.headers.connection);
   const out: string[] = ['host', authority];
   const raw = req.rawHeaders;
+  // HTTP/2 may split the Cookie into one field per crumb; HTTP/1.1 origins get one line (RFC 9113 §8.2.3).
+  const joinCookies = req.httpVersionMajor === 2;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
-    if (REPLACED.has(name)) continue;
+    if (name.charCodeAt(0) === 58) continue; // ':': HTTP/2's pseudo-headers are the request line, not headers
+    if (REPLACED.has(name) || (joinCookies && name === 'cookie')) continue;
     if (keepUpgrade && (name === 'connection' || name === 'upgrade')) {
       out.push(raw[i]!, raw[i + 1]!);
       continue;
@@ -52,6 +55,7 @@ export function originRequestHeaders(req: IncomingMessage, scheme: Scheme, reque
     if (HOP_BY_HOP.has(name) || listed?.has(name)) continue;
     out.push(raw[i]!, raw[i + 1]!);
   }
+  if (joinCookies && req.headers.cookie !== undefined) out.push('cookie', req.headers.cookie);
   const prior = req.headers['x-forwarded-for'];
   const client = clientAddress(req.socket.remoteAddress);
   out.push('x-forwarded-for', prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${client}` : client);

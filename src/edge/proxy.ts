@@ -2,6 +2,7 @@
 // pool, streaming both ways (request body to the origin by undici, response back by
 // OriginResponseRelay).
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../log.js';
 import { classifyOriginError } from './classify.js';
@@ -23,6 +24,8 @@ export interface ProxyDeps {
 }
 
 function hasBody(req: IncomingMessage): boolean {
+  // An HTTP/2 request has a body unless its headers ended the stream; it needs no Content-Length.
+  if (req.httpVersionMajor === 2) return !(req as unknown as Http2ServerRequest).stream.endAfterHeaders;
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
@@ -52,9 +55,12 @@ export function createProxy({ zones, upstreams, logger, instruments }: ProxyDeps
     const target = requestTarget(req.url ?? '/', req.rawHeaders);
     if (!target.ok) {
       countAsUnknown(res, startedAt);
-      // The client's fault: no origin is involved or blamed, and the connection ends with the answer.
-      distrusted.add(req.socket);
-      res.setHeader('connection', 'close');
+      // The client's fault: no origin is involved or blamed, and an HTTP/1 connection ends with
+      // the answer (an HTTP/2 stream ends by itself, and the others on its connection are whole).
+      if (req.httpVersionMajor === 1) {
+        distrusted.add(req.socket);
+        res.setHeader('connection', 'close');
+      }
       return sendEdgeError(req, res, { status: 400, detail: target.why }, requestId);
     }
     const host = hostOf(target.authority);

@@ -50,7 +50,7 @@ export class OriginResponseRelay implements Dispatcher.DispatchHandler {
     const out = this.events.headers(statusCode, headers);
     if (statusCode === 204) delete out['content-length']; // never allowed on a 204 (RFC 9110 §8.6), as nginx drops it
     // The origin's own reason phrase goes on, as nginx passes it; an empty or odd one gets Node's.
-    if (statusMessage !== undefined && PRINTABLE_REASON.test(statusMessage)) this.res.writeHead(statusCode, statusMessage, out);
+    if (statusMessage !== undefined && this.res.req.httpVersionMajor === 1 && PRINTABLE_REASON.test(statusMessage)) this.res.writeHead(statusCode, statusMessage, out);
     else this.res.writeHead(statusCode, out);
     // A 204 or 304 has no body, so the client's answer is complete now. undici 7 still holds a
     // 304's Content-Length (the size of the representation, which RFC 9110 allows) against the
@@ -60,12 +60,12 @@ export class OriginResponseRelay implements Dispatcher.DispatchHandler {
 
   /**
    * An origin's 103 Early Hints go on to the client, Link alone (what browsers act on), so that
-   * the client can fetch those resources while the origin works. Never to an HTTP/1.0 client,
-   * which must not get a 1xx (RFC 9110 §15.2).
+   * the client can fetch those resources while the origin works (HTTP/1.1 and HTTP/2). Never to
+   * an HTTP/1.0 client, which must not get a 1xx (RFC 9110 §15.2).
    */
   #passEarlyHints(link: string | string[] | undefined): void {
     const req = this.res.req;
-    if (link === undefined || this.res.headersSent || req.httpVersionMajor !== 1 || req.httpVersionMinor === 0) return;
+    if (link === undefined || this.res.headersSent || (req.httpVersionMajor === 1 && req.httpVersionMinor === 0)) return;
     try {
       this.res.writeEarlyHints({ link });
     } catch {

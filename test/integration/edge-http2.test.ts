@@ -1,0 +1,239 @@
+// HTTP/2 from clients to the edge: ALPN h2 on the same TLS port as HTTP/1.1 (and http/1.0),
+// every mode and error through Node's HTTP/2 client and curl, many streams on one connection,
+// bodies without a Content-Length, :authority against the connection's zone, and shutdown by GOAWAY.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { connect, type ClientHttp2Session, type IncomingHttpHeaders, type IncomingHttpStatusHeader } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { DEMO_CASES, type DemoOrigins } from '../../src/origin/demo.js';
+import { startEdgeWithDemo, startTestEdge, type TestEdge } from '../helpers/edge.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const execFileAsync = promisify(execFile);
+
+interface H2Answer {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders & IncomingHttpStatusHeader;
+  readonly body: Buffer;
+  /** Interim (1xx) answers, in order. */
+  readonly interim: (IncomingHttpHeaders & IncomingHttpStatusHeader)[];
+}
+
+/** One HTTP/2 connection to the edge with `servername` as SNI. */
+function h2Connect(edge: TestEdge, servername: string): Promise<ClientHttp2Session> {
+  return new Promise((resolve, reject) => {
+    const session = connect(`https://127.0.0.1:${edge.httpsPort}`, { ca: edge.edgeCaPem, servername });
+    session.once('connect', () => resolve(session));
+    session.once('error', reject);
+  });
+}
+
+function h2Request(session: ClientHttp2Session, headers: Record<string, string>, body?: Buffer | string): Promise<H2Answer> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request(headers, { endStream: body === undefined });
+    const interim: H2Answer['interim'] = [];
+    const chunks: Buffer[] = [];
+    let head: H2Answer['headers'] | undefined;
+    stream.on('headers', (h) => interim.push(h));
+    stream.on('response', (h) => (head = h));
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.on('end', () => resolve({ status: Number(head![':status']), headers: head!, body: Buffer.concat(chunks), interim }));
+    stream.on('error', reject);
+    if (body !== undefined) stream.end(body);
+  });
+}
+
+const get = (authority: string, path = '/', extra: Record<string, string> = {}) => ({ ':method': 'GET', ':path': path, ':authority': authority, ':scheme': 'https', ...extra });
+
+describe('HTTP/2 from clients', () => {
+  const dir = tempDir('strictedge-h2-');
+  let edge: TestEdge;
+  let demo: DemoOrigins;
+  const servers: Server[] = [];
+  after(async () => {
+    for (const server of servers) server.close();
+    await demo?.close();
+    await edge?.close();
+  });
+  before(async () => {
+    ({ edge, demo } = await startEdgeWithDemo(join(dir, 'state')));
+  });
+
+  /** A flexible zone whose origin answers with what it got: the request head and the body's length and SHA-256. */
+  async function echoZone(name: string, answer?: (res: import('node:http').ServerResponse) => void): Promise<void> {
+    const server = createServer((req, res) => {
+      const hash = createHash('sha256');
+      let length = 0;
+      req.on('data', (chunk: Buffer) => {
+        hash.update(chunk);
+        length += chunk.length;
+      });
+      req.on('end', () => {
+        if (answer) return answer(res);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const cookieLines = req.rawHeaders.filter((_, i) => i % 2 === 1 && req.rawHeaders[i - 1]!.toLowerCase() === 'cookie');
+        res.end(JSON.stringify({ method: req.method, url: req.url, headers: req.headers, cookieLines, length, sha256: hash.digest('hex') }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    servers.push(server);
+    const zone = edge.app.admin.addZone({ name, account: 'site', mode: 'flexible' });
+    edge.app.zoneStore.setOrigins(zone.id, `127.0.0.1:${(server.address() as AddressInfo).port}`, null, new Date().toISOString());
+    edge.edge.refreshZones();
+  }
+
+  it('answers every demo case over HTTP/2 as over HTTP/1.1, each on a connection that chose h2', async () => {
+    for (const demoCase of DEMO_CASES.filter((c) => c.scheme === 'https')) {
+      const session = await h2Connect(edge, demoCase.zone);
+      try {
+        assert.equal(session.alpnProtocol, 'h2');
+        const answer = await h2Request(session, get(demoCase.zone, '/hello?x=1', { accept: 'application/json' }));
+        assert.equal(answer.status, demoCase.status, `${demoCase.zone}: ${answer.body.toString()}`);
+        assert.match(String(answer.headers['x-request-id']), /^[0-9a-f-]{36}$/);
+        if (demoCase.status === 200) assert.equal(JSON.parse(answer.body.toString()).url, '/hello?x=1');
+        if (demoCase.status >= 500) {
+          assert.equal(JSON.parse(answer.body.toString()).error.verdict, demoCase.verdict, demoCase.zone);
+          assert.equal(answer.headers['x-strictedge-verdict'], demoCase.verdict);
+        }
+      } finally {
+        session.close();
+      }
+    }
+  });
+
+  it('curl --http2 gets HTTP/2, and curl --http1.1 and --http1.0 still get HTTP/1.x on the same port', async () => {
+    // Not execFileSync: the edge runs in this process and must answer meanwhile.
+    const curl = async (flag: string) =>
+      (await execFileAsync('curl', ['-s', flag, '-o', '/dev/null', '-w', '%{http_version} %{http_code}', '--cacert', join(dir, 'state', 'certs', 'edge-ca.pem'), '--resolve', `strict-ecc.test:${edge.httpsPort}:127.0.0.1`, `https://strict-ecc.test:${edge.httpsPort}/`])).stdout;
+    assert.equal(await curl('--http2'), '2 200');
+    assert.equal(await curl('--http1.1'), '1.1 200');
+    assert.equal(await curl('--http1.0'), '1.1 200'); // the response's version: Node answers HTTP/1.0 requests as HTTP/1.1 (RFC 9110 §2.5)
+  });
+
+  it('carries 100 streams at once on one connection, and request bodies with and without a Content-Length', async () => {
+    await echoZone('h2-echo.test');
+    const session = await h2Connect(edge, 'h2-echo.test');
+    try {
+      const answers = await Promise.all(Array.from({ length: 100 }, (_, i) => h2Request(session, get('h2-echo.test', `/n/${i}`))));
+      assert.deepEqual(answers.map((a) => a.status), Array(100).fill(200));
+      assert.deepEqual(answers.map((a) => JSON.parse(a.body.toString()).url), Array.from({ length: 100 }, (_, i) => `/n/${i}`));
+
+      const body = Buffer.alloc(3 * 1024 * 1024, 'strictedge ');
+      const digest = createHash('sha256').update(body).digest('hex');
+      const uploads: Record<string, string>[] = [{ ':method': 'POST' }, { ':method': 'PUT', 'content-length': String(body.length) }];
+      for (const headers of uploads) {
+        const answer = await h2Request(session, { ...get('h2-echo.test', '/upload'), ...headers }, body);
+        const seen = JSON.parse(answer.body.toString());
+        assert.equal(answer.status, 200);
+        assert.deepEqual([seen.method, seen.length, seen.sha256], [headers[':method'], body.length, digest]);
+      }
+      const plain = JSON.parse((await h2Request(session, { ...get('h2-echo.test', '/plain', { 'x-from-client': 'yes' }), cookie: ['a=1', 'b=2'] } as unknown as Record<string, string>)).body.toString());
+      assert.deepEqual(plain.cookieLines, ['a=1; b=2'], 'cookie crumbs joined into one line for HTTP/1.1');
+      assert.equal(plain.headers.host, 'h2-echo.test', 'the :authority goes to the origin as its Host');
+      assert.equal(plain.headers['x-from-client'], 'yes');
+      assert.equal(plain.headers['x-forwarded-proto'], 'https');
+      assert.equal(plain.length, 0);
+      assert.equal(Object.keys(plain.headers).some((name) => name.startsWith(':')), false, 'no pseudo-header reaches the origin');
+    } finally {
+      session.close();
+    }
+  });
+
+  it('answers 421 for an :authority in another zone than the connection, and 400 for a Host that contradicts it; the connection stays usable', async () => {
+    await echoZone('h2-other.test');
+    const session = await h2Connect(edge, 'strict-ecc.test');
+    try {
+      assert.equal((await h2Request(session, get('h2-other.test'))).status, 421);
+      const contradicted = await h2Request(session, get('strict-ecc.test', '/', { host: 'h2-other.test', accept: 'application/json' }));
+      assert.equal(contradicted.status, 400);
+      assert.match(JSON.parse(contradicted.body.toString()).error.detail, /another authority than :authority/);
+      assert.equal((await h2Request(session, get('strict-ecc.test'))).status, 200);
+    } finally {
+      session.close();
+    }
+  });
+
+  it("passes an origin's 103 Early Hints on over HTTP/2, and answers CONNECT with 501", async () => {
+    await echoZone('h2-hints.test', (res) => {
+      res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' });
+      res.end('done');
+    });
+    const session = await h2Connect(edge, 'h2-hints.test');
+    try {
+      const answer = await h2Request(session, get('h2-hints.test'));
+      assert.equal(answer.status, 200);
+      assert.deepEqual(answer.interim.map((h) => [h[':status'], h.link]), [[103, '</style.css>; rel=preload; as=style']]);
+      const tunnel = await h2Request(session, { ':method': 'CONNECT', ':authority': 'h2-hints.test:443' });
+      assert.equal(tunnel.status, 501);
+    } finally {
+      session.close();
+    }
+  });
+
+  it('stops asking the origin when the client cancels its stream', async () => {
+    let originSawClose: () => void;
+    const closed = new Promise<void>((resolve) => (originSawClose = resolve));
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      const chunk = Buffer.alloc(64 * 1024);
+      const timer = setInterval(() => res.write(chunk), 5);
+      res.on('close', () => {
+        clearInterval(timer);
+        originSawClose();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    servers.push(server);
+    const zone = edge.app.admin.addZone({ name: 'h2-endless.test', account: 'site', mode: 'flexible' });
+    edge.app.zoneStore.setOrigins(zone.id, `127.0.0.1:${(server.address() as AddressInfo).port}`, null, new Date().toISOString());
+    edge.edge.refreshZones();
+
+    const session = await h2Connect(edge, 'h2-endless.test');
+    try {
+      const stream = session.request(get('h2-endless.test'));
+      await new Promise<void>((resolve) => stream.once('data', () => resolve()));
+      stream.close(); // RST_STREAM (CANCEL)
+      await closed;
+      assert.equal((await h2Request(session, get('strict-ecc.test'))).status, 421, 'the connection still answers');
+      // The cancelled answer is counted once, as answered when the client left.
+      const counted = /^strictedge_edge_requests_total\{zone="h2-endless\.test",mode="flexible",code="200"\} (\d+)$/m;
+      for (let i = 0; i < 50 && !counted.test(await (await fetch(edge.metricsUrl)).text()); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(counted.exec(await (await fetch(edge.metricsUrl)).text())?.[1], '1');
+    } finally {
+      session.destroy();
+    }
+  });
+});
+
+describe('HTTP/2 at shutdown', () => {
+  it('lets a stream in flight finish within the grace, sends GOAWAY, and refuses new connections', async () => {
+    const edge = await startTestEdge(join(tempDir('strictedge-h2-close-'), 'state'));
+    edge.app.admin.createAccount('site');
+    const server = createServer((_req, res) => setTimeout(() => res.end('slow but whole'), 400));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const zone = edge.app.admin.addZone({ name: 'h2-slow.test', account: 'site', mode: 'flexible' });
+      edge.app.zoneStore.setOrigins(zone.id, `127.0.0.1:${(server.address() as AddressInfo).port}`, null, new Date().toISOString());
+      edge.edge.refreshZones();
+      const session = await h2Connect(edge, 'h2-slow.test');
+      const goaway = new Promise<void>((resolve) => session.once('goaway', () => resolve()));
+      const inFlight = h2Request(session, get('h2-slow.test'));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const closing = edge.edge.close(5000);
+      await goaway;
+      const answer = await inFlight;
+      assert.equal(answer.status, 200);
+      assert.equal(answer.body.toString(), 'slow but whole');
+      await closing;
+      await assert.rejects(h2Connect(edge, 'h2-slow.test'), /ECONNREFUSED/);
+    } finally {
+      server.close();
+      await edge.close().catch(() => undefined); // the API and metrics listeners; the edge is closed already
+    }
+  });
+});
