@@ -30,11 +30,19 @@ function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
+/**
+ * The code a finished request is counted under: its status, or 499 (nginx's "client closed
+ * request") when the client left before any status line, where Node would still say 200.
+ */
+function answeredCode(res: ServerResponse): number {
+  return res.headersSent ? res.statusCode : 499;
+}
+
 export function createProxy({ zones, upstreams, logger, instruments }: ProxyDeps) {
   const unknownZone = instruments.forZone('unknown');
   /** An answer the edge gives before any zone is known (400, 421) is counted under zone "unknown". */
   const countAsUnknown = (res: ServerResponse, startedAt: number) =>
-    res.once('close', () => unknownZone.answered('none', res.statusCode, (performance.now() - startedAt) / 1000));
+    res.once('close', () => unknownZone.answered('none', answeredCode(res), (performance.now() - startedAt) / 1000));
 
   const reportOriginFailure = createFailureReporter(logger, instruments);
   const reportCutShort = createCutShortReporter(logger, instruments);
@@ -78,7 +86,7 @@ export function createProxy({ zones, upstreams, logger, instruments }: ProxyDeps
     const metrics = instruments.forZone(zone.name);
     const decision = decideRoute(zone, scheme);
     if (decision.kind === 'redirect_to_http') {
-      res.once('close', () => metrics.answered(zone.mode, res.statusCode, (performance.now() - startedAt) / 1000));
+      res.once('close', () => metrics.answered(zone.mode, answeredCode(res), (performance.now() - startedAt) / 1000));
       // Same name, plain scheme, default port (the client's :443-style port would be wrong for HTTP).
       res.writeHead(301, { location: `http://${host}${target.path}`, [REQUEST_ID_HEADER]: requestId, 'content-length': 0 });
       res.end();
@@ -89,7 +97,7 @@ export function createProxy({ zones, upstreams, logger, instruments }: ProxyDeps
     // One listener for both jobs: the request's metrics, and stopping the origin if the client left early.
     res.once('close', () => {
       metrics.inflight--;
-      metrics.answered(zone.mode, res.statusCode, (performance.now() - startedAt) / 1000);
+      metrics.answered(zone.mode, answeredCode(res), (performance.now() - startedAt) / 1000);
       if (relay && !res.writableFinished) relay.clientGone();
     });
     if (decision.kind === 'no_origin') return fail(req, res, { status: 521 }, requestId, zone.name);

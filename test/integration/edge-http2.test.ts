@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { connect, type ClientHttp2Session, type IncomingHttpHeaders, type IncomingHttpStatusHeader } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -206,6 +207,38 @@ describe('HTTP/2 from clients', () => {
       assert.equal(counted.exec(await (await fetch(edge.metricsUrl)).text())?.[1], '1');
     } finally {
       session.destroy();
+    }
+  });
+});
+
+describe('a client that leaves before the answer', () => {
+  it('is counted as 499 (client closed request), over HTTP/2 and HTTP/1.1 alike, not as the 200 Node presumes', async () => {
+    const edge = await startTestEdge(join(tempDir('strictedge-499-'), 'state'));
+    edge.app.admin.createAccount('site');
+    const silent = createServer(() => undefined); // never answers
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const zone = edge.app.admin.addZone({ name: 'silent.test', account: 'site', mode: 'flexible' });
+      edge.app.zoneStore.setOrigins(zone.id, `127.0.0.1:${(silent.address() as AddressInfo).port}`, null, new Date().toISOString());
+      edge.edge.refreshZones();
+      const session = await h2Connect(edge, 'silent.test');
+      const stream = session.request(get('silent.test'));
+      stream.on('error', () => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      stream.close();
+      const h1 = httpsRequest({ host: '127.0.0.1', port: edge.httpsPort, servername: 'silent.test', headers: { host: 'silent.test' }, ca: edge.edgeCaPem, agent: false });
+      h1.on('error', () => undefined);
+      h1.end();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      h1.destroy();
+      const codes = async () => [...(await (await fetch(edge.metricsUrl)).text()).matchAll(/^strictedge_edge_requests_total\{zone="silent\.test",mode="flexible",code="(\d+)"\} (\d+)$/gm)].map((m) => `${m[1]} ${m[2]}`);
+      for (let i = 0; i < 50 && (await codes()).join() !== '499 2'; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.deepEqual(await codes(), ['499 2']);
+      session.destroy();
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+      await edge.close();
     }
   });
 });
