@@ -20,6 +20,7 @@ import { createUpgradeHandler } from './websocket.js';
 import { buildZoneTable, type ZoneTable } from './zone-table.js';
 import { createEdgeInstruments } from './instruments.js';
 import type { EdgeMetrics } from '../metrics/metrics.js';
+import type { Counter } from 'prom-client';
 import type { TLSSocket } from 'node:tls';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -157,9 +158,15 @@ export function createEdge(deps: EdgeDeps): Edge {
   if (deps.metrics) {
     const { clientHandshakeBytes, clientHandshakes } = deps.metrics;
     const [read, written] = [clientHandshakeBytes.labels('read'), clientHandshakeBytes.labels('written')];
-    const resumed = { true: clientHandshakes.labels('true'), false: clientHandshakes.labels('false') };
+    // By the protocol the client chose in ALPN: the share of clients on HTTP/2.
+    const handshakes = new Map<string, Counter.Internal>();
     https.on('secureConnection', (socket: TLSSocket) => {
-      resumed[socket.isSessionReused() ? 'true' : 'false'].inc();
+      const resumed = socket.isSessionReused() ? 'true' : 'false';
+      const protocol = socket.alpnProtocol || 'none';
+      const key = `${resumed} ${protocol}`;
+      let counter = handshakes.get(key);
+      if (!counter) handshakes.set(key, (counter = clientHandshakes.labels(resumed, protocol)));
+      counter.inc();
       // The TCP socket under the TLS one counts record bytes; the TLS socket counts only data.
       const raw = (socket as TLSSocket & { _parent?: Socket })._parent;
       if (raw) {

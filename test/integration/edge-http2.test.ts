@@ -105,6 +105,8 @@ describe('HTTP/2 from clients', () => {
         session.close();
       }
     }
+    const handshakes = /^strictedge_edge_client_tls_handshakes_total\{resumed="false",protocol="h2"\} (\d+)$/m.exec(await (await fetch(edge.metricsUrl)).text());
+    assert.ok(Number(handshakes?.[1]) >= DEMO_CASES.filter((c) => c.scheme === 'https').length, 'the handshakes counted under protocol h2');
   });
 
   it('curl --http2 gets HTTP/2, and curl --http1.1 and --http1.0 still get HTTP/1.x on the same port', async () => {

@@ -63,7 +63,7 @@ describe('metrics', () => {
     assert.match(text, /strictedge_edge_origin_verify_failures_total\{zone="expired\.test",reason="expired"\} 1/);
     assert.match(text, /strictedge_edge_origin_verify_failures_total\{zone="forged\.test",reason="unknown_certificate"\} 1/);
     assert.match(text, /strictedge_edge_origin_tls_handshakes_total\{zone="untrusted\.test",result="verify_failed",resumed="false"\} 1/);
-    assert.match(text, /strictedge_edge_client_tls_handshakes_total\{resumed="false"\} \d+/);
+    assert.match(text, /strictedge_edge_client_tls_handshakes_total\{resumed="false",protocol="none"\} \d+/); // Node's https client offers no ALPN
     assert.match(text, /strictedge_edge_revocation_index_entries\{kind="issued"\} [1-9]/);
     assert.match(text, /strictedge_edge_origin_sockets\{zone="strict-ecc\.test",state="idle"\} 2/, "one pooled socket per SNI name: strict-ecc.test and www.strict-ecc.test");
     assert.doesNotMatch(text, /nowhere\.example/, 'unknown hosts fold into "unknown"');
