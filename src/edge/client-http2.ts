@@ -22,7 +22,16 @@ export interface ClientHttp2 {
   close(graceMs: number): Promise<void>;
 }
 
-export function serveHttp2(https: HttpsServer, handle: (req: IncomingMessage, res: ServerResponse) => void): ClientHttp2 {
+export interface ClientHttp2Options {
+  /**
+   * How long a request body may go without a frame. HTTP/1 requests must arrive whole within
+   * Node's requestTimeout; HTTP/2 has none, so a client could hold a stream and its origin
+   * request open for ever by never finishing a body (nginx's client_body_timeout is 60 s).
+   */
+  readonly bodyTimeoutMs: number;
+}
+
+export function serveHttp2(https: HttpsServer, handle: (req: IncomingMessage, res: ServerResponse) => void, options: ClientHttp2Options): ClientHttp2 {
   const h2 = createServer(
     {
       // nginx's default; Node's own is 2^32 - 1 streams at once per connection.
@@ -34,6 +43,10 @@ export function serveHttp2(https: HttpsServer, handle: (req: IncomingMessage, re
       // A stream the client resets (RST_STREAM) is only 'aborted': Node keeps it open until its
       // answer is ended, so the response would never 'close' and the origin would go on sending.
       req.once('aborted', () => res.destroy());
+      if (!req.stream.endAfterHeaders) {
+        req.setTimeout(options.bodyTimeoutMs, () => res.destroy());
+        req.once('end', () => req.setTimeout(0));
+      }
       handle(req as unknown as IncomingMessage, res as unknown as ServerResponse);
     },
   );

@@ -36,6 +36,8 @@ export interface EdgeOptions {
   readonly zoneRefreshMs?: number;
   /** Resume TLS sessions to strict origins (re-checked against the index on every resumption). */
   readonly originSessionResumption?: boolean;
+  /** How long an HTTP/2 request body may go without a frame before its stream is reset (default 60 s). */
+  readonly clientBodyTimeoutMs?: number;
 }
 
 export interface EdgeDeps {
@@ -145,7 +147,7 @@ export function createEdge(deps: EdgeDeps): Edge {
     (req, res) => proxy(req, res, 'https'),
   );
   https.keepAliveTimeout = 65_000;
-  const http2 = serveHttp2(https, (req, res) => proxy(req, res, 'https'));
+  const http2 = serveHttp2(https, (req, res) => proxy(req, res, 'https'), { bodyTimeoutMs: options.clientBodyTimeoutMs ?? 60_000 });
   https.on('upgrade', (req, socket, head) => upgrade(req, socket, head, 'https'));
   https.on('tlsClientError', () => undefined); // unknown SNI and scanners: the alert is the answer
   // CONNECT asks for a tunnel, as of a forward proxy; the edge is not one (Node would just drop it).

@@ -245,6 +245,56 @@ describe('a client that leaves before the answer', () => {
   });
 });
 
+describe('an HTTP/2 request body that stops coming', () => {
+  it('has its stream reset after the body timeout, stopping the origin request; a slow but steady body is whole', { timeout: 20_000 }, async () => {
+    const edge = await startTestEdge(join(tempDir('strictedge-h2-body-'), 'state'), { clientBodyTimeoutMs: 300 });
+    edge.app.admin.createAccount('site');
+    let originSawAbort = false;
+    const origin = createServer((req, res) => {
+      let length = 0;
+      req.on('data', (chunk: Buffer) => (length += chunk.length));
+      req.on('aborted', () => (originSawAbort = true));
+      req.on('end', () => res.end(String(length)));
+    });
+    await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+    try {
+      const zone = edge.app.admin.addZone({ name: 'upload.test', account: 'site', mode: 'flexible' });
+      edge.app.zoneStore.setOrigins(zone.id, `127.0.0.1:${(origin.address() as AddressInfo).port}`, null, new Date().toISOString());
+      edge.edge.refreshZones();
+      const session = await h2Connect(edge, 'upload.test');
+
+      const stalled = session.request({ ...get('upload.test', '/stalled'), ':method': 'POST' }, { endStream: false });
+      stalled.on('error', () => undefined);
+      stalled.write('the first part, and then nothing');
+      const started = performance.now();
+      await new Promise<void>((resolve) => stalled.once('close', () => resolve()));
+      const waited = performance.now() - started;
+      assert.ok(waited >= 250 && waited < 3000, `reset after ${waited.toFixed(0)} ms`);
+      for (let i = 0; i < 50 && !originSawAbort; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(originSawAbort, true, 'the origin request is stopped');
+
+      const steady = session.request({ ...get('upload.test', '/steady'), ':method': 'POST' }, { endStream: false });
+      const answer = new Promise<string>((resolve, reject) => {
+        let body = '';
+        steady.on('data', (chunk: Buffer) => (body += chunk));
+        steady.on('end', () => resolve(body));
+        steady.on('error', reject);
+      });
+      for (let i = 0; i < 6; i++) {
+        steady.write('x'.repeat(1000));
+        await new Promise((resolve) => setTimeout(resolve, 150)); // 900 ms in all, never 300 ms idle
+      }
+      steady.end();
+      assert.equal(await answer, '6000');
+      session.close();
+    } finally {
+      origin.closeAllConnections();
+      origin.close();
+      await edge.close();
+    }
+  });
+});
+
 describe('HTTP/2 at shutdown', () => {
   it('lets a stream in flight finish within the grace, sends GOAWAY, and refuses new connections', async () => {
     const edge = await startTestEdge(join(tempDir('strictedge-h2-close-'), 'state'));
