@@ -51,6 +51,14 @@ function h2Request(session: ClientHttp2Session, headers: Record<string, string>,
 
 const get = (authority: string, path = '/', extra: Record<string, string> = {}) => ({ ':method': 'GET', ':path': path, ':authority': authority, ':scheme': 'https', ...extra });
 
+/** Starts `origin` on a loopback port and routes a flexible zone `name` (account "site") to it. */
+async function flexibleZone(edge: TestEdge, name: string, origin: Server): Promise<void> {
+  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+  const zone = edge.app.admin.addZone({ name, account: 'site', mode: 'flexible' });
+  edge.app.zoneStore.setOrigins(zone.id, `127.0.0.1:${(origin.address() as AddressInfo).port}`, null, new Date().toISOString());
+  edge.edge.refreshZones();
+}
+
 describe('HTTP/2 from clients', () => {
   const dir = tempDir('strictedge-h2-');
   let edge: TestEdge;
@@ -81,11 +89,8 @@ describe('HTTP/2 from clients', () => {
         res.end(JSON.stringify({ method: req.method, url: req.url, headers: req.headers, cookieLines, length, sha256: hash.digest('hex') }));
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     servers.push(server);
-    const zone = edge.app.admin.addZone({ name, account: 'site', mode: 'flexible' });
-    edge.app.zoneStore.setOrigins(zone.id, `127.0.0.1:${(server.address() as AddressInfo).port}`, null, new Date().toISOString());
-    edge.edge.refreshZones();
+    await flexibleZone(edge, name, server);
   }
 
   it('answers every demo case over HTTP/2 as over HTTP/1.1, each on a connection that chose h2', async () => {
@@ -190,11 +195,8 @@ describe('HTTP/2 from clients', () => {
         originSawClose();
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     servers.push(server);
-    const zone = edge.app.admin.addZone({ name: 'h2-endless.test', account: 'site', mode: 'flexible' });
-    edge.app.zoneStore.setOrigins(zone.id, `127.0.0.1:${(server.address() as AddressInfo).port}`, null, new Date().toISOString());
-    edge.edge.refreshZones();
+    await flexibleZone(edge, 'h2-endless.test', server);
 
     const session = await h2Connect(edge, 'h2-endless.test');
     try {
@@ -218,11 +220,8 @@ describe('a client that leaves before the answer', () => {
     const edge = await startTestEdge(join(tempDir('strictedge-499-'), 'state'));
     edge.app.admin.createAccount('site');
     const silent = createServer(() => undefined); // never answers
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     try {
-      const zone = edge.app.admin.addZone({ name: 'silent.test', account: 'site', mode: 'flexible' });
-      edge.app.zoneStore.setOrigins(zone.id, `127.0.0.1:${(silent.address() as AddressInfo).port}`, null, new Date().toISOString());
-      edge.edge.refreshZones();
+      await flexibleZone(edge, 'silent.test', silent);
       const session = await h2Connect(edge, 'silent.test');
       const stream = session.request(get('silent.test'));
       stream.on('error', () => undefined);
@@ -256,11 +255,8 @@ describe('an HTTP/2 request body that stops coming', () => {
       req.on('aborted', () => (originSawAbort = true));
       req.on('end', () => res.end(String(length)));
     });
-    await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
     try {
-      const zone = edge.app.admin.addZone({ name: 'upload.test', account: 'site', mode: 'flexible' });
-      edge.app.zoneStore.setOrigins(zone.id, `127.0.0.1:${(origin.address() as AddressInfo).port}`, null, new Date().toISOString());
-      edge.edge.refreshZones();
+      await flexibleZone(edge, 'upload.test', origin);
       const session = await h2Connect(edge, 'upload.test');
 
       const stalled = session.request({ ...get('upload.test', '/stalled'), ':method': 'POST' }, { endStream: false });
@@ -300,11 +296,8 @@ describe('HTTP/2 at shutdown', () => {
     const edge = await startTestEdge(join(tempDir('strictedge-h2-close-'), 'state'));
     edge.app.admin.createAccount('site');
     const server = createServer((_req, res) => setTimeout(() => res.end('slow but whole'), 400));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
-      const zone = edge.app.admin.addZone({ name: 'h2-slow.test', account: 'site', mode: 'flexible' });
-      edge.app.zoneStore.setOrigins(zone.id, `127.0.0.1:${(server.address() as AddressInfo).port}`, null, new Date().toISOString());
-      edge.edge.refreshZones();
+      await flexibleZone(edge, 'h2-slow.test', server);
       const session = await h2Connect(edge, 'h2-slow.test');
       const goaway = new Promise<void>((resolve) => session.once('goaway', () => resolve()));
       const inFlight = h2Request(session, get('h2-slow.test'));
