@@ -27,6 +27,8 @@ export function requestTarget(url: string, rawHeaders: readonly string[]): Reque
   }
   if (authority !== undefined) {
     if (authority === '') return { ok: false, why: 'The :authority is empty.' };
+    // HTTP/2 has no absolute-form: the :path of an http(s) request is a path (RFC 9113 §8.3.1).
+    if (!url.startsWith('/')) return { ok: false, why: 'The :path is not a path.' };
     if (host !== undefined && host.toLowerCase() !== authority.toLowerCase()) return { ok: false, why: 'The Host header names another authority than :authority.' };
     host = authority;
   }

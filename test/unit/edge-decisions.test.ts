@@ -83,6 +83,8 @@ describe('requestTarget', () => {
     ['HTTP/2: :authority and a Host that agrees (case aside)', '/a', [':authority', 'a.test:8443', 'host', 'A.test:8443'], ok('a.test:8443', '/a')],
     ['HTTP/2: a Host that names another authority', '/a', [':authority', 'a.test', 'host', 'b.test'], 'refused'],
     ['HTTP/2: an empty :authority', '/a', [':authority', ''], 'refused'],
+    ['HTTP/2: a :path in absolute-form, which HTTP/2 does not have', 'http://b.test/a', [':authority', 'a.test'], 'refused'],
+    ['HTTP/2: the asterisk', '*', [':authority', 'a.test'], 'refused'],
     ['HTTP/2: Host alone (no :authority)', '/a', [':method', 'GET', ':path', '/a', 'host', 'a.test'], ok('a.test', '/a')],
   ];
   for (const [title, url, rawHeaders, expected] of cases) {
