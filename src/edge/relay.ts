@@ -49,9 +49,18 @@ export class OriginResponseRelay implements Dispatcher.DispatchHandler {
     }
     const out = this.events.headers(statusCode, headers);
     if (statusCode === 204) delete out['content-length']; // never allowed on a 204 (RFC 9110 §8.6), as nginx drops it
-    // The origin's own reason phrase goes on, as nginx passes it; an empty or odd one gets Node's.
-    if (statusMessage !== undefined && this.res.req.httpVersionMajor === 1 && PRINTABLE_REASON.test(statusMessage)) this.res.writeHead(statusCode, statusMessage, out);
-    else this.res.writeHead(statusCode, out);
+    try {
+      // The origin's own reason phrase goes on, as nginx passes it; an empty or odd one gets Node's.
+      if (statusMessage !== undefined && this.res.req.httpVersionMajor === 1 && PRINTABLE_REASON.test(statusMessage)) this.res.writeHead(statusCode, statusMessage, out);
+      else this.res.writeHead(statusCode, out);
+    } catch (error) {
+      // Node refused a header line the origin sent. Left alone, the client would wait for an
+      // answer that never comes: it gets the edge's 520, with none of the origin's headers.
+      for (const name of this.res.getHeaderNames()) this.res.removeHeader(name);
+      this.events.failed(error as Error);
+      this.#controller?.abort(error as Error);
+      return;
+    }
     // A 204 or 304 has no body, so the client's answer is complete now. undici 7 still holds a
     // 304's Content-Length (the size of the representation, which RFC 9110 allows) against the
     // empty body and fails the exchange; that must not cut an answer the client already has.
