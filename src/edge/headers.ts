@@ -6,7 +6,9 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Scheme } from './route.js';
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect']);
+// HTTP2-Settings belongs to an h2c upgrade, one connection's business (RFC 9113 §8.2.2); Node
+// refuses to send it, like the others here, on an HTTP/2 stream.
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect', 'http2-settings']);
 const REPLACED = new Set(['host', 'cf-connecting-ip', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id']);
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -66,14 +68,24 @@ export function originRequestHeaders(req: IncomingMessage, scheme: Scheme, reque
   return out;
 }
 
+/**
+ * A header the origin repeated, as one value for an HTTP/2 client: Node refuses a repeated
+ * Content-Type, Location, X-Content-Type-Options… there (and apps behind nginx often send the
+ * last one twice). Copies of one value become that value; different values are combined with
+ * commas, as RFC 9110 §5.3 allows for any field but Set-Cookie.
+ */
+function oneValue(values: string[]): string {
+  return values.every((value) => value === values[0]) ? values[0]! : values.join(', ');
+}
+
 /** Response headers for the client, without hop-by-hop ones, with the request id. */
-export function clientResponseHeaders(headers: Record<string, string | string[] | undefined>, requestId: string): Record<string, string | string[]> {
+export function clientResponseHeaders(headers: Record<string, string | string[] | undefined>, requestId: string, http2 = false): Record<string, string | string[]> {
   const listed = connectionTokens(headers.connection);
   const out: Record<string, string | string[]> = {};
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined || HOP_BY_HOP.has(name) || listed?.has(name)) continue;
-    out[name] = value;
+    out[name] = http2 && Array.isArray(value) && name !== 'set-cookie' ? oneValue(value) : value;
   }
   out[REQUEST_ID_HEADER] = requestId;
   return out;

@@ -105,7 +105,7 @@ export function createProxy({ zones, upstreams, logger, instruments }: ProxyDeps
     relay = new OriginResponseRelay(res, {
       headers(_statusCode, headers) {
         metrics.ttfb((performance.now() - startedAt) / 1000);
-        return clientResponseHeaders(headers as Record<string, string | string[]>, requestId);
+        return clientResponseHeaders(headers as Record<string, string | string[]>, requestId, req.httpVersionMajor === 2);
       },
       failed: (error) => fail(req, res, classifyOriginError(error), requestId, zone.name, error),
       cutShort: (error) => reportCutShort(zone.name, res.statusCode, requestId, error),

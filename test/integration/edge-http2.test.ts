@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect, type ClientHttp2Session, type IncomingHttpHeaders, type IncomingHttpStatusHeader } from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DEMO_CASES, type DemoOrigins } from '../../src/origin/demo.js';
@@ -52,7 +52,7 @@ function h2Request(session: ClientHttp2Session, headers: Record<string, string>,
 const get = (authority: string, path = '/', extra: Record<string, string> = {}) => ({ ':method': 'GET', ':path': path, ':authority': authority, ':scheme': 'https', ...extra });
 
 /** Starts `origin` on a loopback port and routes a flexible zone `name` (account "site") to it. */
-async function flexibleZone(edge: TestEdge, name: string, origin: Server): Promise<void> {
+async function flexibleZone(edge: TestEdge, name: string, origin: NetServer): Promise<void> {
   await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
   const zone = edge.app.admin.addZone({ name, account: 'site', mode: 'flexible' });
   edge.app.zoneStore.setOrigins(zone.id, `127.0.0.1:${(origin.address() as AddressInfo).port}`, null, new Date().toISOString());
@@ -63,7 +63,7 @@ describe('HTTP/2 from clients', () => {
   const dir = tempDir('strictedge-h2-');
   let edge: TestEdge;
   let demo: DemoOrigins;
-  const servers: Server[] = [];
+  const servers: NetServer[] = [];
   after(async () => {
     for (const server of servers) server.close();
     await demo?.close();
@@ -161,6 +161,33 @@ describe('HTTP/2 from clients', () => {
       assert.equal(contradicted.status, 400);
       assert.match(JSON.parse(contradicted.body.toString()).error.detail, /another authority than :authority/);
       assert.equal((await h2Request(session, get('strict-ecc.test'))).status, 200);
+    } finally {
+      session.close();
+    }
+  });
+
+  it('answers whole when the origin repeats a header Node allows once over HTTP/2, or sends an h2c HTTP2-Settings', async () => {
+    // As apps behind an nginx that adds the same header send it: twice. Byte-exact, from a raw socket.
+    const raw = createNetServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.on('data', () =>
+        socket.write(
+          'HTTP/1.1 200 OK\r\nX-Content-Type-Options: nosniff\r\nX-Content-Type-Options: nosniff\r\nContent-Type: text/plain\r\nVary: Accept\r\nVary: Origin\r\n' +
+            'Set-Cookie: a=1\r\nSet-Cookie: b=2\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\nContent-Length: 2\r\n\r\nok',
+        ),
+      );
+    });
+    servers.push(raw);
+    await flexibleZone(edge, 'h2-repeats.test', raw);
+    const session = await h2Connect(edge, 'h2-repeats.test');
+    try {
+      const answer = await h2Request(session, get('h2-repeats.test'));
+      assert.equal(answer.status, 200);
+      assert.equal(answer.body.toString(), 'ok');
+      assert.equal(answer.headers['x-content-type-options'], 'nosniff');
+      assert.equal(answer.headers.vary, 'Accept, Origin');
+      assert.deepEqual(answer.headers['set-cookie'], ['a=1', 'b=2']);
+      assert.equal(answer.headers['http2-settings'], undefined);
     } finally {
       session.close();
     }

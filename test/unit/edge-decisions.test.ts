@@ -48,6 +48,15 @@ describe('clientResponseHeaders', () => {
   for (const [title, headers, expected] of cases) {
     it(title, () => assert.deepEqual(clientResponseHeaders(headers, 'rid'), expected));
   }
+  it("an h2c upgrade's HTTP2-Settings dropped", () => assert.deepEqual(clientResponseHeaders({ 'http2-settings': 'AAMAAABk', vary: 'A' }, 'rid'), { vary: 'A', 'x-request-id': 'rid' }));
+  it('for an HTTP/2 client, a repeated header as one value: copies as one, others combined; Set-Cookie left repeated', () =>
+    assert.deepEqual(clientResponseHeaders({ 'x-content-type-options': ['nosniff', 'nosniff'], vary: ['A', 'B'], 'set-cookie': ['a=1', 'b=2'], etag: '"x"' }, 'rid', true), {
+      'x-content-type-options': 'nosniff',
+      vary: 'A, B',
+      'set-cookie': ['a=1', 'b=2'],
+      etag: '"x"',
+      'x-request-id': 'rid',
+    }));
 });
 
 describe('clientAddress', () => {
