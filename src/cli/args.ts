@@ -12,7 +12,8 @@ export function normalizeFlags(argv: readonly string[]): string[] {
 
 export function parseFlags<O extends Options>(argv: readonly string[], options: O, maxPositionals = 0) {
   try {
-    const parsed = parseArgs({ args: normalizeFlags(argv), options, allowPositionals: true, strict: true });
+    // allowNegative: a boolean flag on by default is turned off as --no-FLAG (serve --no-http2).
+    const parsed = parseArgs({ args: normalizeFlags(argv), options, allowPositionals: true, strict: true, allowNegative: true });
     if (parsed.positionals.length > maxPositionals) throw new UsageError(`unexpected argument: ${parsed.positionals[maxPositionals]}`);
     return parsed;
   } catch (error) {

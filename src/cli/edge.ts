@@ -38,6 +38,7 @@ const FLAGS = {
   listen: { type: 'string', default: '127.0.0.1' },
   'log-level': { type: 'string', default: 'info' },
   'origin-session-resumption': { type: 'boolean', default: false },
+  http2: { type: 'boolean', default: true },
   'shutdown-grace': { type: 'string', default: '10' },
 } as const;
 
@@ -119,6 +120,7 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
       responseTimeoutMs: milliseconds(values['origin-timeout'], 'origin-timeout'),
       publicRoots: rootCertificates,
       originSessionResumption: values['origin-session-resumption'],
+      clientHttp2: values.http2,
     },
   });
   follower = createFollower({

@@ -37,6 +37,7 @@ const FLAGS = {
   config: { type: 'string' },
   demo: { type: 'boolean', default: false },
   'origin-session-resumption': { type: 'boolean' },
+  http2: { type: 'boolean' },
   workers: { type: 'string' },
   'shutdown-grace': { type: 'string' },
   'api-tls-cert': { type: 'string' },
@@ -87,6 +88,7 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
     responseTimeoutMs: (secondsFlag(values['origin-timeout'], 'origin-timeout') ?? demoTimeout ?? config.edge.origin_timeout_s) * 1000,
     publicRoots: publicRoots(config.edge.public_roots),
     originSessionResumption: values['origin-session-resumption'] ?? config.edge.origin_session_resumption,
+    clientHttp2: values.http2 ?? config.edge.http2,
   };
   const ports = {
     api: portFlag(values['api-port'], 'api-port') ?? config.api_port,

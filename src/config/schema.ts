@@ -30,9 +30,11 @@ export const ConfigSchema = z
         origin_session_resumption: z.boolean().default(false),
         /** Edge listener processes (node:cluster); 1 runs the edge in the CA's process. */
         workers: z.number().int().min(1).max(64).default(1),
+        /** Offer HTTP/2 to clients (ALPN h2); false leaves them on HTTP/1.1. */
+        http2: z.boolean().default(true),
       })
       .strict()
-      .default({ http_port: 8080, https_port: 8443, metrics_port: 9464, connect_timeout_s: 15, origin_timeout_s: 100, public_roots: 'system', origin_session_resumption: false, workers: 1 }),
+      .default({ http_port: 8080, https_port: 8443, metrics_port: 9464, connect_timeout_s: 15, origin_timeout_s: 100, public_roots: 'system', origin_session_resumption: false, workers: 1, http2: true }),
   })
   .strict();
 

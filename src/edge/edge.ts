@@ -38,6 +38,8 @@ export interface EdgeOptions {
   readonly originSessionResumption?: boolean;
   /** How long an HTTP/2 request body may go without a frame before its stream is reset (default 60 s). */
   readonly clientBodyTimeoutMs?: number;
+  /** Offer HTTP/2 to clients (default true); off, they stay on HTTP/1.1. */
+  readonly clientHttp2?: boolean;
 }
 
 export interface EdgeDeps {
@@ -125,13 +127,14 @@ export function createEdge(deps: EdgeDeps): Edge {
   const proxy = createProxy({ zones, upstreams, logger, instruments });
   const upgrade = createUpgradeHandler({ zones, upstreams, sockets, connectTimeoutMs: options.connectTimeoutMs, responseTimeoutMs: options.responseTimeoutMs, logger, instruments });
 
+  const clientHttp2 = options.clientHttp2 ?? true;
   const http = createHttpServer({ keepAliveTimeout: 65_000 }, (req, res) => proxy(req, res, 'http'));
   http.on('upgrade', (req, socket, head) => upgrade(req, socket, head, 'http'));
   const https = createHttpsServer(
     {
       // h2 first, as the edge's choice (see client-http2.ts). HTTP/1.0 clients offer http/1.0
       // (curl --http1.0); without it Node refuses their handshake.
-      ALPNProtocols: ['h2', 'http/1.1', 'http/1.0'],
+      ALPNProtocols: [...(clientHttp2 ? ['h2'] : []), 'http/1.1', 'http/1.0'],
       // Client-initiated renegotiation costs the edge a full handshake for nothing; nginx refuses
       // it too (Node would allow three per connection every ten minutes).
       secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
@@ -147,7 +150,7 @@ export function createEdge(deps: EdgeDeps): Edge {
     (req, res) => proxy(req, res, 'https'),
   );
   https.keepAliveTimeout = 65_000;
-  const http2 = serveHttp2(https, (req, res) => proxy(req, res, 'https'), { bodyTimeoutMs: options.clientBodyTimeoutMs ?? 60_000 });
+  const http2 = clientHttp2 ? serveHttp2(https, (req, res) => proxy(req, res, 'https'), { bodyTimeoutMs: options.clientBodyTimeoutMs ?? 60_000 }) : undefined;
   https.on('upgrade', (req, socket, head) => upgrade(req, socket, head, 'https'));
   https.on('tlsClientError', () => undefined); // unknown SNI and scanners: the alert is the answer
   // CONNECT asks for a tunnel, as of a forward proxy; the edge is not one (Node would just drop it).
@@ -206,7 +209,7 @@ export function createEdge(deps: EdgeDeps): Edge {
     },
     async close(graceMs = 0) {
       clearInterval(timer);
-      await Promise.all([closeGracefully(http, graceMs), closeGracefully(https, graceMs), http2.close(graceMs)]);
+      await Promise.all([closeGracefully(http, graceMs), closeGracefully(https, graceMs), http2?.close(graceMs)]);
       await upstreams.close();
     },
   };

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DEMO_CASES, type DemoOrigins } from '../../src/origin/demo.js';
 import { startEdgeWithDemo, startTestEdge, type TestEdge } from '../helpers/edge.js';
+import { startServe } from '../helpers/serve.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const execFileAsync = promisify(execFile);
@@ -238,6 +239,20 @@ describe('HTTP/2 from clients', () => {
       assert.equal(counted.exec(await (await fetch(edge.metricsUrl)).text())?.[1], '1');
     } finally {
       session.destroy();
+    }
+  });
+});
+
+describe('HTTP/2 turned off', () => {
+  it('serve --no-http2 leaves a client that offers h2 on HTTP/1.1', async () => {
+    const dir = tempDir('strictedge-no-h2-');
+    const served = await startServe(['--demo', '--no-http2', '--state', join(dir, 'state'), '--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0']);
+    try {
+      const port = new URL(served.ready.https).port;
+      const { stdout } = await execFileAsync('curl', ['-s', '--http2', '-o', '/dev/null', '-w', '%{http_version} %{http_code}', '--cacert', served.ready.edge_ca, '--resolve', `strict-ecc.test:${port}:127.0.0.1`, `https://strict-ecc.test:${port}/`]);
+      assert.equal(stdout, '1.1 200');
+    } finally {
+      await served.stop();
     }
   });
 });
