@@ -37,17 +37,19 @@ export function cutShortReason(error: unknown): CutShortReason {
   return (error as TaggedError | undefined)?.code === 'UND_ERR_BODY_TIMEOUT' ? 'timeout' : 'error';
 }
 
-export type SocketCloseReason = 'revoked' | 'expired' | 'idle' | 'origin_closed' | 'error';
+export type SocketCloseReason = 'revoked' | 'expired' | 'idle' | 'aborted' | 'origin_closed' | 'error';
 
 /**
  * Why an origin connection closed. The edge closes one whose certificate was revoked or reached
  * its notAfter. undici closes one on purpose with an informational error (UND_ERR_INFO): after
- * an answer that said `Connection: close`, and at its keep-alive timeout. An origin that ends
- * the connection itself closed it, whatever undici then reports; anything else broke it.
+ * an answer that said `Connection: close`, and at its keep-alive timeout; and with the message
+ * "aborted" when the edge stopped a request in flight, because its client left. An origin that
+ * ends the connection itself closed it, whatever undici then reports; anything else broke it.
  */
-export function socketCloseReason(facts: { readonly closedByEdge?: 'revoked' | 'expired'; readonly originEnded: boolean; readonly errorCode?: string }): SocketCloseReason {
+export function socketCloseReason(facts: { readonly closedByEdge?: 'revoked' | 'expired'; readonly originEnded: boolean; readonly errorCode?: string; readonly errorMessage?: string }): SocketCloseReason {
   if (facts.closedByEdge) return facts.closedByEdge;
   if (facts.originEnded) return 'origin_closed';
+  if (facts.errorCode === 'UND_ERR_INFO' && facts.errorMessage === 'aborted') return 'aborted';
   if (facts.errorCode === undefined || facts.errorCode === 'UND_ERR_INFO') return 'idle';
   return 'error';
 }

@@ -44,6 +44,7 @@ export function createEdgeInstruments(metrics: EdgeMetrics | undefined) {
       revoked: metrics.socketsClosed.labels('revoked'),
       expired: metrics.socketsClosed.labels('expired'),
       idle: metrics.socketsClosed.labels('idle'),
+      aborted: metrics.socketsClosed.labels('aborted'),
       origin_closed: metrics.socketsClosed.labels('origin_closed'),
       error: metrics.socketsClosed.labels('error'),
     };

@@ -120,9 +120,14 @@ export function connectOrigin(options: ConnectOptions): Promise<Socket> {
         // for a clean one: the reason comes from who ended it and with what (classify.ts).
         let originEnded = false;
         let errorCode: string | undefined;
+        let errorMessage: string | undefined;
         socket.once('end', () => (originEnded = true));
-        socket.on('error', (error: Error & { code?: string }) => (errorCode ??= error.code ?? 'unknown'));
-        socket.once('close', () => observer.closed(socketCloseReason({ closedByEdge: closedByEdge.get(socket), originEnded, errorCode })));
+        socket.on('error', (error: Error & { code?: string }) => {
+          if (errorCode !== undefined) return;
+          errorCode = error.code ?? 'unknown';
+          errorMessage = error.message;
+        });
+        socket.once('close', () => observer.closed(socketCloseReason({ closedByEdge: closedByEdge.get(socket), originEnded, errorCode, errorMessage })));
       }
       resolve(socket); // our error listeners stay: after settling they do nothing, and the socket is never without one
     };

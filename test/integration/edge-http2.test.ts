@@ -258,7 +258,7 @@ describe('HTTP/2 turned off', () => {
 });
 
 describe('a client that leaves before the answer', () => {
-  it('is counted as 499 (client closed request), over HTTP/2 and HTTP/1.1 alike, not as the 200 Node presumes', async () => {
+  it('is counted as 499 (client closed request), over HTTP/2 and HTTP/1.1 alike, not as the 200 Node presumes, and its origin connection as closed "aborted"', async () => {
     const edge = await startTestEdge(join(tempDir('strictedge-499-'), 'state'));
     edge.app.admin.createAccount('site');
     const silent = createServer(() => undefined); // never answers
@@ -277,6 +277,10 @@ describe('a client that leaves before the answer', () => {
       const codes = async () => [...(await (await fetch(edge.metricsUrl)).text()).matchAll(/^strictedge_edge_requests_total\{zone="silent\.test",mode="flexible",code="(\d+)"\} (\d+)$/gm)].map((m) => `${m[1]} ${m[2]}`);
       for (let i = 0; i < 50 && (await codes()).join() !== '499 2'; i++) await new Promise((resolve) => setTimeout(resolve, 20));
       assert.deepEqual(await codes(), ['499 2']);
+      // Each stopped request took its origin connection with it, counted as closed for that reason.
+      const aborted = async () => /^strictedge_edge_origin_sockets_closed_total\{reason="aborted"\} (\d+)$/m.exec(await (await fetch(edge.metricsUrl)).text())?.[1];
+      for (let i = 0; i < 50 && (await aborted()) !== '2'; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(await aborted(), '2');
       session.destroy();
     } finally {
       silent.closeAllConnections();

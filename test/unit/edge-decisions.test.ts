@@ -171,6 +171,9 @@ describe('socketCloseReason', () => {
       [false, 'ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC', 'error'],
     ];
     for (const [originEnded, errorCode, reason] of table) assert.equal(socketCloseReason({ originEnded, errorCode }), reason, `${originEnded} ${errorCode}`);
+    // undici's informational "aborted": the edge stopped a request in flight, its client gone.
+    assert.equal(socketCloseReason({ originEnded: false, errorCode: 'UND_ERR_INFO', errorMessage: 'aborted' }), 'aborted');
+    assert.equal(socketCloseReason({ originEnded: false, errorCode: 'UND_ERR_INFO', errorMessage: 'socket idle timeout' }), 'idle');
     // The edge closing it for its certificate wins over whatever undici or the origin did next.
     assert.equal(socketCloseReason({ closedByEdge: 'revoked', originEnded: true, errorCode: 'ECONNRESET' }), 'revoked');
     assert.equal(socketCloseReason({ closedByEdge: 'expired', originEnded: false, errorCode: 'UND_ERR_SOCKET' }), 'expired');
