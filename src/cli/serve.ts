@@ -209,9 +209,16 @@ async function serveEdgeWorker(dir: string, options: EdgeOptions, ports: Ports, 
   const http = await listenOn(edge.http, ports.http, host);
   const https = await listenOn(edge.https, ports.https, host);
   process.send!({ type: WORKER_MESSAGES.listening, http, https });
+  let stopping = false;
   const stop = () => {
+    if (stopping) return;
+    stopping = true;
     edge!.close(graceMs).finally(() => app.close().finally(() => process.exit(0)));
   };
-  process.once('SIGTERM', stop);
+  // Every SIGTERM, not just the first: systemd (KillMode=control-group) or `kill` on the group
+  // signals the workers too, and then the primary passes its own on. With `once` that second
+  // one ended the worker at once, cutting the answers it was draining; the primary kills a
+  // worker still running after the grace anyway.
+  process.on('SIGTERM', stop);
   process.once('SIGINT', () => undefined); // Ctrl-C reaches the whole group; the primary stops us
 }

@@ -2,7 +2,7 @@
 // in flight finish for up to --shutdown-grace, closes idle kept-alive connections without waiting
 // for them, answers separate edges' long polls at once, and then exits 0.
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { Agent, request as httpRequest } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -122,6 +122,22 @@ describe('shutting down', () => {
     const inFlight = [get(served, 'slow.test'), get(served, 'slow.test')];
     await new Promise((resolve) => setTimeout(resolve, IN_FLIGHT_MS));
     const exit = exited(served.process);
+    served.process.kill('SIGTERM');
+    assert.deepEqual(await Promise.all(inFlight), [{ status: 524 }, { status: 524 }]);
+    assert.equal((await exit).code, 0);
+  });
+
+  it('with --workers 2, SIGTERM to every process (as systemd sends it to the whole group) still lets answers in flight finish', async () => {
+    const served = await start(['--workers', '2']);
+    const inFlight = [get(served, 'slow.test'), get(served, 'slow.test')];
+    await new Promise((resolve) => setTimeout(resolve, IN_FLIGHT_MS));
+    const exit = exited(served.process);
+    const workers = execFileSync('pgrep', ['-P', String(served.process.pid)], { encoding: 'utf8' }).trim().split('\n').map(Number);
+    assert.equal(workers.length, 2);
+    // The workers' own SIGTERM first, then the primary's, which passes one on to each worker: a
+    // second SIGTERM that arrives after the first was handled (at once they would merge into one).
+    for (const pid of workers) process.kill(pid, 'SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 200));
     served.process.kill('SIGTERM');
     assert.deepEqual(await Promise.all(inFlight), [{ status: 524 }, { status: 524 }]);
     assert.equal((await exit).code, 0);
