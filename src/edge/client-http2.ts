@@ -13,8 +13,6 @@ import type { TLSSocket } from 'node:tls';
 const IDLE_TIMEOUT_MS = 65_000;
 
 export interface ClientHttp2 {
-  /** Sessions open now. */
-  readonly sessions: ReadonlySet<ServerHttp2Session>;
   /**
    * Sends every session GOAWAY: streams in flight get up to graceMs to finish, new ones go to a
    * new connection (which the closed listener refuses), and what is left is then cut.
@@ -72,7 +70,6 @@ export function serveHttp2(https: HttpsServer, handle: (req: IncomingMessage, re
   });
 
   return {
-    sessions,
     close(graceMs) {
       const open = [...sessions];
       if (graceMs <= 0 || open.length === 0) {
