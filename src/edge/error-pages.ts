@@ -1,14 +1,15 @@
 // The edge's own answers: Cloudflare's 52x codes, 421 for a host with no zone (or another zone
-// than the connection's TLS server name) and 400 for a request no origin should see (two Host
-// lines, `OPTIONS *`). Each page names the code and the request id, never the origin's address
+// than the connection's TLS server name), 400 for a request no origin should see (two Host
+// lines, `OPTIONS *`) and 405 for TRACE. Each page names the code and the request id, never the origin's address
 // or an internal error text.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Verdict } from './verify.js';
 
-export type EdgeStatus = 400 | 421 | 520 | 521 | 522 | 524 | 525 | 526;
+export type EdgeStatus = 400 | 405 | 421 | 520 | 521 | 522 | 524 | 525 | 526;
 
 const TITLES: Record<EdgeStatus, string> = {
   400: 'The request cannot be proxied',
+  405: 'This method is not allowed',
   421: 'This host is not served on this connection',
   520: 'The origin returned an empty or malformed response',
   521: 'The origin refused the connection',
@@ -20,10 +21,11 @@ const TITLES: Record<EdgeStatus, string> = {
 
 /**
  * The status line's reason phrase: Cloudflare's names for its 52x codes (Node knows none of
- * them and would say "unknown"), the standard ones for 400 and 421.
+ * them and would say "unknown"), the standard ones for 400, 405 and 421.
  */
 const REASON_PHRASES: Record<EdgeStatus, string> = {
   400: 'Bad Request',
+  405: 'Method Not Allowed',
   421: 'Misdirected Request',
   520: 'Web Server Returned an Unknown Error',
   521: 'Web Server Is Down',
@@ -33,6 +35,13 @@ const REASON_PHRASES: Record<EdgeStatus, string> = {
   526: 'Invalid SSL Certificate',
 };
 
+/**
+ * TRACE would echo the request as the origin received it: the client's cookies and the headers
+ * the edge adds (X-Forwarded-For, CF-Connecting-IP, the request id), readable by a page's script
+ * where HttpOnly forbids it (cross-site tracing). nginx refuses it the same way.
+ */
+export const TRACE_REFUSED = 'TRACE is not passed to origins.';
+
 /** The two reasons for a 421. */
 export const NO_ZONE = 'No zone is configured for this host.';
 export const OTHER_ZONE = 'This connection was opened (TLS server name) for another zone than this host is in; open a new connection for this host.';
@@ -40,7 +49,7 @@ export const OTHER_ZONE = 'This connection was opened (TLS server name) for anot
 export interface EdgeFailure {
   readonly status: EdgeStatus;
   readonly verdict?: Verdict;
-  /** What was wrong with the client's request (400, 421): one of the edge's own fixed sentences. */
+  /** What was wrong with the client's request (400, 405, 421): one of the edge's own fixed sentences. */
   readonly detail?: string;
 }
 

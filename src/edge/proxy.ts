@@ -6,7 +6,7 @@ import type { Http2ServerRequest } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../log.js';
 import { classifyOriginError } from './classify.js';
-import { NO_ZONE, OTHER_ZONE, sendEdgeError, type EdgeFailure } from './error-pages.js';
+import { NO_ZONE, OTHER_ZONE, TRACE_REFUSED, sendEdgeError, type EdgeFailure } from './error-pages.js';
 import { createCutShortReporter, createFailureReporter } from './failure-report.js';
 import { clientResponseHeaders, originRequestHeaders, requestIdFor, REQUEST_ID_HEADER } from './headers.js';
 import { requestTarget } from './request-target.js';
@@ -70,6 +70,10 @@ export function createProxy({ zones, upstreams, logger, instruments }: ProxyDeps
         res.setHeader('connection', 'close');
       }
       return sendEdgeError(req, res, { status: 400, detail: target.why }, requestId);
+    }
+    if (req.method === 'TRACE') {
+      countAsUnknown(res, startedAt);
+      return sendEdgeError(req, res, { status: 405, detail: TRACE_REFUSED }, requestId);
     }
     const host = hostOf(target.authority);
     const table = zones();

@@ -5,13 +5,18 @@
 // request line gave, and the origin gets the origin-form path; the asterisk-form (`OPTIONS *`)
 // and anything else cannot be proxied. An HTTP/2 request names its authority in `:authority`
 // (RFC 9113 §8.3.1), which wins over a Host header, and one whose Host names another is refused
-// as malformed.
+// as malformed. An authority that is not `host[:port]` (RFC 3986 §3.2.2–3.2.3: a port is digits,
+// a name has no '/', '@', space…) is refused too: RFC 9112 §3.2 requires a 400 for a Host with an
+// invalid value, where routing by the part before the colon would pass `a.test:abc` on as is.
 
 export type RequestTarget =
   | { readonly ok: true; readonly authority: string | undefined; readonly path: string }
   | { readonly ok: false; /** For the client's 400 page. */ readonly why: string };
 
 const ABSOLUTE_FORM = /^https?:\/\/([^/?#]+)([^#]*)$/i;
+/** RFC 3986 authority without userinfo: an IP-literal or a reg-name (unreserved, sub-delims, %HH), then an optional port. */
+const HOST_AND_PORT = /^(?:\[[0-9A-Fa-f:.]+\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+)(?::[0-9]*)?$/;
+const INVALID_AUTHORITY: RequestTarget = { ok: false, why: 'The request names its host in a form that is not host[:port].' };
 
 /** `rawHeaders` as Node gives them: [name, value, name, value, ...]. */
 export function requestTarget(url: string, rawHeaders: readonly string[]): RequestTarget {
@@ -32,9 +37,14 @@ export function requestTarget(url: string, rawHeaders: readonly string[]): Reque
     if (host !== undefined && host.toLowerCase() !== authority.toLowerCase()) return { ok: false, why: 'The Host header names another authority than :authority.' };
     host = authority;
   }
-  if (url.startsWith('/')) return { ok: true, authority: host, path: url };
+  if (url.startsWith('/')) {
+    if (host !== undefined && !HOST_AND_PORT.test(host)) return INVALID_AUTHORITY;
+    return { ok: true, authority: host, path: url };
+  }
   const absolute = ABSOLUTE_FORM.exec(url);
   if (!absolute || absolute[1]!.includes('@')) return { ok: false, why: 'The request line names neither a path nor an http(s) URL with a host (and no credentials).' };
+  // The Host line must be valid even where the request line's authority wins over it (§3.2).
+  if (!HOST_AND_PORT.test(absolute[1]!) || (host !== undefined && !HOST_AND_PORT.test(host))) return INVALID_AUTHORITY;
   const rest = absolute[2]!;
   return { ok: true, authority: absolute[1], path: rest.startsWith('/') ? rest : `/${rest}` };
 }

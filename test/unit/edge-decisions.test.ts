@@ -95,6 +95,20 @@ describe('requestTarget', () => {
     ['HTTP/2: a :path in absolute-form, which HTTP/2 does not have', 'http://b.test/a', [':authority', 'a.test'], 'refused'],
     ['HTTP/2: the asterisk', '*', [':authority', 'a.test'], 'refused'],
     ['HTTP/2: Host alone (no :authority)', '/a', [':method', 'GET', ':path', '/a', 'host', 'a.test'], ok('a.test', '/a')],
+    ['a Host with a port', '/', ['Host', 'a.test:8080'], ok('a.test:8080', '/')],
+    ['a Host with an empty port (allowed by RFC 3986)', '/', ['Host', 'a.test:'], ok('a.test:', '/')],
+    ['a Host that is an IP literal', '/', ['Host', '[::1]:8080'], ok('[::1]:8080', '/')],
+    ['a Host with percent-encoding', '/', ['Host', 'a%2Db.test'], ok('a%2Db.test', '/')],
+    ['a Host whose port is not digits', '/', ['Host', 'a.test:abc'], 'refused'],
+    ['a Host with two ports', '/', ['Host', 'a.test:80:81'], 'refused'],
+    ['a Host with a path', '/', ['Host', 'a.test/x'], 'refused'],
+    ['a Host with credentials', '/', ['Host', 'user@a.test'], 'refused'],
+    ['a Host with a space', '/', ['Host', 'a .test'], 'refused'],
+    ['a Host with a stray percent', '/', ['Host', 'a%zz.test'], 'refused'],
+    ['a Host that is only a port', '/', ['Host', ':80'], 'refused'],
+    ['absolute-form with a port that is not digits', 'http://b.test:x/', ['Host', 'b.test'], 'refused'],
+    ['absolute-form with a valid authority but an invalid Host', 'http://b.test/', ['Host', 'b.test:abc'], 'refused'],
+    ['HTTP/2: an :authority with a port that is not digits', '/a', [':authority', 'a.test:abc'], 'refused'],
   ];
   for (const [title, url, rawHeaders, expected] of cases) {
     it(title, () => {
