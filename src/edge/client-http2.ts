@@ -27,13 +27,18 @@ export interface ClientHttp2Options {
    * request open for ever by never finishing a body (nginx's client_body_timeout is 60 s).
    */
   readonly bodyTimeoutMs: number;
+  /**
+   * Takes the extended CONNECT streams that open a WebSocket (RFC 8441); without it the edge
+   * does not offer them, and browsers open their WebSockets on HTTP/1.1 connections.
+   */
+  readonly websocket?: (req: Http2ServerRequest, res: Http2ServerResponse) => void;
 }
 
 export function serveHttp2(https: HttpsServer, handle: (req: IncomingMessage, res: ServerResponse) => void, options: ClientHttp2Options): ClientHttp2 {
   const h2 = createServer(
     {
       // nginx's default; Node's own is 2^32 - 1 streams at once per connection.
-      settings: { maxConcurrentStreams: 128 },
+      settings: { maxConcurrentStreams: 128, enableConnectProtocol: options.websocket !== undefined },
       // As many header lines as Node's HTTP/1 server takes (its HTTP/2 default is 128).
       maxHeaderListPairs: 2000,
     },
@@ -48,8 +53,10 @@ export function serveHttp2(https: HttpsServer, handle: (req: IncomingMessage, re
       handle(req as unknown as IncomingMessage, res as unknown as ServerResponse);
     },
   );
-  // The edge is no forward proxy, over HTTP/2 either (Node would answer 405).
-  h2.on('connect', (_req: Http2ServerRequest, res: Http2ServerResponse) => {
+  // The edge is no forward proxy, over HTTP/2 either (Node would answer 405): the only CONNECT
+  // it takes is the extended one for a WebSocket.
+  h2.on('connect', (req: Http2ServerRequest, res: Http2ServerResponse) => {
+    if (options.websocket && req.headers[':protocol'] === 'websocket') return options.websocket(req, res);
     res.writeHead(501, { 'content-length': '0' });
     res.end();
   });

@@ -17,6 +17,7 @@ import { createProxy } from './proxy.js';
 import { createUpstreams } from './upstream.js';
 import { serveHttp2 } from './client-http2.js';
 import { createUpgradeHandler } from './websocket.js';
+import { createHttp2UpgradeHandler } from './websocket-h2.js';
 import { buildZoneTable, type ZoneTable } from './zone-table.js';
 import { createEdgeInstruments } from './instruments.js';
 import type { EdgeMetrics } from '../metrics/metrics.js';
@@ -125,7 +126,8 @@ export function createEdge(deps: EdgeDeps): Edge {
   });
   const zones = () => table;
   const proxy = createProxy({ zones, upstreams, logger, instruments });
-  const upgrade = createUpgradeHandler({ zones, upstreams, sockets, connectTimeoutMs: options.connectTimeoutMs, responseTimeoutMs: options.responseTimeoutMs, logger, instruments });
+  const upgradeDeps = { zones, upstreams, sockets, connectTimeoutMs: options.connectTimeoutMs, responseTimeoutMs: options.responseTimeoutMs, logger, instruments };
+  const upgrade = createUpgradeHandler(upgradeDeps);
 
   const clientHttp2 = options.clientHttp2 ?? true;
   const http = createHttpServer({ keepAliveTimeout: 65_000 }, (req, res) => proxy(req, res, 'http'));
@@ -150,7 +152,7 @@ export function createEdge(deps: EdgeDeps): Edge {
     (req, res) => proxy(req, res, 'https'),
   );
   https.keepAliveTimeout = 65_000;
-  const http2 = clientHttp2 ? serveHttp2(https, (req, res) => proxy(req, res, 'https'), { bodyTimeoutMs: options.clientBodyTimeoutMs ?? 60_000 }) : undefined;
+  const http2 = clientHttp2 ? serveHttp2(https, (req, res) => proxy(req, res, 'https'), { bodyTimeoutMs: options.clientBodyTimeoutMs ?? 60_000, websocket: createHttp2UpgradeHandler(upgradeDeps) }) : undefined;
   https.on('upgrade', (req, socket, head) => upgrade(req, socket, head, 'https'));
   https.on('tlsClientError', () => undefined); // unknown SNI and scanners: the alert is the answer
   // CONNECT asks for a tunnel, as of a forward proxy; the edge is not one (Node would just drop it).

@@ -2,7 +2,9 @@
 // origin verification as plain requests, then bytes are piped both ways. The origin's answer is
 // not parsed, but it must begin within the origin timeout (else 524, as for a request) and
 // before the origin hangs up (else 520): until then the client has had nothing from the edge.
+// routeUpgrade and connectUpgradeOrigin are shared with WebSockets over HTTP/2 (websocket-h2.ts).
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../log.js';
@@ -14,7 +16,8 @@ import { originRequestHeaders, requestIdFor } from './headers.js';
 import { connectOrigin } from './origin-connector.js';
 import { requestTarget } from './request-target.js';
 import { decideRoute, type Scheme } from './route.js';
-import { parseOrigin, type Upstreams } from './upstream.js';
+import type { EdgeZone } from './zone-table.js';
+import { parseOrigin, type PolicyKind, type Upstreams } from './upstream.js';
 import { hostOf, servesOnConnection, type ZoneTable } from './zone-table.js';
 import type { OriginSockets } from './origin-sockets.js';
 
@@ -38,40 +41,61 @@ function refuse(req: IncomingMessage, client: Duplex, failure: EdgeFailure, requ
   client.end(`HTTP/1.1 ${failure.status} ${reason}\r\n${lines}connection: close\r\n\r\n${body}`);
 }
 
+/** Where an upgrade request goes: to an origin, or the edge answers it itself. */
+export type UpgradeRoute =
+  | { readonly kind: 'refuse'; readonly failure: EdgeFailure }
+  | { readonly kind: 'redirect'; readonly location: string }
+  | { readonly kind: 'origin'; readonly zone: EdgeZone; readonly host: string; readonly authority: string; readonly path: string; readonly policy: PolicyKind; readonly origin: string };
+
+/** `servername` is the TLS server name of the client's connection (none over plain HTTP). */
+export function routeUpgrade(zones: () => ZoneTable, req: IncomingMessage, servername: string | false | null | undefined, scheme: Scheme): UpgradeRoute {
+  const target = requestTarget(req.url ?? '/', req.rawHeaders);
+  if (!target.ok) return { kind: 'refuse', failure: { status: 400, detail: target.why } };
+  const host = hostOf(target.authority);
+  const table = zones();
+  const zone = host === undefined ? undefined : table.lookup(host);
+  if (!zone || host === undefined) return { kind: 'refuse', failure: { status: 421, detail: NO_ZONE } };
+  if (!servesOnConnection(table, zone, servername)) return { kind: 'refuse', failure: { status: 421, detail: OTHER_ZONE } };
+  const decision = decideRoute(zone, scheme);
+  if (decision.kind === 'redirect_to_http') return { kind: 'redirect', location: `http://${host}${target.path}` };
+  if (decision.kind === 'no_origin') return { kind: 'refuse', failure: { status: 521 } };
+  return { kind: 'origin', zone, host, authority: target.authority!, path: target.path, policy: decision.policy, origin: decision.origin };
+}
+
+/**
+ * A connection of its own to the route's origin, verified as the zone's mode requires. Its
+ * handshake is measured like a pooled one's; it is not pooled, so it stays out of the
+ * open-sockets gauge and the close reasons, which describe the pools.
+ */
+export function connectUpgradeOrigin(deps: UpgradeDeps, route: Extract<UpgradeRoute, { kind: 'origin' }>): Promise<Socket> {
+  const connect = deps.instruments.forZone(route.zone.name).connect;
+  return connectOrigin({
+    address: parseOrigin(route.origin),
+    servername: route.host,
+    policy: deps.upstreams.policyFor(route.policy),
+    connectTimeoutMs: deps.connectTimeoutMs,
+    onTlsSocket: route.policy === 'strict' ? (socket, serial, notAfterMs) => deps.sockets.add(socket, serial, notAfterMs) : undefined,
+    observer: { ...connect, opened: noop, closed: noop },
+  });
+}
+
 export function createUpgradeHandler(deps: UpgradeDeps) {
   const reportOriginFailure = createFailureReporter(deps.logger, deps.instruments);
   return function upgrade(req: IncomingMessage, client: Duplex, head: Buffer, scheme: Scheme): void {
     const requestId = requestIdFor(req);
     client.on('error', () => client.destroy());
-    const target = requestTarget(req.url ?? '/', req.rawHeaders);
-    if (!target.ok) return refuse(req, client, { status: 400, detail: target.why }, requestId);
-    const host = hostOf(target.authority);
-    const table = deps.zones();
-    const zone = host === undefined ? undefined : table.lookup(host);
-    if (!zone || host === undefined) return refuse(req, client, { status: 421, detail: NO_ZONE }, requestId);
-    if (!servesOnConnection(table, zone, (client as TLSSocket).servername)) return refuse(req, client, { status: 421, detail: OTHER_ZONE }, requestId);
-    const decision = decideRoute(zone, scheme);
-    if (decision.kind === 'redirect_to_http') {
-      client.end(`HTTP/1.1 301 Moved Permanently\r\nlocation: http://${host}${target.path}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+    const route = routeUpgrade(deps.zones, req, (client as TLSSocket).servername, scheme);
+    if (route.kind === 'refuse') return refuse(req, client, route.failure, requestId);
+    if (route.kind === 'redirect') {
+      client.end(`HTTP/1.1 301 Moved Permanently\r\nlocation: ${route.location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
       return;
     }
-    if (decision.kind === 'no_origin') return refuse(req, client, { status: 521 }, requestId);
-
-    // The connection's handshake is measured like a pooled one's; it is not pooled, so it stays
-    // out of the open-sockets gauge and the close reasons, which describe the pools.
-    const connect = deps.instruments.forZone(zone.name).connect;
-    connectOrigin({
-      address: parseOrigin(decision.origin),
-      servername: host,
-      policy: deps.upstreams.policyFor(decision.policy),
-      connectTimeoutMs: deps.connectTimeoutMs,
-      onTlsSocket: decision.policy === 'strict' ? (socket, serial, notAfterMs) => deps.sockets.add(socket, serial, notAfterMs) : undefined,
-      observer: { ...connect, opened: noop, closed: noop },
-    }).then(
+    const zone = route.zone;
+    connectUpgradeOrigin(deps, route).then(
       (origin) => {
         if (client.destroyed) return origin.destroy();
-        const headers = originRequestHeaders(req, scheme, requestId, target.authority!, true);
-        let requestHead = `${req.method} ${target.path} HTTP/1.1\r\n`;
+        const headers = originRequestHeaders(req, scheme, requestId, route.authority, true);
+        let requestHead = `${req.method} ${route.path} HTTP/1.1\r\n`;
         for (let i = 0; i < headers.length; i += 2) requestHead += `${headers[i]}: ${headers[i + 1]}\r\n`;
         origin.write(`${requestHead}\r\n`);
         if (head.length) origin.write(head);

@@ -1,6 +1,7 @@
 // HTTP/2 from clients to the edge: ALPN h2 on the same TLS port as HTTP/1.1 (and http/1.0),
 // every mode and error through Node's HTTP/2 client and curl, many streams on one connection,
-// bodies without a Content-Length, :authority against the connection's zone, and shutdown by GOAWAY.
+// bodies without a Content-Length, :authority against the connection's zone, shutdown by GOAWAY,
+// and WebSockets over HTTP/2 (RFC 8441) to origins that speak HTTP/1.1.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -11,6 +12,8 @@ import { connect, type ClientHttp2Session, type IncomingHttpHeaders, type Incomi
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { once } from 'node:events';
+import { WebSocketServer } from 'ws';
 import { DEMO_CASES, type DemoOrigins } from '../../src/origin/demo.js';
 import { startEdgeWithDemo, startTestEdge, type TestEdge } from '../helpers/edge.js';
 import { startServe } from '../helpers/serve.js';
@@ -26,11 +29,11 @@ interface H2Answer {
   readonly interim: (IncomingHttpHeaders & IncomingHttpStatusHeader)[];
 }
 
-/** One HTTP/2 connection to the edge with `servername` as SNI. */
+/** One HTTP/2 connection to the edge with `servername` as SNI, once the edge's SETTINGS are in. */
 function h2Connect(edge: TestEdge, servername: string): Promise<ClientHttp2Session> {
   return new Promise((resolve, reject) => {
     const session = connect(`https://127.0.0.1:${edge.httpsPort}`, { ca: edge.edgeCaPem, servername });
-    session.once('connect', () => resolve(session));
+    session.once('remoteSettings', () => resolve(session));
     session.once('error', reject);
   });
 }
@@ -358,6 +361,157 @@ describe('HTTP/2 at shutdown', () => {
     } finally {
       server.close();
       await edge.close().catch(() => undefined); // the API and metrics listeners; the edge is closed already
+    }
+  });
+});
+
+/** RFC 6455 §4.2.2: what a server answers a Sec-WebSocket-Key with. */
+const websocketAccept = (key: string) => createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+
+interface H2WebSocket {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders & IncomingHttpStatusHeader;
+  /** The text of the first frame the origin sent back, once the WebSocket is open. */
+  readonly echoed?: string;
+  /** The answer's body when the WebSocket was refused. */
+  readonly body: string;
+}
+
+/**
+ * Opens a WebSocket on an HTTP/2 connection as RFC 8441 has it (an extended CONNECT stream),
+ * sends one masked text frame, as a client must, and reads the first frame back.
+ */
+async function websocketOverH2(session: ClientHttp2Session, authority: string, text: string, extra: Record<string, string> = {}): Promise<H2WebSocket> {
+  assert.equal(session.remoteSettings.enableConnectProtocol, true, 'the edge offers extended CONNECT');
+  const stream = session.request({ ':method': 'CONNECT', ':protocol': 'websocket', ':scheme': 'https', ':path': '/chat', ':authority': authority, 'sec-websocket-version': '13', ...extra }, { endStream: false });
+  const [head] = (await once(stream, 'response')) as [H2WebSocket['headers']];
+  const status = Number(head[':status']);
+  let received = Buffer.alloc(0);
+  if (status !== 200) {
+    stream.on('data', (chunk: Buffer) => (received = Buffer.concat([received, chunk])));
+    await once(stream, 'end');
+    return { status, headers: head, body: received.toString() };
+  }
+  const payload = Buffer.from(text);
+  const mask = Buffer.from([0x12, 0x34, 0x56, 0x78]);
+  stream.write(Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, payload.map((byte, i) => byte ^ mask[i % 4]!)]));
+  const echoed = await new Promise<string>((resolve, reject) => {
+    stream.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      // A short unmasked text frame from the server: 0x81, its length, the text.
+      if (received.length >= 2 && received.length >= 2 + received[1]!) resolve(received.subarray(2, 2 + received[1]!).toString());
+    });
+    stream.once('error', reject);
+    stream.once('close', () => reject(new Error(`the stream closed after ${received.length} bytes`)));
+  });
+  stream.close();
+  return { status, headers: head, echoed, body: '' };
+}
+
+describe('WebSockets over HTTP/2', () => {
+  const dir = tempDir('strictedge-h2-ws-');
+  let edge: TestEdge;
+  let demo: DemoOrigins;
+  const servers: NetServer[] = [];
+  const sockets: WebSocketServer[] = [];
+  after(async () => {
+    for (const wss of sockets) wss.close();
+    for (const server of servers) server.close();
+    await demo?.close();
+    await edge?.close();
+  });
+  before(async () => {
+    ({ edge, demo } = await startEdgeWithDemo(join(dir, 'state'), { responseTimeoutMs: 1000 }));
+    for (const origin of demo.origins) {
+      const wss = new WebSocketServer({ server: origin.server, handleProtocols: (offered) => (offered.has('chat.v2') ? 'chat.v2' : false) });
+      wss.on('connection', (socket, request) => socket.on('message', (data) => socket.send(`${origin.name} echoes: ${data} (${request.headers['x-forwarded-proto']}, ${request.headers['sec-websocket-version']})`)));
+      sockets.push(wss);
+    }
+    edge.edge.refreshZones();
+  });
+
+  /** A flexible zone whose origin answers an upgrade request with `answer` (raw bytes), or not at all. */
+  async function rawOriginZone(name: string, answer: (key: string) => string | undefined): Promise<void> {
+    const server = createNetServer((socket) => {
+      let head = '';
+      const readHead = (chunk: Buffer) => {
+        head += chunk.toString('latin1');
+        if (!head.includes('\r\n\r\n')) return;
+        socket.off('data', readHead);
+        const key = /^sec-websocket-key: (.*)$/im.exec(head)?.[1]?.trim() ?? '';
+        const reply = answer(key);
+        if (reply !== undefined) socket.write(reply, 'latin1');
+      };
+      socket.on('data', readHead);
+      socket.on('error', () => undefined);
+    });
+    servers.push(server);
+    await flexibleZone(edge, name, server);
+  }
+
+  it('carries a WebSocket on an h2 connection to a strict origin that speaks HTTP/1.1, the subprotocol agreed, and refuses one to an origin whose certificate fails verification', async () => {
+    const session = await h2Connect(edge, 'strict-ecc.test');
+    try {
+      const open = await websocketOverH2(session, 'strict-ecc.test', 'ping over h2', { 'sec-websocket-protocol': 'chat.v1, chat.v2' });
+      assert.equal(open.status, 200);
+      assert.equal(open.headers['sec-websocket-protocol'], 'chat.v2');
+      assert.match(String(open.headers['x-request-id']), /^[0-9a-f-]{36}$/);
+      assert.equal(open.echoed, 'strict-ecc echoes: ping over h2 (https, 13)');
+      // Two at once on the one connection, beside an ordinary request.
+      const [a, b, plain] = await Promise.all([websocketOverH2(session, 'strict-ecc.test', 'a'), websocketOverH2(session, 'strict-ecc.test', 'b'), h2Request(session, get('strict-ecc.test'))]);
+      assert.deepEqual([a.echoed, b.echoed, plain.status], ['strict-ecc echoes: a (https, 13)', 'strict-ecc echoes: b (https, 13)', 200]);
+    } finally {
+      session.close();
+    }
+    const expired = await h2Connect(edge, 'expired.test');
+    try {
+      const refused = await websocketOverH2(expired, 'expired.test', 'never sent');
+      assert.equal(refused.status, 526);
+      assert.equal(refused.headers['x-strictedge-verdict'], 'expired');
+    } finally {
+      expired.close();
+    }
+    assert.match(await (await fetch(edge.metricsUrl)).text(), /^strictedge_edge_origin_verify_failures_total\{zone="expired\.test",reason="expired"\} [1-9]/m);
+  });
+
+  it("passes an origin's refusal of the upgrade on with its body, and answers 520 for a 2xx that does not switch or a 101 that does not accept the edge's key, and 524 for none", async () => {
+    await rawOriginZone('ws-refuses.test', () => 'HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: 9\r\n\r\nno access');
+    await rawOriginZone('ws-not-switched.test', () => 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nhi');
+    await rawOriginZone('ws-bad-accept.test', () => `HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${websocketAccept('not the key')}\r\n\r\n`);
+    await rawOriginZone('ws-good-accept.test', (key) => `HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${websocketAccept(key)}\r\n\r\n\x81\x05hello`);
+    await rawOriginZone('ws-silent.test', () => undefined);
+    const expected: [string, number, string | undefined, string?][] = [
+      ['ws-refuses.test', 403, undefined, 'no access'],
+      ['ws-not-switched.test', 520, undefined],
+      ['ws-bad-accept.test', 520, undefined],
+      ['ws-silent.test', 524, undefined],
+      ['ws-good-accept.test', 200, 'hello'], // the origin's first frame, sent with its 101, arrives first
+    ];
+    for (const [zone, status, echoed, body] of expected) {
+      const session = await h2Connect(edge, zone);
+      try {
+        const answer = await websocketOverH2(session, zone, 'ping');
+        assert.equal(answer.status, status, `${zone}: ${answer.body}`);
+        assert.equal(answer.echoed, echoed, zone);
+        if (body !== undefined) assert.equal(answer.body, body);
+      } finally {
+        session.close();
+      }
+    }
+  });
+
+  it('closes the origin WebSocket when the client resets its stream, and answers 501 to another :protocol', async () => {
+    const session = await h2Connect(edge, 'strict-ecc.test');
+    try {
+      const closedAtOrigin = new Promise<void>((resolve) => sockets.forEach((wss) => wss.once('connection', (socket) => socket.once('close', () => resolve()))));
+      await websocketOverH2(session, 'strict-ecc.test', 'then reset'); // closes (resets) its stream when done
+      await closedAtOrigin;
+      const other = session.request({ ':method': 'CONNECT', ':protocol': 'webtransport', ':scheme': 'https', ':path': '/', ':authority': 'strict-ecc.test' });
+      const [head] = (await once(other, 'response')) as [IncomingHttpHeaders & IncomingHttpStatusHeader];
+      assert.equal(head[':status'], 501);
+      other.close();
+    } finally {
+      session.close();
     }
   });
 });

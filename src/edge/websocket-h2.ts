@@ -1,0 +1,120 @@
+// WebSockets over HTTP/2 (RFC 8441). A browser that already has an h2 connection to the edge
+// opens a WebSocket on it as an extended CONNECT stream (`:protocol: websocket`) rather than as a
+// new HTTP/1.1 connection. Origins speak HTTP/1.1, so the edge asks the origin for the HTTP/1.1
+// upgrade it knows (GET with `Upgrade: websocket` and a Sec-WebSocket-Key of the edge's own:
+// RFC 8441 §5 has no key or accept on HTTP/2), checks the origin's 101 against that key, answers
+// the stream 200 and then carries the WebSocket frames both ways, as HAProxy does. Routing,
+// origin verification, the 52x codes and the origin timeout are those of an HTTP/1.1 upgrade.
+// Node's HTTP/1 client reads the origin's answer.
+import { createHash, randomBytes } from 'node:crypto';
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { sendEdgeError, type EdgeFailure } from './error-pages.js';
+import { classifyOriginError } from './classify.js';
+import { createFailureReporter } from './failure-report.js';
+import { clientResponseHeaders, originRequestHeaders, requestIdFor, REQUEST_ID_HEADER } from './headers.js';
+import { connectUpgradeOrigin, routeUpgrade, type UpgradeDeps } from './websocket.js';
+
+const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+/** The Sec-WebSocket-Accept an origin must answer `key` with (RFC 6455 §4.2.2). */
+export function websocketAccept(key: string): string {
+  return createHash('sha1').update(key + WEBSOCKET_GUID).digest('base64');
+}
+
+function upgradeError(message: string, code: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+export function createHttp2UpgradeHandler(deps: UpgradeDeps) {
+  const reportOriginFailure = createFailureReporter(deps.logger, deps.instruments);
+  return function upgradeHttp2(h2req: Http2ServerRequest, h2res: Http2ServerResponse): void {
+    // Node's compatibility objects stand in for HTTP/1's where the edge's helpers read them.
+    const req = h2req as unknown as IncomingMessage;
+    const res = h2res as unknown as ServerResponse;
+    const stream = h2req.stream;
+    const requestId = requestIdFor(req);
+    const route = routeUpgrade(deps.zones, req, (req.socket as TLSSocket).servername, 'https');
+    if (route.kind === 'refuse') return sendEdgeError(req, res, route.failure, requestId);
+    if (route.kind === 'redirect') {
+      res.writeHead(301, { location: route.location, [REQUEST_ID_HEADER]: requestId, 'content-length': '0' });
+      return void res.end();
+    }
+    const zone = route.zone.name;
+    let settled = false; // the stream has its answer: the edge's, the origin's refusal, or 200
+    const fail = (failure: EdgeFailure, error: unknown) => {
+      if (settled) return;
+      settled = true;
+      if (stream.destroyed) return; // the client left first: nobody to answer, nothing to blame
+      reportOriginFailure(zone, failure, requestId, error, true);
+      sendEdgeError(req, res, failure, requestId);
+    };
+
+    connectUpgradeOrigin(deps, route).then(
+      (origin) => {
+        if (stream.destroyed) return origin.destroy();
+        const key = randomBytes(16).toString('base64');
+        // The key is the edge's own (a client's stray one would make two).
+        const headers = originRequestHeaders(req, 'https', requestId, route.authority).filter((_, i, all) => !/^sec-websocket-(key|accept)$/i.test(all[i - (i % 2)]!));
+        headers.push('connection', 'Upgrade', 'upgrade', 'websocket', 'sec-websocket-key', key);
+        const upgrade = httpRequest({ method: 'GET', path: route.path, headers, setHost: false, createConnection: () => origin });
+        const timer = setTimeout(() => {
+          fail({ status: 524 }, upgradeError('no answer to the upgrade in time', 'STRICTEDGE_UPGRADE_TIMEOUT'));
+          upgrade.destroy();
+        }, deps.responseTimeoutMs);
+        const done = () => clearTimeout(timer);
+        stream.once('close', () => {
+          done();
+          upgrade.destroy();
+        });
+        upgrade.on('error', (error) => {
+          done();
+          fail({ status: 520 }, error);
+        });
+        upgrade.on('upgrade', (answer: IncomingMessage, socket: Socket, head: Buffer) => {
+          done();
+          if (answer.headers['sec-websocket-accept'] !== websocketAccept(key)) {
+            socket.destroy();
+            return fail({ status: 520 }, upgradeError("the origin's 101 does not accept the edge's Sec-WebSocket-Key", 'STRICTEDGE_UPGRADE_BAD_ACCEPT'));
+          }
+          if (settled || stream.destroyed) return void socket.destroy();
+          settled = true;
+          const agreed: Record<string, string> = { [REQUEST_ID_HEADER]: requestId };
+          for (const name of ['sec-websocket-protocol', 'sec-websocket-extensions']) {
+            const value = answer.headers[name];
+            if (typeof value === 'string') agreed[name] = value;
+          }
+          res.writeHead(200, agreed);
+          socket.on('error', () => socket.destroy());
+          stream.on('error', () => stream.destroy());
+          // An origin that ended cleanly has ended the stream through the pipe (END_STREAM); one
+          // that went away without ending resets it.
+          socket.once('close', () => {
+            if (!stream.writableEnded) stream.destroy();
+          });
+          stream.once('close', () => socket.destroy());
+          if (head.length) stream.write(head);
+          socket.pipe(stream);
+          stream.pipe(socket);
+        });
+        upgrade.on('response', (answer: IncomingMessage) => {
+          done();
+          // A 2xx without the upgrade would tell the client its WebSocket is open (RFC 8441 §5).
+          if (answer.statusCode! < 300) {
+            answer.destroy();
+            return fail({ status: 520 }, upgradeError(`the origin answered the upgrade with ${answer.statusCode} instead of 101`, 'STRICTEDGE_UPGRADE_NOT_SWITCHED'));
+          }
+          if (settled || stream.destroyed) return void answer.destroy();
+          settled = true;
+          res.writeHead(answer.statusCode!, clientResponseHeaders(answer.headers, requestId, true));
+          answer.on('error', () => res.destroy());
+          answer.pipe(res);
+        });
+        upgrade.end();
+      },
+      (error: unknown) => fail(classifyOriginError(error), error),
+    );
+  };
+}
