@@ -22,6 +22,8 @@ export interface ZoneInstruments {
   answered(mode: string, code: number, seconds: number): void;
   ttfb(seconds: number): void;
   verifyFailure(reason: Verdict): void;
+  /** A WebSocket upgrade answered with `code`; an opened one (101, or 200 over HTTP/2) is open until `close`. */
+  websocket(code: number): { close(): void } | undefined;
   cutShort(reason: CutShortReason): void;
 }
 
@@ -30,7 +32,7 @@ export function createEdgeInstruments(metrics: EdgeMetrics | undefined) {
   function make(zone: string): ZoneInstruments & { live: number } {
     if (!metrics) {
       const noop = () => undefined;
-      return { live: 0, inflight: 0, answered: noop, ttfb: noop, verifyFailure: noop, cutShort: noop, connect: { tcpConnected: noop, tlsHandshake: noop, handshakeBytes: noop, opened: noop, closed: noop } };
+      return { live: 0, inflight: 0, answered: noop, ttfb: noop, verifyFailure: noop, cutShort: noop, websocket: noop, connect: { tcpConnected: noop, tlsHandshake: noop, handshakeBytes: noop, opened: noop, closed: noop } };
     }
     const counters = new Map<string, Counter.Internal>();
     const durations = new Map<string, Histogram.Internal<string>>();
@@ -62,6 +64,20 @@ export function createEdgeInstruments(metrics: EdgeMetrics | undefined) {
       },
       ttfb: (seconds) => ttfb.observe(seconds),
       verifyFailure: (reason) => metrics.verifyFailures.labels(zone, reason).inc(),
+      websocket(code) {
+        metrics.websockets.labels(zone, String(code)).inc();
+        if (code !== 101 && code !== 200) return undefined;
+        const open = metrics.websocketsOpen.labels(zone);
+        open.inc();
+        let closed = false;
+        return {
+          close() {
+            if (closed) return;
+            closed = true;
+            open.dec();
+          },
+        };
+      },
       cutShort: (reason) => metrics.responsesCut.labels(zone, reason).inc(),
       connect: {
         tcpConnected: (seconds) => connect.observe(seconds),

@@ -37,8 +37,13 @@ export function createHttp2UpgradeHandler(deps: UpgradeDeps) {
     const stream = h2req.stream;
     const requestId = requestIdFor(req);
     const route = routeUpgrade(deps.zones, req, (req.socket as TLSSocket).servername, 'https');
-    if (route.kind === 'refuse') return sendEdgeError(req, res, route.failure, requestId);
+    const count = (code: number) => deps.instruments.forZone(route.zoneName).websocket(code);
+    if (route.kind === 'refuse') {
+      count(route.failure.status);
+      return sendEdgeError(req, res, route.failure, requestId);
+    }
     if (route.kind === 'redirect') {
+      count(301);
       res.writeHead(301, { location: route.location, [REQUEST_ID_HEADER]: requestId, 'content-length': '0' });
       return void res.end();
     }
@@ -47,14 +52,19 @@ export function createHttp2UpgradeHandler(deps: UpgradeDeps) {
     const fail = (failure: EdgeFailure, error: unknown) => {
       if (settled) return;
       settled = true;
-      if (stream.destroyed) return; // the client left first: nobody to answer, nothing to blame
+      // The client left first: nobody to answer, nothing to blame.
+      if (stream.destroyed) return void count(499);
+      count(failure.status);
       reportOriginFailure(zone, failure, requestId, error, true);
       sendEdgeError(req, res, failure, requestId);
     };
 
     connectUpgradeOrigin(deps, route).then(
       (origin) => {
-        if (stream.destroyed) return origin.destroy();
+        if (stream.destroyed) {
+          count(499);
+          return origin.destroy();
+        }
         const key = randomBytes(16).toString('base64');
         // The key is the edge's own (a client's stray one would make two).
         const headers = originRequestHeaders(req, 'https', requestId, route.authority).filter((_, i, all) => !/^sec-websocket-(key|accept)$/i.test(all[i - (i % 2)]!));
@@ -81,6 +91,8 @@ export function createHttp2UpgradeHandler(deps: UpgradeDeps) {
           }
           if (settled || stream.destroyed) return void socket.destroy();
           settled = true;
+          const open = count(200);
+          stream.once('close', () => open?.close());
           const agreed: Record<string, string> = { [REQUEST_ID_HEADER]: requestId };
           for (const name of ['sec-websocket-protocol', 'sec-websocket-extensions']) {
             const value = answer.headers[name];
@@ -108,6 +120,7 @@ export function createHttp2UpgradeHandler(deps: UpgradeDeps) {
           }
           if (settled || stream.destroyed) return void answer.destroy();
           settled = true;
+          count(answer.statusCode!);
           res.writeHead(answer.statusCode!, clientResponseHeaders(answer.headers, requestId, true));
           answer.on('error', () => res.destroy());
           answer.pipe(res);

@@ -33,6 +33,7 @@ export interface UpgradeDeps {
 }
 
 const noop = () => undefined;
+const ORIGIN_STATUS = /^HTTP\/1\.[01] (\d{3}) /;
 
 function refuse(req: IncomingMessage, client: Duplex, failure: EdgeFailure, requestId: string): void {
   const { type, body } = renderEdgeError(req, failure, requestId);
@@ -41,25 +42,28 @@ function refuse(req: IncomingMessage, client: Duplex, failure: EdgeFailure, requ
   client.end(`HTTP/1.1 ${failure.status} ${reason}\r\n${lines}connection: close\r\n\r\n${body}`);
 }
 
-/** Where an upgrade request goes: to an origin, or the edge answers it itself. */
+/**
+ * Where an upgrade request goes: to an origin, or the edge answers it itself. `zoneName` is what
+ * it is counted under: "unknown" when refused before a zone is known, as requests are.
+ */
 export type UpgradeRoute =
-  | { readonly kind: 'refuse'; readonly failure: EdgeFailure }
-  | { readonly kind: 'redirect'; readonly location: string }
-  | { readonly kind: 'origin'; readonly zone: EdgeZone; readonly host: string; readonly authority: string; readonly path: string; readonly policy: PolicyKind; readonly origin: string };
+  | { readonly kind: 'refuse'; readonly failure: EdgeFailure; readonly zoneName: string }
+  | { readonly kind: 'redirect'; readonly location: string; readonly zoneName: string }
+  | { readonly kind: 'origin'; readonly zoneName: string; readonly zone: EdgeZone; readonly host: string; readonly authority: string; readonly path: string; readonly policy: PolicyKind; readonly origin: string };
 
 /** `servername` is the TLS server name of the client's connection (none over plain HTTP). */
 export function routeUpgrade(zones: () => ZoneTable, req: IncomingMessage, servername: string | false | null | undefined, scheme: Scheme): UpgradeRoute {
   const target = requestTarget(req.url ?? '/', req.rawHeaders);
-  if (!target.ok) return { kind: 'refuse', failure: { status: 400, detail: target.why } };
+  if (!target.ok) return { kind: 'refuse', failure: { status: 400, detail: target.why }, zoneName: 'unknown' };
   const host = hostOf(target.authority);
   const table = zones();
   const zone = host === undefined ? undefined : table.lookup(host);
-  if (!zone || host === undefined) return { kind: 'refuse', failure: { status: 421, detail: NO_ZONE } };
-  if (!servesOnConnection(table, zone, servername)) return { kind: 'refuse', failure: { status: 421, detail: OTHER_ZONE } };
+  if (!zone || host === undefined) return { kind: 'refuse', failure: { status: 421, detail: NO_ZONE }, zoneName: 'unknown' };
+  if (!servesOnConnection(table, zone, servername)) return { kind: 'refuse', failure: { status: 421, detail: OTHER_ZONE }, zoneName: 'unknown' };
   const decision = decideRoute(zone, scheme);
-  if (decision.kind === 'redirect_to_http') return { kind: 'redirect', location: `http://${host}${target.path}` };
-  if (decision.kind === 'no_origin') return { kind: 'refuse', failure: { status: 521 } };
-  return { kind: 'origin', zone, host, authority: target.authority!, path: target.path, policy: decision.policy, origin: decision.origin };
+  if (decision.kind === 'redirect_to_http') return { kind: 'redirect', location: `http://${host}${target.path}`, zoneName: zone.name };
+  if (decision.kind === 'no_origin') return { kind: 'refuse', failure: { status: 521 }, zoneName: zone.name };
+  return { kind: 'origin', zoneName: zone.name, zone, host, authority: target.authority!, path: target.path, policy: decision.policy, origin: decision.origin };
 }
 
 /**
@@ -85,15 +89,23 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
     const requestId = requestIdFor(req);
     client.on('error', () => client.destroy());
     const route = routeUpgrade(deps.zones, req, (client as TLSSocket).servername, scheme);
-    if (route.kind === 'refuse') return refuse(req, client, route.failure, requestId);
+    const count = (code: number) => deps.instruments.forZone(route.zoneName).websocket(code);
+    if (route.kind === 'refuse') {
+      count(route.failure.status);
+      return refuse(req, client, route.failure, requestId);
+    }
     if (route.kind === 'redirect') {
+      count(301);
       client.end(`HTTP/1.1 301 Moved Permanently\r\nlocation: ${route.location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
       return;
     }
     const zone = route.zone;
     connectUpgradeOrigin(deps, route).then(
       (origin) => {
-        if (client.destroyed) return origin.destroy();
+        if (client.destroyed) {
+          count(499);
+          return origin.destroy();
+        }
         const headers = originRequestHeaders(req, scheme, requestId, route.authority, true);
         let requestHead = `${req.method} ${route.path} HTTP/1.1\r\n`;
         for (let i = 0; i < headers.length; i += 2) requestHead += `${headers[i]}: ${headers[i + 1]}\r\n`;
@@ -105,7 +117,9 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
           answered = true;
           clearTimeout(timer);
           origin.destroy();
-          if (client.destroyed) return; // the client left first: nobody to answer, nothing to blame
+          // The client left first: nobody to answer, nothing to blame.
+          if (client.destroyed) return void count(499);
+          count(failure.status);
           reportOriginFailure(zone.name, failure, requestId, error, true);
           refuse(req, client, failure, requestId);
         };
@@ -117,7 +131,11 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
           if (answered) return;
           answered = true;
           clearTimeout(timer);
+          // The answer is passed on as it comes; its status line is read only to count it.
+          const status = ORIGIN_STATUS.exec(first.toString('latin1', 0, 16));
+          const open = count(status ? Number(status[1]) : 520);
           origin.on('close', () => client.destroy());
+          client.once('close', () => open?.close());
           client.write(first);
           origin.pipe(client);
           client.pipe(origin);
@@ -125,6 +143,7 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
       },
       (error: unknown) => {
         const failure = classifyOriginError(error);
+        count(failure.status);
         reportOriginFailure(zone.name, failure, requestId, error, true);
         refuse(req, client, failure, requestId);
       },

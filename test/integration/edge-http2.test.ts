@@ -471,7 +471,13 @@ describe('WebSockets over HTTP/2', () => {
     } finally {
       expired.close();
     }
-    assert.match(await (await fetch(edge.metricsUrl)).text(), /^strictedge_edge_origin_verify_failures_total\{zone="expired\.test",reason="expired"\} [1-9]/m);
+    // The edge sees the streams' resets a moment after the client sends them.
+    let metrics = '';
+    for (let i = 0; i < 50 && !/^strictedge_edge_websockets_open\{zone="strict-ecc\.test"\} 0$/m.test((metrics = await (await fetch(edge.metricsUrl)).text())); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.match(metrics, /^strictedge_edge_origin_verify_failures_total\{zone="expired\.test",reason="expired"\} [1-9]/m);
+    assert.match(metrics, /^strictedge_edge_websockets_total\{zone="strict-ecc\.test",code="200"\} 3$/m);
+    assert.match(metrics, /^strictedge_edge_websockets_total\{zone="expired\.test",code="526"\} 1$/m);
+    assert.match(metrics, /^strictedge_edge_websockets_open\{zone="strict-ecc\.test"\} 0$/m); // all three closed
   });
 
   it("passes an origin's refusal of the upgrade on with its body, and answers 520 for a 2xx that does not switch or a 101 that does not accept the edge's key, and 524 for none", async () => {
@@ -498,6 +504,8 @@ describe('WebSockets over HTTP/2', () => {
         session.close();
       }
     }
+    const metrics = await (await fetch(edge.metricsUrl)).text();
+    for (const [zone, status] of expected) assert.match(metrics, new RegExp(`^strictedge_edge_websockets_total\\{zone="${zone.replaceAll('.', '\\.')}",code="${status}"\\} 1$`, 'm'));
   });
 
   it('closes the origin WebSocket when the client resets its stream, and answers 501 to another :protocol', async () => {

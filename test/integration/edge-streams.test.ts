@@ -76,9 +76,33 @@ describe('WebSockets and large bodies through the edge', () => {
     const count = async (pattern: string) => Number(new RegExp(`^${pattern} (\\d+)$`, 'm').exec(await (await fetch(edge.metricsUrl)).text())?.[1] ?? 0);
     const failures = 'strictedge_edge_origin_verify_failures_total\\{zone="expired\\.test",reason="expired"\\}';
     const handshakes = 'strictedge_edge_origin_tls_handshakes_total\\{zone="expired\\.test",result="verify_failed",resumed="false"\\}';
-    const before = [await count(failures), await count(handshakes)];
+    const refused = 'strictedge_edge_websockets_total\\{zone="expired\\.test",code="526"\\}';
+    const before = [await count(failures), await count(handshakes), await count(refused)];
     await assert.rejects(echoThroughEdge(edge, 'wss', 'expired.test'), /upgrade refused with 526 Invalid SSL Certificate \(expired\)/);
-    assert.deepEqual([await count(failures), await count(handshakes)], [before[0]! + 1, before[1]! + 1]);
+    assert.deepEqual([await count(failures), await count(handshakes), await count(refused)], [before[0]! + 1, before[1]! + 1, before[2]! + 1]);
+  });
+
+  it('counts WebSockets by how they were answered, and those open until they close', async () => {
+    const metric = async (pattern: string) => Number(new RegExp(`^${pattern} (\\d+)$`, 'm').exec(await (await fetch(edge.metricsUrl)).text())?.[1] ?? 0);
+    const opened = 'strictedge_edge_websockets_total\\{zone="strict-ecc\\.test",code="101"\\}';
+    const open = 'strictedge_edge_websockets_open\\{zone="strict-ecc\\.test"\\}';
+    const noZone = 'strictedge_edge_websockets_total\\{zone="unknown",code="421"\\}';
+    const before = await metric(opened);
+    const socket = new WebSocket(`wss://127.0.0.1:${edge.httpsPort}/chat`, { headers: { host: 'strict-ecc.test' }, servername: 'strict-ecc.test', ca: edge.edgeCaPem } as ClientOptions);
+    await new Promise((resolve, reject) => {
+      socket.once('open', resolve);
+      socket.once('error', reject);
+    });
+    try {
+      assert.deepEqual([await metric(opened), await metric(open)], [before + 1, 1]);
+    } finally {
+      socket.close();
+      await new Promise((resolve) => socket.once('close', resolve));
+    }
+    for (let i = 0; i < 50 && (await metric(open)) !== 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(await metric(open), 0);
+    await assert.rejects(echoThroughEdge(edge, 'ws', 'no-such-zone.invalid'), /upgrade refused with 421/);
+    assert.ok((await metric(noZone)) >= 1);
   });
 
   it('stops the origin response when the client leaves in the middle of it', { timeout: 15_000 }, async () => {
