@@ -18,6 +18,7 @@ import { clientResponseHeaders, originRequestHeaders, requestIdFor, REQUEST_ID_H
 import { connectUpgradeOrigin, routeUpgrade, type UpgradeDeps } from './websocket.js';
 
 const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+const EDGE_HANDSHAKE_HEADER = /^sec-websocket-(key|accept)$/i;
 
 /** The Sec-WebSocket-Accept an origin must answer `key` with (RFC 6455 §4.2.2). */
 export function websocketAccept(key: string): string {
@@ -66,8 +67,12 @@ export function createHttp2UpgradeHandler(deps: UpgradeDeps) {
           return origin.destroy();
         }
         const key = randomBytes(16).toString('base64');
-        // The key is the edge's own (a client's stray one would make two).
-        const headers = originRequestHeaders(req, 'https', requestId, route.authority).filter((_, i, all) => !/^sec-websocket-(key|accept)$/i.test(all[i - (i % 2)]!));
+        const headers: string[] = [];
+        const forwarded = originRequestHeaders(req, 'https', requestId, route.authority);
+        for (let i = 0; i < forwarded.length; i += 2) {
+          // The key is the edge's own: a client's stray one would make two.
+          if (!EDGE_HANDSHAKE_HEADER.test(forwarded[i]!)) headers.push(forwarded[i]!, forwarded[i + 1]!);
+        }
         headers.push('connection', 'Upgrade', 'upgrade', 'websocket', 'sec-websocket-key', key);
         const upgrade = httpRequest({ method: 'GET', path: route.path, headers, setHost: false, createConnection: () => origin });
         const timer = setTimeout(() => {

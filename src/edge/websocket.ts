@@ -16,9 +16,8 @@ import { originRequestHeaders, requestIdFor } from './headers.js';
 import { connectOrigin } from './origin-connector.js';
 import { requestTarget } from './request-target.js';
 import { decideRoute, type Scheme } from './route.js';
-import type { EdgeZone } from './zone-table.js';
 import { parseOrigin, type PolicyKind, type Upstreams } from './upstream.js';
-import { hostOf, servesOnConnection, type ZoneTable } from './zone-table.js';
+import { hostOf, servesOnConnection, type EdgeZone, type ZoneTable } from './zone-table.js';
 import type { OriginSockets } from './origin-sockets.js';
 
 export interface UpgradeDeps {
