@@ -32,7 +32,7 @@ export interface UpgradeDeps {
 }
 
 const noop = () => undefined;
-const ORIGIN_STATUS = /^HTTP\/1\.[01] (\d{3}) /;
+const ORIGIN_STATUS = /^HTTP\/1\.[01] (\d{3})[ \r]/; // some origins leave out the space before an empty reason phrase
 
 function refuse(req: IncomingMessage, client: Duplex, failure: EdgeFailure, requestId: string): void {
   const { type, body } = renderEdgeError(req, failure, requestId);

@@ -226,4 +226,13 @@ describe('a WebSocket upgrade the origin does not answer', () => {
     assert.ok(waited >= 450 && waited < 5000, `answered after ${waited.toFixed(0)} ms`);
     await assert.rejects(echoThroughEdge(edge, 'wss', 'hangup-upgrade.test'), /upgrade refused with 520 Web Server Returned an Unknown Error/);
   });
+
+  it("passes an origin's refusal through and counts it by its status, a status line without a reason phrase too", async () => {
+    await zoneWhoseOrigin('refusing-upgrade.test', (socket) => socket.end('HTTP/1.1 403\r\ncontent-length: 0\r\nconnection: close\r\n\r\n'));
+    await assert.rejects(echoThroughEdge(edge, 'wss', 'refusing-upgrade.test'), /upgrade refused with 403/);
+    const metrics = await (await fetch(edge.metricsUrl)).text();
+    assert.match(metrics, /^strictedge_edge_websockets_total\{zone="refusing-upgrade\.test",code="403"\} 1$/m);
+    assert.match(metrics, /^strictedge_edge_websockets_total\{zone="silent-upgrade\.test",code="524"\} 1$/m);
+    assert.match(metrics, /^strictedge_edge_websockets_total\{zone="hangup-upgrade\.test",code="520"\} 1$/m);
+  });
 });
