@@ -48,7 +48,6 @@ export function createHttp2UpgradeHandler(deps: UpgradeDeps) {
       res.writeHead(301, { location: route.location, [REQUEST_ID_HEADER]: requestId, 'content-length': '0' });
       return void res.end();
     }
-    const zone = route.zone.name;
     let settled = false; // the stream has its answer: the edge's, the origin's refusal, or 200
     const fail = (failure: EdgeFailure, error: unknown) => {
       if (settled) return;
@@ -56,7 +55,7 @@ export function createHttp2UpgradeHandler(deps: UpgradeDeps) {
       // The client left first: nobody to answer, nothing to blame.
       if (stream.destroyed) return void count(499);
       count(failure.status);
-      reportOriginFailure(zone, failure, requestId, error, true);
+      reportOriginFailure(route.zoneName, failure, requestId, error, true);
       sendEdgeError(req, res, failure, requestId);
     };
 

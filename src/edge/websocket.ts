@@ -1,6 +1,6 @@
 // WebSocket (and any HTTP/1.1 Upgrade) through the edge, in every mode: the same routing and
 // origin verification as plain requests, then bytes are piped both ways. The origin's answer is
-// not parsed, but it must begin within the origin timeout (else 524, as for a request) and
+// not parsed (its status line is read only to count it), but it must begin within the origin timeout (else 524, as for a request) and
 // before the origin hangs up (else 520): until then the client has had nothing from the edge.
 // routeUpgrade and connectUpgradeOrigin are shared with WebSockets over HTTP/2 (websocket-h2.ts).
 import type { IncomingMessage } from 'node:http';
@@ -17,7 +17,7 @@ import { connectOrigin } from './origin-connector.js';
 import { requestTarget } from './request-target.js';
 import { decideRoute, type Scheme } from './route.js';
 import { parseOrigin, type PolicyKind, type Upstreams } from './upstream.js';
-import { hostOf, servesOnConnection, type EdgeZone, type ZoneTable } from './zone-table.js';
+import { hostOf, servesOnConnection, type ZoneTable } from './zone-table.js';
 import type { OriginSockets } from './origin-sockets.js';
 
 export interface UpgradeDeps {
@@ -48,7 +48,7 @@ function refuse(req: IncomingMessage, client: Duplex, failure: EdgeFailure, requ
 export type UpgradeRoute =
   | { readonly kind: 'refuse'; readonly failure: EdgeFailure; readonly zoneName: string }
   | { readonly kind: 'redirect'; readonly location: string; readonly zoneName: string }
-  | { readonly kind: 'origin'; readonly zoneName: string; readonly zone: EdgeZone; readonly host: string; readonly authority: string; readonly path: string; readonly policy: PolicyKind; readonly origin: string };
+  | { readonly kind: 'origin'; readonly zoneName: string; readonly host: string; readonly authority: string; readonly path: string; readonly policy: PolicyKind; readonly origin: string };
 
 /** `servername` is the TLS server name of the client's connection (none over plain HTTP). */
 export function routeUpgrade(zones: () => ZoneTable, req: IncomingMessage, servername: string | false | null | undefined, scheme: Scheme): UpgradeRoute {
@@ -62,7 +62,7 @@ export function routeUpgrade(zones: () => ZoneTable, req: IncomingMessage, serve
   const decision = decideRoute(zone, scheme);
   if (decision.kind === 'redirect_to_http') return { kind: 'redirect', location: `http://${host}${target.path}`, zoneName: zone.name };
   if (decision.kind === 'no_origin') return { kind: 'refuse', failure: { status: 521 }, zoneName: zone.name };
-  return { kind: 'origin', zoneName: zone.name, zone, host, authority: target.authority!, path: target.path, policy: decision.policy, origin: decision.origin };
+  return { kind: 'origin', zoneName: zone.name, host, authority: target.authority!, path: target.path, policy: decision.policy, origin: decision.origin };
 }
 
 /**
@@ -71,7 +71,7 @@ export function routeUpgrade(zones: () => ZoneTable, req: IncomingMessage, serve
  * open-sockets gauge and the close reasons, which describe the pools.
  */
 export function connectUpgradeOrigin(deps: UpgradeDeps, route: Extract<UpgradeRoute, { kind: 'origin' }>): Promise<Socket> {
-  const connect = deps.instruments.forZone(route.zone.name).connect;
+  const connect = deps.instruments.forZone(route.zoneName).connect;
   return connectOrigin({
     address: parseOrigin(route.origin),
     servername: route.host,
@@ -98,7 +98,6 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
       client.end(`HTTP/1.1 301 Moved Permanently\r\nlocation: ${route.location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
       return;
     }
-    const zone = route.zone;
     connectUpgradeOrigin(deps, route).then(
       (origin) => {
         if (client.destroyed) {
@@ -119,7 +118,7 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
           // The client left first: nobody to answer, nothing to blame.
           if (client.destroyed) return void count(499);
           count(failure.status);
-          reportOriginFailure(zone.name, failure, requestId, error, true);
+          reportOriginFailure(route.zoneName, failure, requestId, error, true);
           refuse(req, client, failure, requestId);
         };
         const timer = setTimeout(() => unanswered({ status: 524 }, Object.assign(new Error('no answer to the upgrade in time'), { code: 'STRICTEDGE_UPGRADE_TIMEOUT' })), deps.responseTimeoutMs);
@@ -143,7 +142,7 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
       (error: unknown) => {
         const failure = classifyOriginError(error);
         count(failure.status);
-        reportOriginFailure(zone.name, failure, requestId, error, true);
+        reportOriginFailure(route.zoneName, failure, requestId, error, true);
         refuse(req, client, failure, requestId);
       },
     );
