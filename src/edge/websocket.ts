@@ -1,7 +1,8 @@
 // WebSocket (and any HTTP/1.1 Upgrade) through the edge, in every mode: the same routing and
 // origin verification as plain requests, then bytes are piped both ways. The origin's answer is
-// not parsed (its status line is read only to count it), but it must begin within the origin timeout (else 524, as for a request) and
-// before the origin hangs up (else 520): until then the client has had nothing from the edge.
+// not parsed (its status line is read only to count it), but it must begin within the origin
+// timeout (else 524, as for a request) and before the origin hangs up (else 520): until then
+// the client has had nothing from the edge.
 // routeUpgrade and connectUpgradeOrigin are shared with WebSockets over HTTP/2 (websocket-h2.ts).
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
