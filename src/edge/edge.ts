@@ -163,8 +163,13 @@ export function createEdge(deps: EdgeDeps): Edge {
     });
   }
   if (deps.metrics) {
-    const { clientHandshakeBytes, clientHandshakes } = deps.metrics;
+    const { clientHandshakeBytes, clientHandshakes, clientHandshakeTime } = deps.metrics;
     const [read, written] = [clientHandshakeBytes.labels('read'), clientHandshakeBytes.labels('written')];
+    const handshakeTime = { true: clientHandshakeTime.labels('true'), false: clientHandshakeTime.labels('false') };
+    // When each TCP connection was accepted (first of the 'connection' listeners, before TLS
+    // wraps it), for the handshake's duration.
+    const acceptedAt = new WeakMap<Socket, number>();
+    https.prependListener('connection', (raw: Socket) => void acceptedAt.set(raw, performance.now()));
     // By the protocol the client chose in ALPN: the share of clients on HTTP/2.
     const handshakes = new Map<string, Counter.Internal>();
     https.on('secureConnection', (socket: TLSSocket) => {
@@ -179,6 +184,8 @@ export function createEdge(deps: EdgeDeps): Edge {
       if (raw) {
         read.observe(raw.bytesRead);
         written.observe(raw.bytesWritten);
+        const accepted = acceptedAt.get(raw);
+        if (accepted !== undefined) handshakeTime[resumed].observe((performance.now() - accepted) / 1000);
       }
     });
   }

@@ -8,6 +8,8 @@ import type { DemoOrigins } from '../../src/origin/demo.js';
 import { api } from '../helpers/ca.js';
 import { edgeRequest, startEdgeWithDemo, type TestEdge } from '../helpers/edge.js';
 import { execFile } from 'node:child_process';
+import { connect as tcpConnect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { promtoolCheck, startPrometheus, type RunningPrometheus } from '../helpers/prometheus.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -72,6 +74,26 @@ describe('metrics', () => {
     assert.match(ca, /strictedge_ca_certificates_revoked_total [1-9]/);
     assert.match(ca, /strictedge_ca_api_requests_total\{route="\/zones",code="200"\} 1/);
     assert.match(ca, /strictedge_ca_api_requests_total\{route="\/zones",code="401"\} 1/);
+  });
+
+  it("times a client's TLS handshake from the TCP accept, the client's own delay included", async () => {
+    const series = (text: string, le: string) => Number(new RegExp(`^strictedge_edge_client_tls_handshake_seconds_bucket\\{le="${le.replace('+', '\\+')}",resumed="false"\\} (\\d+)$`, 'm').exec(text)?.[1]);
+    const before = await (await fetch(edge.metricsUrl)).text();
+    // A client that connects, waits 300 ms, then sends its ClientHello on the same connection.
+    const raw = tcpConnect(edge.httpsPort, '127.0.0.1');
+    await new Promise((resolve) => raw.once('connect', resolve));
+    await sleep(300);
+    const tls = tlsConnect({ socket: raw, servername: 'strict-ecc.test', ca: edge.edgeCaPem });
+    await new Promise((resolve, reject) => tls.once('secureConnect', resolve).once('error', reject));
+    // An answer on it means the edge finished its side of the handshake too.
+    tls.write('GET / HTTP/1.1\r\nHost: strict-ecc.test\r\nConnection: close\r\n\r\n');
+    await new Promise((resolve) => tls.once('data', resolve));
+    tls.destroy();
+    let after = before;
+    for (let i = 0; i < 50 && series(after, '+Inf') === series(before, '+Inf'); i++) after = await (await fetch(edge.metricsUrl)).text();
+    assert.equal(series(after, '+Inf') - series(before, '+Inf'), 1, 'one more handshake timed');
+    assert.equal(series(after, '0.05') - series(before, '0.05'), 0, 'not under 50 ms: the wait before the ClientHello counts');
+    assert.equal(series(after, '0.5') - series(before, '0.5'), 1);
   });
 
   it('is scraped by a real Prometheus: handshake bytes equal openssl s_client, and 526 reasons are right', async () => {
