@@ -7,6 +7,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 // Few buckets on purpose: series count is what a scrape costs (100 zones must scrape in ≤ 10 ms).
 const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5];
 const HANDSHAKE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.5];
+/** A client's handshake includes its round trips over the internet, so the range reaches seconds. */
+const CLIENT_HANDSHAKE_BUCKETS = [0.001, 0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5];
 /** 128 B to 16 KiB, fine enough to tell a ~900 B origin-ecc handshake from a ~1,500 B origin-rsa one. */
 export const HANDSHAKE_BYTE_BUCKETS = [128, 512, 1024, 1280, 1536, 2048, 4096, 16384];
 
@@ -34,7 +36,7 @@ export function createEdgeMetrics(registry: Registry = new Registry()) {
     originTlsHandshakes: new Counter({ name: 'strictedge_edge_origin_tls_handshakes_total', help: 'TLS handshakes with origins by result', labelNames: ['zone', 'result', 'resumed'], registers: r }),
     originHandshakeBytes: new Histogram({ name: 'strictedge_edge_origin_tls_handshake_bytes', help: 'TLS record bytes the edge read from / wrote to the origin during the handshake (as openssl s_client counts them)', labelNames: ['zone', 'direction'], buckets: HANDSHAKE_BYTE_BUCKETS, registers: r }),
     clientHandshakeBytes: new Histogram({ name: 'strictedge_edge_client_tls_handshake_bytes', help: 'TLS record bytes the edge read from / wrote to clients during the handshake', labelNames: ['direction'], buckets: HANDSHAKE_BYTE_BUCKETS, registers: r }),
-    clientHandshakeTime: new Histogram({ name: 'strictedge_edge_client_tls_handshake_seconds', help: "Completed client TLS handshakes, from the TCP accept to the handshake's end: the client's round trips and the zone certificate's lookup included", labelNames: ['resumed'], buckets: HANDSHAKE_BUCKETS, registers: r }),
+    clientHandshakeTime: new Histogram({ name: 'strictedge_edge_client_tls_handshake_seconds', help: "Completed client TLS handshakes, from the TCP accept to the handshake's end: the client's round trips and the zone certificate's lookup included", labelNames: ['resumed'], buckets: CLIENT_HANDSHAKE_BUCKETS, registers: r }),
     clientHandshakes: new Counter({ name: 'strictedge_edge_client_tls_handshakes_total', help: 'Completed client TLS handshakes, by the protocol chosen in ALPN (h2, http/1.1, http/1.0, or none offered)', labelNames: ['resumed', 'protocol'], registers: r }),
     websockets: new Counter({ name: 'strictedge_edge_websockets_total', help: 'WebSocket upgrades (HTTP/1.1, or extended CONNECT over HTTP/2) by the status the client got: 101 or 200 when opened, else the edge\'s answer or the origin\'s refusal', labelNames: ['zone', 'code'], registers: r }),
     websocketsOpen: new Gauge({ name: 'strictedge_edge_websockets_open', help: 'WebSockets open through the edge', labelNames: ['zone'], registers: r }),
