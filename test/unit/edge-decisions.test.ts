@@ -42,6 +42,9 @@ describe('clientResponseHeaders', () => {
     ['the request id added', { 'content-type': 'text/plain', etag: '"x"' }, { 'content-type': 'text/plain', etag: '"x"', 'x-request-id': 'rid' }],
     ['hop-by-hop ones dropped', { 'keep-alive': 'timeout=5', 'transfer-encoding': 'chunked', 'proxy-authenticate': 'Basic', trailer: 'X', upgrade: 'h2c', te: 'trailers', vary: 'Accept' }, { vary: 'Accept', 'x-request-id': 'rid' }],
     ['those the Connection names dropped, over two Connection lines', { connection: ['keep-alive, X-A', 'x-b'], 'x-a': '1', 'x-b': '2', 'x-c': '3' }, { 'x-c': '3', 'x-request-id': 'rid' }],
+    ['the one the Connection names dropped, a single option', { connection: ' X-A ', 'x-a': '1', 'x-c': '3' }, { 'x-c': '3', 'x-request-id': 'rid' }],
+    ['a header named close dropped with Connection: close', { connection: 'Close', close: 'x', 'x-c': '3' }, { 'x-c': '3', 'x-request-id': 'rid' }],
+    ['nothing else dropped with Connection: keep-alive', { connection: 'keep-alive', 'keep-alive': 'timeout=5', 'x-c': '3' }, { 'x-c': '3', 'x-request-id': 'rid' }],
     ['repeated ones kept', { 'set-cookie': ['a=1', 'b=2'], vary: ['A', 'B'] }, { 'set-cookie': ['a=1', 'b=2'], vary: ['A', 'B'], 'x-request-id': 'rid' }],
     ["the origin's request id replaced", { 'x-request-id': 'theirs' }, { 'x-request-id': 'rid' }],
   ];
