@@ -1,6 +1,7 @@
 // A browser reaching sites through the edge (`serve --demo`): Chromium negotiates HTTP/2 on the
 // edge's TLS port, loads a page through a strict zone and fetches from it on the same connection,
-// and gets the edge's own error page for a zone whose origin certificate has expired. Chromium
+// gets the edge's own error page for a zone whose origin certificate has expired, and opens a
+// WebSocket on the page's h2 connection (RFC 8441) to an origin speaking HTTP/1.1. Chromium
 // resolves the demo names to loopback and trusts each zone's edge certificate by its SPKI hash.
 import assert from 'node:assert/strict';
 import { createHash, type X509Certificate } from 'node:crypto';
@@ -54,8 +55,12 @@ describe('a browser through the edge over HTTP/2', () => {
     const added = cli(['zones', 'add', 'ws-page.test', '--account', 'demo', '--mode', 'flexible', '--origin-http', `127.0.0.1:${(websocketOrigin.address() as AddressInfo).port}`, '--state', join(dir, 'state')]);
     assert.equal(added.status, 0, added.stderr);
     port = Number(new URL(served.ready.https).port);
-    await new Promise((resolve) => setTimeout(resolve, 1500)); // the running edge picks the zone up within a second
     const ca = readFileSync(served.ready.edge_ca, 'utf8');
+    // The running edge picks the new zone up within a second; until then its name gets an alert.
+    for (let i = 0; i < 50; i++) {
+      if (await edgeSpki(port, 'ws-page.test', ca).then(() => true, () => false)) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     const spkis = await Promise.all(ZONES.map((zone) => edgeSpki(port, zone, ca)));
     session = await openBrowser({ args: [`--host-resolver-rules=${ZONES.map((zone) => `MAP ${zone} 127.0.0.1`).join(', ')}`, `--ignore-certificate-errors-spki-list=${spkis.join(',')}`] });
   });
