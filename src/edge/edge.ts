@@ -41,6 +41,8 @@ export interface EdgeOptions {
   readonly clientBodyTimeoutMs?: number;
   /** Offer HTTP/2 to clients (default true); off, they stay on HTTP/1.1. */
   readonly clientHttp2?: boolean;
+  /** A WebSocket with no byte either way for this long is closed at both ends (default 100 s, as Cloudflare). */
+  readonly websocketIdleTimeoutMs?: number;
 }
 
 export interface EdgeDeps {
@@ -126,7 +128,7 @@ export function createEdge(deps: EdgeDeps): Edge {
   });
   const zones = () => table;
   const proxy = createProxy({ zones, upstreams, logger, instruments });
-  const upgradeDeps = { zones, upstreams, sockets, connectTimeoutMs: options.connectTimeoutMs, responseTimeoutMs: options.responseTimeoutMs, logger, instruments };
+  const upgradeDeps = { zones, upstreams, sockets, connectTimeoutMs: options.connectTimeoutMs, responseTimeoutMs: options.responseTimeoutMs, idleTimeoutMs: options.websocketIdleTimeoutMs ?? 100_000, logger, instruments };
   const upgrade = createUpgradeHandler(upgradeDeps);
 
   const clientHttp2 = options.clientHttp2 ?? true;

@@ -111,6 +111,8 @@ export function createHttp2UpgradeHandler(deps: UpgradeDeps) {
             if (!stream.writableEnded) stream.destroy();
           });
           stream.once('close', () => socket.destroy());
+          // Every frame either way passes through the stream, so its timer is the WebSocket's.
+          stream.setTimeout(deps.idleTimeoutMs, () => stream.destroy());
           if (head.length) stream.write(head);
           socket.pipe(stream);
           stream.pipe(socket);

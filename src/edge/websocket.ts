@@ -28,6 +28,12 @@ export interface UpgradeDeps {
   readonly connectTimeoutMs: number;
   /** How long the origin has to begin its answer to the upgrade request. */
   readonly responseTimeoutMs: number;
+  /**
+   * An open WebSocket with no byte either way for this long is closed at both ends: a peer that
+   * vanished without a FIN (a dropped mobile network) would otherwise hold the client's and the
+   * origin's connections for ever. Applications keep theirs alive with pings.
+   */
+  readonly idleTimeoutMs: number;
   readonly logger: Logger;
   readonly instruments: EdgeInstruments;
 }
@@ -135,6 +141,8 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
           const open = count(status ? Number(status[1]) : 520);
           origin.on('close', () => client.destroy());
           client.once('close', () => open?.close());
+          // Every byte either way is read or written on the client's socket, so its timer is the WebSocket's.
+          (client as Socket).setTimeout(deps.idleTimeoutMs, () => client.destroy());
           client.write(first);
           origin.pipe(client);
           client.pipe(origin);

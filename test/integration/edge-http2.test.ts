@@ -508,6 +508,36 @@ describe('WebSockets over HTTP/2', () => {
     for (const [zone, status] of expected) assert.match(metrics, new RegExp(`^strictedge_edge_websockets_total\\{zone="${zone.replaceAll('.', '\\.')}",code="${status}"\\} 1$`, 'm'));
   });
 
+  it('closes a WebSocket stream left idle past the idle timeout at both ends', { timeout: 10_000 }, async () => {
+    const idleEdge = await startTestEdge(join(dir, 'idle-state'), { websocketIdleTimeoutMs: 400 });
+    idleEdge.app.admin.createAccount('site');
+    const origin = createServer((_req, res) => res.end('ok'));
+    const idleWss = new WebSocketServer({ server: origin });
+    const originClosed = new Promise<void>((resolve) => idleWss.on('connection', (socket) => socket.once('close', () => resolve())));
+    try {
+      await flexibleZone(idleEdge, 'ws-idle.test', origin);
+      const session = await h2Connect(idleEdge, 'ws-idle.test');
+      try {
+        const stream = session.request({ ':method': 'CONNECT', ':protocol': 'websocket', ':scheme': 'https', ':path': '/', ':authority': 'ws-idle.test', 'sec-websocket-version': '13' }, { endStream: false });
+        stream.on('error', () => undefined);
+        const [head] = (await once(stream, 'response')) as [IncomingHttpHeaders & IncomingHttpStatusHeader];
+        assert.equal(head[':status'], 200);
+        const opened = performance.now();
+        await once(stream, 'close');
+        const idleMs = performance.now() - opened;
+        assert.ok(idleMs >= 350 && idleMs < 3000, `closed after ${idleMs.toFixed(0)} ms`);
+        await originClosed;
+        assert.equal((await h2Request(session, get('ws-idle.test'))).status, 200, 'the connection itself is still usable');
+      } finally {
+        session.close();
+      }
+    } finally {
+      idleWss.close();
+      origin.close();
+      await idleEdge.close();
+    }
+  });
+
   it('closes the origin WebSocket when the client resets its stream, and answers 501 to another :protocol', async () => {
     const session = await h2Connect(edge, 'strict-ecc.test');
     try {

@@ -191,6 +191,58 @@ describe('WebSockets and large bodies through the edge', () => {
   });
 });
 
+describe('an idle WebSocket', () => {
+  const dir = tempDir('strictedge-ws-idle-');
+  let edge: TestEdge;
+  let demo: DemoOrigins;
+  let wss: WebSocketServer;
+  const originClosed: number[] = [];
+  after(async () => {
+    wss?.close();
+    await demo?.close();
+    await edge?.close();
+  });
+  before(async () => {
+    ({ edge, demo } = await startEdgeWithDemo(join(dir, 'state'), { websocketIdleTimeoutMs: 400 }));
+    wss = new WebSocketServer({ server: demo.origins.find((o) => o.name === 'strict-ecc')!.server });
+    wss.on('connection', (socket) => {
+      const opened = performance.now();
+      socket.on('message', (data) => socket.send(data));
+      socket.once('close', () => originClosed.push(performance.now() - opened));
+    });
+  });
+
+  it('is closed at both ends after the idle timeout; one that keeps talking stays open', { timeout: 10_000 }, async () => {
+    const connect = () =>
+      new Promise<WebSocket>((resolve, reject) => {
+        const socket = new WebSocket(`wss://127.0.0.1:${edge.httpsPort}/chat`, { headers: { host: 'strict-ecc.test' }, servername: 'strict-ecc.test', ca: edge.edgeCaPem } as ClientOptions);
+        socket.once('open', () => resolve(socket));
+        socket.once('error', reject);
+      });
+    const [idle, talking] = [await connect(), await connect()];
+    const idleClosed = new Promise<number>((resolve) => {
+      const opened = performance.now();
+      idle.once('close', () => resolve(performance.now() - opened));
+    });
+    let echoes = 0;
+    talking.on('message', () => echoes++);
+    const ticker = setInterval(() => talking.send('tick'), 100);
+    try {
+      const idleMs = await idleClosed;
+      assert.ok(idleMs >= 350 && idleMs < 3000, `the idle one closed after ${idleMs.toFixed(0)} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 600)); // past another idle timeout for the talking one
+      assert.equal(talking.readyState, WebSocket.OPEN, 'the one that keeps talking is still open');
+      assert.ok(echoes >= 8, `echoes: ${echoes}`);
+      for (let i = 0; i < 50 && originClosed.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(originClosed.length, 1, "the idle one's origin side was closed too, and only it");
+    } finally {
+      clearInterval(ticker);
+      talking.close();
+      idle.terminate();
+    }
+  });
+});
+
 describe('a WebSocket upgrade the origin does not answer', () => {
   const dir = tempDir('strictedge-upgrade-');
   let edge: TestEdge;
