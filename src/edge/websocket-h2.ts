@@ -21,7 +21,7 @@ const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const EDGE_HANDSHAKE_HEADER = /^sec-websocket-(key|accept)$/i;
 
 /** The Sec-WebSocket-Accept an origin must answer `key` with (RFC 6455 §4.2.2). */
-export function websocketAccept(key: string): string {
+function websocketAccept(key: string): string {
   return createHash('sha1').update(key + WEBSOCKET_GUID).digest('base64');
 }
 
