@@ -197,6 +197,42 @@ describe('HTTP/2 from clients', () => {
     }
   });
 
+  it('answers 520 over HTTP/2 to a status HTTP/2 cannot carry (above 599), with none of its headers, and the connection stays usable', async () => {
+    // HTTP/1.1 allows any three digits; Node's HTTP/2 refuses a status above 599 when the edge
+    // writes the head. The relay's catch must answer for it rather than leave the stream waiting.
+    const raw = createNetServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.on('data', (chunk) => {
+        const path = /^GET (\S+)/.exec(chunk.toString())?.[1];
+        socket.write(path === '/odd' ? 'HTTP/1.1 999 Odd\r\nX-Origin-Secret: s\r\nContent-Length: 2\r\n\r\nno' : 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      });
+    });
+    servers.push(raw);
+    await flexibleZone(edge, 'h2-odd-status.test', raw);
+    const session = await h2Connect(edge, 'h2-odd-status.test');
+    try {
+      const odd = await h2Request(session, get('h2-odd-status.test', '/odd'));
+      assert.equal(odd.status, 520);
+      assert.equal(odd.headers['x-origin-secret'], undefined);
+      assert.match(odd.body.toString(), /520/);
+      const next = await h2Request(session, get('h2-odd-status.test', '/'));
+      assert.equal(next.status, 200);
+      assert.equal(next.body.toString(), 'ok');
+    } finally {
+      session.close();
+    }
+    // HTTP/1.1 carries it as the origin sent it, as nginx does.
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpsRequest({ host: '127.0.0.1', port: edge.httpsPort, path: '/odd', servername: 'h2-odd-status.test', headers: { host: 'h2-odd-status.test' }, ca: edge.edgeCaPem, agent: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(status, 999);
+  });
+
   it("passes an origin's 103 Early Hints on over HTTP/2, and answers CONNECT with 501", async () => {
     await echoZone('h2-hints.test', (res) => {
       res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' });
