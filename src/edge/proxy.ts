@@ -2,7 +2,8 @@
 // pool, streaming both ways (request body to the origin by undici, response back by
 // OriginResponseRelay).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Http2ServerRequest } from 'node:http2';
+import { constants as http2Constants, type Http2ServerRequest } from 'node:http2';
+import { PassThrough } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../log.js';
 import { classifyOriginError } from './classify.js';
@@ -28,6 +29,29 @@ function hasBody(req: IncomingMessage): boolean {
   if (req.httpVersionMajor === 2) return !(req as unknown as Http2ServerRequest).stream.endAfterHeaders;
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/**
+ * The request body as undici gets it: a pipe of it, not the request itself. undici destroys the
+ * body it was given when the origin's answer is complete before the body is (an upload the origin
+ * answers or refuses early), and a destroyed request leaves Node's HTTP/1 parser stopped mid-body:
+ * the client could neither finish sending nor send its next request on that connection.
+ */
+function requestBody(req: IncomingMessage): PassThrough | null {
+  return hasBody(req) ? req.pipe(new PassThrough()) : null;
+}
+
+/**
+ * The client's answer is complete but part of its request body never went anywhere. Over
+ * HTTP/2 the stream is closed with NO_ERROR, which tells the client to stop sending (RFC 9113
+ * §8.1); over HTTP/1 the rest is read and dropped, as Node and nginx do, so that the connection
+ * stays usable (Node's requestTimeout bounds a body that never ends).
+ */
+function dropUnreadBody(req: IncomingMessage, body: PassThrough): void {
+  req.unpipe(body);
+  body.destroy();
+  if (req.httpVersionMajor === 2) return void (req as unknown as Http2ServerRequest).stream.close(http2Constants.NGHTTP2_NO_ERROR);
+  req.resume();
 }
 
 /**
@@ -114,12 +138,16 @@ export function createProxy({ zones, upstreams, logger, instruments }: ProxyDeps
       failed: (error) => fail(req, res, classifyOriginError(error), requestId, zone.name, error),
       cutShort: (error) => reportCutShort(zone.name, res.statusCode, requestId, error),
     });
+    const body = requestBody(req);
+    // The answer is whole once written out: Node's HTTP/2 response says 'finish' only when the
+    // stream closes, which an unread body never lets it do, so there it is the stream's own.
+    if (body) (req.httpVersionMajor === 2 ? (req as unknown as Http2ServerRequest).stream : res).once('finish', () => req.complete || dropUnreadBody(req, body));
     upstreams.pool(decision.policy, decision.origin, host, zone.name).dispatch(
       {
         path: target.path,
         method: req.method as 'GET',
         headers: originRequestHeaders(req, scheme, requestId, target.authority!),
-        body: hasBody(req) ? req : null,
+        body,
       },
       relay,
     );

@@ -6,10 +6,14 @@
 // request lines as clients may send them: absolute-form routed by its authority, two Host lines,
 // `OPTIONS *` and CONNECT answered by the edge itself. And an answer the origin breaks off after
 // its status line: the client's connection is cut, and the edge counts and logs why. And 103
-// Early Hints, passed on.
+// Early Hints, passed on. And an origin that answers an upload before it is whole.
 import assert from 'node:assert/strict';
 import { connect, createServer, type Server } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { connect as http2Connect, constants as http2Constants } from 'node:http2';
 import { Agent, request as httpsRequest } from 'node:https';
+import { connect as tlsConnect } from 'node:tls';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../../src/log.js';
@@ -204,6 +208,82 @@ describe('origin answers through the edge', () => {
     // A Link value Node will not write as a header line: the hint is dropped, the answer is not.
     await zoneAnswering('bad-hints.test', `HTTP/1.1 103 Early Hints\r\nLink: not a link\r\n\r\n${final}`);
     assert.match(await exchange('GET / HTTP/1.1\r\nHost: bad-hints.test\r\nConnection: close\r\n\r\n'), /^HTTP\/1\.1 200 OK\r\n[^]*ok$/); // no 103 first
+  });
+
+  describe('an origin that answers an upload before it is whole (as one refusing it early does)', () => {
+    const UPLOAD = 20 * 1024 * 1024; // far more than the sockets and streams between client and origin hold
+    const MB = Buffer.alloc(1024 * 1024, 1);
+    before(async () => {
+      const origin = createHttpServer((req, res) => {
+        req.resume();
+        res.end('early');
+      });
+      await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+      servers.push(origin as unknown as Server);
+      const zone = edge.app.admin.addZone({ name: 'early.test', account: 'site', mode: 'flexible' });
+      edge.app.zoneStore.setOrigins(zone.id, `127.0.0.1:${(origin.address() as { port: number }).port}`, null, new Date().toISOString());
+      edge.edge.refreshZones();
+    });
+
+    /** Resolves with `promise`, or rejects after `ms` saying what did not happen. */
+    const within = <T>(ms: number, what: string, promise: Promise<T>) =>
+      Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms).unref())]);
+
+    it('HTTP/1.1: the client gets the answer, sends the rest of its body, and its next request on the connection is answered', { timeout: 20_000 }, async () => {
+      const socket = tlsConnect({ host: '127.0.0.1', port: edge.httpsPort, servername: 'early.test', ca: edge.edgeCaPem, ALPNProtocols: ['http/1.1'] });
+      try {
+        await once(socket, 'secureConnect');
+        let received = '';
+        socket.setEncoding('latin1').on('data', (chunk: string) => (received += chunk));
+        const answers = () => received.match(/HTTP\/1\.1 \d+ [^\r]*\r\n[^]*?\r\n\r\nearly/g) ?? [];
+        const answered = async (count: number) => {
+          while (answers().length < count) await new Promise((resolve) => setTimeout(resolve, 20));
+        };
+        socket.write(`POST / HTTP/1.1\r\nHost: early.test\r\nContent-Length: ${UPLOAD}\r\n\r\n`);
+        socket.write(MB);
+        await within(5000, 'the origin\'s answer', answered(1));
+        // The rest of the body goes nowhere, but it must go: a client sends what it announced.
+        for (let sent = MB.length; sent < UPLOAD; sent += MB.length) if (!socket.write(MB)) await within(5000, 'the rest of the body taken', once(socket, 'drain'));
+        socket.write('GET /next HTTP/1.1\r\nHost: early.test\r\n\r\n');
+        await within(5000, 'the next request answered on the same connection', answered(2));
+        assert.deepEqual(answers().map((answer) => answer.slice(0, 15)), ['HTTP/1.1 200 OK', 'HTTP/1.1 200 OK']);
+      } finally {
+        socket.destroy();
+      }
+    });
+
+    it('HTTP/2: the stream is closed with NO_ERROR once the answer is sent, and the connection stays usable', { timeout: 20_000 }, async () => {
+      const session = http2Connect(`https://127.0.0.1:${edge.httpsPort}`, { ca: edge.edgeCaPem, servername: 'early.test' });
+      session.on('error', () => undefined);
+      try {
+        // Three in a row: the bodies the edge dropped must not use up the connection's flow-control window.
+        for (let upload = 0; upload < 3; upload++) {
+          const stream = session.request({ ':method': 'POST', ':path': '/', ':authority': 'early.test' }, { endStream: false });
+          stream.on('error', () => undefined);
+          let body = '';
+          stream.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+          const pump = async () => {
+            for (let sent = 0; sent < UPLOAD && !stream.closed; sent += MB.length) if (!stream.write(MB)) await Promise.race([once(stream, 'drain'), once(stream, 'close')]);
+          };
+          void pump();
+          await within(5000, 'the answer', once(stream, 'end'));
+          assert.equal(body, 'early');
+          // Node's client keeps a stream whose own body is unsent open after RST_STREAM, but marks it closed.
+          await within(5000, 'RST_STREAM from the edge', (async () => {
+            while (!stream.closed) await new Promise((resolve) => setTimeout(resolve, 20));
+          })());
+          assert.equal(stream.rstCode, http2Constants.NGHTTP2_NO_ERROR);
+          stream.destroy();
+        }
+        const next = session.request({ ':method': 'GET', ':path': '/next', ':authority': 'early.test' });
+        let body = '';
+        next.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+        await within(5000, 'the next request answered on the same connection', once(next, 'end'));
+        assert.equal(body, 'early');
+      } finally {
+        session.destroy();
+      }
+    });
   });
 
   it('an answer the origin breaks off after its status line: the client\'s connection is cut, counted and logged by why', async () => {
