@@ -3,7 +3,7 @@
 // OriginResponseRelay).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { constants as http2Constants, type Http2ServerRequest } from 'node:http2';
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../log.js';
 import { classifyOriginError } from './classify.js';
@@ -32,13 +32,16 @@ function hasBody(req: IncomingMessage): boolean {
 }
 
 /**
- * The request body as undici gets it: a pipe of it, not the request itself. undici destroys the
- * body it was given when the origin's answer is complete before the body is (an upload the origin
- * answers or refuses early), and a destroyed request leaves Node's HTTP/1 parser stopped mid-body:
- * the client could neither finish sending nor send its next request on that connection.
+ * The request body as undici gets it. undici destroys the body it was given when the origin's
+ * answer is complete before the body is (an upload the origin answers or refuses early). A
+ * destroyed HTTP/1 request leaves Node's parser stopped mid-body: the client could neither finish
+ * sending nor send its next request on that connection. So an HTTP/1 body goes through a pipe
+ * (about 1.1x the edge's CPU on a large upload); destroying an HTTP/2 request leaves its stream
+ * alone, so it goes as it is.
  */
-function requestBody(req: IncomingMessage): PassThrough | null {
-  return hasBody(req) ? req.pipe(new PassThrough()) : null;
+function requestBody(req: IncomingMessage): Readable | null {
+  if (!hasBody(req)) return null;
+  return req.httpVersionMajor === 2 ? req : req.pipe(new PassThrough());
 }
 
 /**
@@ -47,10 +50,10 @@ function requestBody(req: IncomingMessage): PassThrough | null {
  * §8.1); over HTTP/1 the rest is read and dropped, as Node and nginx do, so that the connection
  * stays usable (Node's requestTimeout bounds a body that never ends).
  */
-function dropUnreadBody(req: IncomingMessage, body: PassThrough): void {
-  req.unpipe(body);
-  body.destroy();
+function dropUnreadBody(req: IncomingMessage, body: Readable): void {
   if (req.httpVersionMajor === 2) return void (req as unknown as Http2ServerRequest).stream.close(http2Constants.NGHTTP2_NO_ERROR);
+  req.unpipe(body as PassThrough);
+  body.destroy();
   req.resume();
 }
 
