@@ -57,6 +57,14 @@ function dropUnreadBody(req: IncomingMessage, body: Readable): void {
   req.resume();
 }
 
+/** Once the client's answer is out, a request body still coming is dropped (dropUnreadBody). */
+function dropBodyAfterAnswer(req: IncomingMessage, res: ServerResponse, body: Readable): void {
+  // Node's HTTP/2 response says 'finish' only when its stream closes, which an unread body never
+  // lets it do: there the answer is out once the stream's own writing is.
+  const answer = req.httpVersionMajor === 2 ? (req as unknown as Http2ServerRequest).stream : res;
+  answer.once('finish', () => req.complete || dropUnreadBody(req, body));
+}
+
 /**
  * The code a finished request is counted under: its status, or 499 (nginx's "client closed
  * request") when the client left before any status line, where Node would still say 200.
@@ -142,9 +150,7 @@ export function createProxy({ zones, upstreams, logger, instruments }: ProxyDeps
       cutShort: (error) => reportCutShort(zone.name, res.statusCode, requestId, error),
     });
     const body = requestBody(req);
-    // The answer is whole once written out: Node's HTTP/2 response says 'finish' only when the
-    // stream closes, which an unread body never lets it do, so there it is the stream's own.
-    if (body) (req.httpVersionMajor === 2 ? (req as unknown as Http2ServerRequest).stream : res).once('finish', () => req.complete || dropUnreadBody(req, body));
+    if (body) dropBodyAfterAnswer(req, res, body);
     upstreams.pool(decision.policy, decision.origin, host, zone.name).dispatch(
       {
         path: target.path,

@@ -286,6 +286,58 @@ describe('origin answers through the edge', () => {
     });
   });
 
+  it('an upload the client gives up reaches the origin cut, never as a whole request (HTTP/1.1 chunked, HTTP/2 RST_STREAM)', { timeout: 20_000 }, async () => {
+    const seen: string[] = [];
+    const origin = createHttpServer((req) => {
+      let bytes = 0;
+      req.on('data', (chunk: Buffer) => (bytes += chunk.length));
+      req.on('close', () => seen.push(`${req.headers['x-via']} ${bytes} ${req.complete ? 'whole' : 'cut'}`));
+    });
+    await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+    servers.push(origin as unknown as Server);
+    const zone = edge.app.admin.addZone({ name: 'given-up.test', account: 'site', mode: 'flexible' });
+    edge.app.zoneStore.setOrigins(zone.id, `127.0.0.1:${(origin.address() as { port: number }).port}`, null, new Date().toISOString());
+    edge.edge.refreshZones();
+    const originSaw = async (count: number) => {
+      for (let waited = 0; seen.length < count && waited < 5000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+    };
+    const tlsTo = async (alpn: string) => {
+      const socket = tlsConnect({ host: '127.0.0.1', port: edge.httpsPort, servername: 'given-up.test', ca: edge.edgeCaPem, ALPNProtocols: [alpn] });
+      socket.on('error', () => undefined).resume();
+      await once(socket, 'secureConnect');
+      return socket;
+    };
+
+    // HTTP/1.1, chunked: the client's connection drops between two chunks.
+    const h1 = await tlsTo('http/1.1');
+    h1.write('POST / HTTP/1.1\r\nHost: given-up.test\r\nX-Via: h1\r\nTransfer-Encoding: chunked\r\n\r\n');
+    h1.write(`4000\r\n${'a'.repeat(0x4000)}\r\n`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    h1.destroy();
+    await originSaw(1);
+
+    // HTTP/2, in raw frames as a browser cancels an upload: RST_STREAM(CANCEL), and no END_STREAM ever.
+    const frame = (type: number, flags: number, payload: Buffer) => {
+      const head = Buffer.alloc(9);
+      head.writeUIntBE(payload.length, 0, 3);
+      head[3] = type;
+      head[4] = flags;
+      head.writeUInt32BE(type === 4 ? 0 : 1, 5); // SETTINGS on the connection, the rest on stream 1
+      return Buffer.concat([head, payload]);
+    };
+    const literal = (name: string, value: string) => Buffer.concat([Buffer.from([0, name.length]), Buffer.from(name), Buffer.from([value.length]), Buffer.from(value)]); // HPACK, not indexed
+    const h2 = await tlsTo('h2');
+    h2.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+    h2.write(frame(4, 0, Buffer.alloc(0)));
+    h2.write(frame(1, 0x4, Buffer.concat([literal(':method', 'POST'), literal(':scheme', 'https'), literal(':path', '/'), literal(':authority', 'given-up.test'), literal('x-via', 'h2')])));
+    h2.write(frame(0, 0, Buffer.alloc(0x4000, 'a')));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    h2.write(frame(3, 0, Buffer.from([0, 0, 0, 8])));
+    await originSaw(2);
+    h2.destroy();
+    assert.deepEqual(seen.sort(), ['h1 16384 cut', 'h2 16384 cut']);
+  });
+
   it('an answer the origin breaks off after its status line: the client\'s connection is cut, counted and logged by why', async () => {
     const cutOff = 'HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 100\r\n\r\nfirst bytes';
     await zoneAnswering('stalls.test', cutOff); // then nothing: the origin timeout (500 ms here) passes
