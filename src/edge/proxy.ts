@@ -51,7 +51,12 @@ function requestBody(req: IncomingMessage): Readable | null {
  * stays usable (Node's requestTimeout bounds a body that never ends).
  */
 function dropUnreadBody(req: IncomingMessage, body: Readable): void {
-  if (req.httpVersionMajor === 2) return void (req as unknown as Http2ServerRequest).stream.close(http2Constants.NGHTTP2_NO_ERROR);
+  if (req.httpVersionMajor === 2) {
+    // Once Node has sent END_STREAM, which it does just after 'finish' (its own server waits the
+    // same way): a RST_STREAM before it would leave the client an answer cut short.
+    const stream = (req as unknown as Http2ServerRequest).stream;
+    return void setImmediate(() => stream.close(http2Constants.NGHTTP2_NO_ERROR));
+  }
   req.unpipe(body as PassThrough);
   body.destroy();
   req.resume();

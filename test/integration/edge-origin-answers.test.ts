@@ -20,6 +20,25 @@ import { createLogger } from '../../src/log.js';
 import { startTestEdge, type TestEdge } from '../helpers/edge.js';
 import { tempDir } from '../helpers/tmp.js';
 
+/** One raw HTTP/2 frame: SETTINGS (type 4) on the connection, every other type on stream 1. */
+function h2Frame(type: number, flags: number, payload: Buffer): Buffer {
+  const head = Buffer.alloc(9);
+  head.writeUIntBE(payload.length, 0, 3);
+  head[3] = type;
+  head[4] = flags;
+  head.writeUInt32BE(type === 4 ? 0 : 1, 5);
+  return Buffer.concat([head, payload]);
+}
+
+/** A raw client's request head on stream 1 (HPACK literals, not indexed), END_HEADERS and no END_STREAM: a body follows. */
+function h2PostHead(authority: string, extra: Record<string, string> = {}): Buffer {
+  const literal = (name: string, value: string) => Buffer.concat([Buffer.from([0, name.length]), Buffer.from(name), Buffer.from([value.length]), Buffer.from(value)]);
+  const fields = { ':method': 'POST', ':scheme': 'https', ':path': '/', ':authority': authority, ...extra };
+  return h2Frame(1, 0x4, Buffer.concat(Object.entries(fields).map(([name, value]) => literal(name, value))));
+}
+
+const H2_PREFACE = Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), h2Frame(4, 0, Buffer.alloc(0))]);
+
 describe('origin answers through the edge', () => {
   const dir = tempDir('strictedge-origin-answers-');
   let edge: TestEdge;
@@ -252,6 +271,38 @@ describe('origin answers through the edge', () => {
       }
     });
 
+    it('HTTP/2, in raw frames: the answer ends with END_STREAM, and only then comes RST_STREAM(NO_ERROR)', { timeout: 20_000 }, async () => {
+      // Node's HTTP/2 client would show a RST_STREAM(NO_ERROR) as the end of the answer: only the frames tell.
+      const socket = tlsConnect({ host: '127.0.0.1', port: edge.httpsPort, servername: 'early.test', ca: edge.edgeCaPem, ALPNProtocols: ['h2'] });
+      socket.on('error', () => undefined);
+      try {
+        await once(socket, 'secureConnect');
+        let received = Buffer.alloc(0);
+        socket.on('data', (chunk: Buffer) => (received = Buffer.concat([received, chunk])));
+        socket.write(Buffer.concat([H2_PREFACE, h2PostHead('early.test'), h2Frame(0, 0, Buffer.alloc(0x4000, 1))]));
+        /** Stream 1's frames so far, as type:flags (DATA 0, HEADERS 1, RST_STREAM 3 with its code). */
+        const streamFrames = () => {
+          const frames: string[] = [];
+          for (let at = 0; at + 9 <= received.length; ) {
+            const length = received.readUIntBE(at, 3);
+            if (at + 9 + length > received.length) break;
+            const [type, flags, stream] = [received[at + 3]!, received[at + 4]!, received.readUInt32BE(at + 5) & 0x7fffffff];
+            if (stream === 1) frames.push(type === 3 ? `RST_STREAM ${received.readUInt32BE(at + 9)}` : `${['DATA', 'HEADERS'][type] ?? type}${flags & 0x1 ? ' END_STREAM' : ''}`);
+            at += 9 + length;
+          }
+          return frames;
+        };
+        await within(5000, 'RST_STREAM on stream 1', (async () => {
+          while (!streamFrames().some((frame) => frame.startsWith('RST_STREAM'))) await new Promise((resolve) => setTimeout(resolve, 20));
+        })());
+        const frames = streamFrames();
+        assert.equal(frames[0], 'HEADERS');
+        assert.deepEqual(frames.slice(-2), ['DATA END_STREAM', 'RST_STREAM 0'], frames.join(', '));
+      } finally {
+        socket.destroy();
+      }
+    });
+
     it('HTTP/2: the stream is closed with NO_ERROR once the answer is sent, and the connection stays usable', { timeout: 20_000 }, async () => {
       const session = http2Connect(`https://127.0.0.1:${edge.httpsPort}`, { ca: edge.edgeCaPem, servername: 'early.test' });
       session.on('error', () => undefined);
@@ -317,22 +368,10 @@ describe('origin answers through the edge', () => {
     await originSaw(1);
 
     // HTTP/2, in raw frames as a browser cancels an upload: RST_STREAM(CANCEL), and no END_STREAM ever.
-    const frame = (type: number, flags: number, payload: Buffer) => {
-      const head = Buffer.alloc(9);
-      head.writeUIntBE(payload.length, 0, 3);
-      head[3] = type;
-      head[4] = flags;
-      head.writeUInt32BE(type === 4 ? 0 : 1, 5); // SETTINGS on the connection, the rest on stream 1
-      return Buffer.concat([head, payload]);
-    };
-    const literal = (name: string, value: string) => Buffer.concat([Buffer.from([0, name.length]), Buffer.from(name), Buffer.from([value.length]), Buffer.from(value)]); // HPACK, not indexed
     const h2 = await tlsTo('h2');
-    h2.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
-    h2.write(frame(4, 0, Buffer.alloc(0)));
-    h2.write(frame(1, 0x4, Buffer.concat([literal(':method', 'POST'), literal(':scheme', 'https'), literal(':path', '/'), literal(':authority', 'given-up.test'), literal('x-via', 'h2')])));
-    h2.write(frame(0, 0, Buffer.alloc(0x4000, 'a')));
+    h2.write(Buffer.concat([H2_PREFACE, h2PostHead('given-up.test', { 'x-via': 'h2' }), h2Frame(0, 0, Buffer.alloc(0x4000, 'a'))]));
     await new Promise((resolve) => setTimeout(resolve, 300));
-    h2.write(frame(3, 0, Buffer.from([0, 0, 0, 8])));
+    h2.write(h2Frame(3, 0, Buffer.from([0, 0, 0, 8])));
     await originSaw(2);
     h2.destroy();
     assert.deepEqual(seen.sort(), ['h1 16384 cut', 'h2 16384 cut']);
