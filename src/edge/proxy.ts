@@ -2,14 +2,13 @@
 // pool, streaming both ways (request body to the origin by undici, response back by
 // OriginResponseRelay).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { constants as http2Constants, type Http2ServerRequest } from 'node:http2';
-import { PassThrough, type Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../log.js';
 import { classifyOriginError } from './classify.js';
 import { NO_ZONE, OTHER_ZONE, TRACE_REFUSED, sendEdgeError, type EdgeFailure } from './error-pages.js';
 import { createCutShortReporter, createFailureReporter } from './failure-report.js';
 import { clientResponseHeaders, originRequestHeaders, requestIdFor, REQUEST_ID_HEADER } from './headers.js';
+import { originRequestBody } from './request-body.js';
 import { requestTarget } from './request-target.js';
 import { decideRoute, type Scheme } from './route.js';
 import { OriginResponseRelay } from './relay.js';
@@ -22,52 +21,6 @@ export interface ProxyDeps {
   readonly upstreams: Upstreams;
   readonly logger: Logger;
   readonly instruments: EdgeInstruments;
-}
-
-function hasBody(req: IncomingMessage): boolean {
-  // An HTTP/2 request has a body unless its headers ended the stream; it needs no Content-Length.
-  if (req.httpVersionMajor === 2) return !(req as unknown as Http2ServerRequest).stream.endAfterHeaders;
-  const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-}
-
-/**
- * The request body as undici gets it. undici destroys the body it was given when the origin's
- * answer is complete before the body is (an upload the origin answers or refuses early). A
- * destroyed HTTP/1 request leaves Node's parser stopped mid-body: the client could neither finish
- * sending nor send its next request on that connection. So an HTTP/1 body goes through a pipe
- * (about 1.1x the edge's CPU on a large upload); destroying an HTTP/2 request leaves its stream
- * alone, so it goes as it is.
- */
-function requestBody(req: IncomingMessage): Readable | null {
-  if (!hasBody(req)) return null;
-  return req.httpVersionMajor === 2 ? req : req.pipe(new PassThrough());
-}
-
-/**
- * The client's answer is complete but part of its request body never went anywhere. Over
- * HTTP/2 the stream is closed with NO_ERROR, which tells the client to stop sending (RFC 9113
- * §8.1); over HTTP/1 the rest is read and dropped, as Node and nginx do, so that the connection
- * stays usable (Node's requestTimeout bounds a body that never ends).
- */
-function dropUnreadBody(req: IncomingMessage, body: Readable): void {
-  if (req.httpVersionMajor === 2) {
-    // Once Node has sent END_STREAM, which it does just after 'finish' (its own server waits the
-    // same way): a RST_STREAM before it would leave the client an answer cut short.
-    const stream = (req as unknown as Http2ServerRequest).stream;
-    return void setImmediate(() => stream.close(http2Constants.NGHTTP2_NO_ERROR));
-  }
-  req.unpipe(body as PassThrough);
-  body.destroy();
-  req.resume();
-}
-
-/** Once the client's answer is out, a request body still coming is dropped (dropUnreadBody). */
-function dropBodyAfterAnswer(req: IncomingMessage, res: ServerResponse, body: Readable): void {
-  // Node's HTTP/2 response says 'finish' only when its stream closes, which an unread body never
-  // lets it do: there the answer is out once the stream's own writing is.
-  const answer = req.httpVersionMajor === 2 ? (req as unknown as Http2ServerRequest).stream : res;
-  answer.once('finish', () => req.complete || dropUnreadBody(req, body));
 }
 
 /**
@@ -154,14 +107,12 @@ export function createProxy({ zones, upstreams, logger, instruments }: ProxyDeps
       failed: (error) => fail(req, res, classifyOriginError(error), requestId, zone.name, error),
       cutShort: (error) => reportCutShort(zone.name, res.statusCode, requestId, error),
     });
-    const body = requestBody(req);
-    if (body) dropBodyAfterAnswer(req, res, body);
     upstreams.pool(decision.policy, decision.origin, host, zone.name).dispatch(
       {
         path: target.path,
         method: req.method as 'GET',
         headers: originRequestHeaders(req, scheme, requestId, target.authority!),
-        body,
+        body: originRequestBody(req, res),
       },
       relay,
     );
