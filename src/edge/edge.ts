@@ -1,7 +1,7 @@
 // The edge: client listeners (HTTP and HTTPS with SNI), the zone table kept in step with the
 // store, the revocation index, and the origin pools. Dependencies come in; nothing is global.
 import { constants, X509Certificate } from 'node:crypto';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { createSecureContext, rootCertificates } from 'node:tls';
 import { closeGracefully } from '../graceful-close.js';
@@ -16,7 +16,8 @@ import { createOriginSessions } from './origin-sessions.js';
 import { createProxy } from './proxy.js';
 import { createUpstreams } from './upstream.js';
 import { serveHttp2 } from './client-http2.js';
-import { createUpgradeHandler } from './websocket.js';
+import { answerWithoutUpgrade, createUpgradeHandler, isWebSocketUpgrade } from './websocket.js';
+import type { Scheme } from './route.js';
 import { createHttp2UpgradeHandler } from './websocket-h2.js';
 import { buildZoneTable, type ZoneTable } from './zone-table.js';
 import { createEdgeInstruments } from './instruments.js';
@@ -133,7 +134,10 @@ export function createEdge(deps: EdgeDeps): Edge {
 
   const clientHttp2 = options.clientHttp2 ?? true;
   const http = createHttpServer({ keepAliveTimeout: 65_000 }, (req, res) => proxy(req, res, 'http'));
-  http.on('upgrade', (req, socket, head) => upgrade(req, socket, head, 'http'));
+  /** Node hands over every request with an Upgrade header; only a WebSocket's becomes a tunnel. */
+  const takeUpgrade = (scheme: Scheme) => (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+    isWebSocketUpgrade(req) ? upgrade(req, socket, head, scheme) : answerWithoutUpgrade(req, socket, (r, res) => proxy(r, res, scheme));
+  http.on('upgrade', takeUpgrade('http'));
   const https = createHttpsServer(
     {
       // h2 first, as the edge's choice (see client-http2.ts). HTTP/1.0 clients offer http/1.0
@@ -155,7 +159,7 @@ export function createEdge(deps: EdgeDeps): Edge {
   );
   https.keepAliveTimeout = 65_000;
   const http2 = clientHttp2 ? serveHttp2(https, (req, res) => proxy(req, res, 'https'), { bodyTimeoutMs: options.clientBodyTimeoutMs ?? 60_000, websocket: createHttp2UpgradeHandler(upgradeDeps) }) : undefined;
-  https.on('upgrade', (req, socket, head) => upgrade(req, socket, head, 'https'));
+  https.on('upgrade', takeUpgrade('https'));
   https.on('tlsClientError', () => undefined); // unknown SNI and scanners: the alert is the answer
   // CONNECT asks for a tunnel, as of a forward proxy; the edge is not one (Node would just drop it).
   for (const server of [http, https]) {

@@ -1,10 +1,11 @@
-// WebSocket (and any HTTP/1.1 Upgrade) through the edge, in every mode: the same routing and
-// origin verification as plain requests, then bytes are piped both ways. The origin's answer is
-// not parsed (its status line is read only to count it), but it must begin within the origin
-// timeout (else 524, as for a request) and before the origin hangs up (else 520): until then
-// the client has had nothing from the edge.
+// WebSockets over HTTP/1.1 through the edge, in every mode: the same routing and origin
+// verification as plain requests, then bytes are piped both ways once the origin has switched
+// protocols. The origin's answer is not parsed (its status line is read only to count it), but
+// it must begin within the origin timeout (else 524, as for a request) and before the origin
+// hangs up (else 520): until then the client has had nothing from the edge. Other upgrades (h2c)
+// are answered as plain requests (answerWithoutUpgrade).
 // routeUpgrade and connectUpgradeOrigin are shared with WebSockets over HTTP/2 (websocket-h2.ts).
-import type { IncomingMessage } from 'node:http';
+import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
@@ -39,6 +40,34 @@ export interface UpgradeDeps {
 }
 
 const noop = () => undefined;
+
+/**
+ * A WebSocket's opening handshake (RFC 6455 §4.1): a GET whose Upgrade names websocket. Only
+ * those become tunnels. An h2c upgrade that an origin accepted would let the client speak HTTP/2
+ * to the origin directly, past everything the edge does per request (h2c smuggling).
+ */
+export function isWebSocketUpgrade(req: IncomingMessage): boolean {
+  return req.method === 'GET' && /(?:^|,)[ \t]*websocket[ \t]*(?:,|$)/i.test(req.headers.upgrade ?? '');
+}
+
+/**
+ * An upgrade the edge does not tunnel (h2c, TLS/1.0, anything but a WebSocket) is a plain request
+ * to it, as to nginx and Cloudflare: `curl --http2 http://…` gets its answer over HTTP/1.1. Node
+ * has already taken the connection from its HTTP server, so the request is answered on it by
+ * `handle`, and the connection closes after the answer. Node has stopped reading at the request
+ * head, so a body cannot be passed on: such a request gets 400.
+ */
+export function answerWithoutUpgrade(req: IncomingMessage, client: Duplex, handle: (req: IncomingMessage, res: ServerResponse) => void): void {
+  client.on('error', () => client.destroy());
+  if (req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0') {
+    return refuse(req, client, { status: 400, detail: 'This edge takes a body with an Upgrade header only for a WebSocket; send the request without the Upgrade.' }, requestIdFor(req));
+  }
+  const res = new ServerResponse(req);
+  res.shouldKeepAlive = false;
+  res.assignSocket(client as Socket);
+  res.once('finish', () => client.end());
+  handle(req, res);
+}
 const ORIGIN_STATUS = /^HTTP\/1\.[01] (\d{3})[ \r]/; // some origins leave out the space before an empty reason phrase
 
 function refuse(req: IncomingMessage, client: Duplex, failure: EdgeFailure, requestId: string): void {
@@ -114,8 +143,11 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
         const headers = originRequestHeaders(req, scheme, requestId, route.authority, true);
         let requestHead = `${req.method} ${route.path} HTTP/1.1\r\n`;
         for (let i = 0; i < headers.length; i += 2) requestHead += `${headers[i]}: ${headers[i + 1]}\r\n`;
+        // Nothing more of the client's goes to the origin before it has switched protocols
+        // (below): bytes sent behind the upgrade request would otherwise reach the origin as
+        // requests of their own, past the edge (their X-Forwarded-For and CF-Connecting-IP the
+        // client's to make up), whenever the origin refuses the upgrade.
         origin.write(`${requestHead}\r\n`);
-        if (head.length) origin.write(head);
         let answered = false; // the origin began its answer, or the edge answered for it
         const unanswered = (failure: EdgeFailure, error: Error) => {
           if (answered) return;
@@ -138,13 +170,18 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
           clearTimeout(timer);
           // The answer is passed on as it comes; its status line is read only to count it.
           const status = ORIGIN_STATUS.exec(first.toString('latin1', 0, 16));
-          const open = count(status ? Number(status[1]) : 520);
+          const code = status ? Number(status[1]) : 520;
+          const open = count(code);
           origin.on('close', () => client.destroy());
           client.once('close', () => open?.close());
           // Every byte either way is read or written on the client's socket, so its timer is the WebSocket's.
           (client as Socket).setTimeout(deps.idleTimeoutMs, () => client.destroy());
           client.write(first);
           origin.pipe(client);
+          // A refusal goes to the client, and nothing of the client's to the origin: the
+          // connection ends when the origin ends it, or idle.
+          if (code !== 101) return;
+          if (head.length) origin.write(head);
           client.pipe(origin);
         });
       },

@@ -6,7 +6,8 @@
 // request lines as clients may send them: absolute-form routed by its authority, two Host lines,
 // `OPTIONS *` and CONNECT answered by the edge itself. And an answer the origin breaks off after
 // its status line: the client's connection is cut, and the edge counts and logs why. And 103
-// Early Hints, passed on. And an origin that answers an upload before it is whole.
+// Early Hints, passed on. And an origin that answers an upload before it is whole. And bytes
+// sent behind an upgrade request: a refused WebSocket's, and an h2c upgrade's.
 import assert from 'node:assert/strict';
 import { connect, createServer, type Server } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
@@ -14,6 +15,8 @@ import { connect as http2Connect, constants as http2Constants } from 'node:http2
 import { Agent, request as httpsRequest } from 'node:https';
 import { connect as tlsConnect } from 'node:tls';
 import { once } from 'node:events';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../../src/log.js';
@@ -191,6 +194,62 @@ describe('origin answers through the edge', () => {
     const lines = head.slice(1).map((line) => line.toLowerCase());
     assert.deepEqual(lines.filter((line) => line.startsWith('host:')), ['host: form-b.test']);
     assert.ok(lines.includes('x-forwarded-host: form-b.test'), head.join('\n'));
+  });
+
+  it('a WebSocket upgrade the origin refuses: the refusal reaches the client, and nothing the client sends behind the upgrade reaches the origin', async () => {
+    let originGot = '';
+    const origin = createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.setEncoding('latin1').on('data', (chunk: string) => {
+        if (originGot === '') socket.write('HTTP/1.1 403 Forbidden\r\ncontent-length: 2\r\n\r\nno'); // and the connection kept alive
+        originGot += chunk;
+      });
+    });
+    await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+    servers.push(origin);
+    const zone = edge.app.admin.addZone({ name: 'ws-refused.test', account: 'site', mode: 'flexible' });
+    edge.app.zoneStore.setOrigins(zone.id, `127.0.0.1:${(origin.address() as { port: number }).port}`, null, new Date().toISOString());
+    edge.edge.refreshZones();
+    const smuggled = (path: string) => `GET ${path} HTTP/1.1\r\nHost: ws-refused.test\r\nCF-Connecting-IP: 10.6.6.6\r\nX-Forwarded-For: 10.6.6.6\r\n\r\n`;
+    const client = connect(edge.httpPort, '127.0.0.1');
+    try {
+      let answer = '';
+      client.setEncoding('latin1').on('data', (chunk: string) => (answer += chunk));
+      client.on('error', () => undefined);
+      await once(client, 'connect');
+      // A request in the same write as the upgrade, and one after the refusal.
+      client.write('GET /chat HTTP/1.1\r\nHost: ws-refused.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n' + smuggled('/in-the-same-write'));
+      for (let waited = 0; !answer.endsWith('no') && waited < 3000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.match(answer, /^HTTP\/1\.1 403 Forbidden\r\n/);
+      client.write(smuggled('/after-the-refusal'));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.match(originGot, /^GET \/chat HTTP\/1\.1\r\n/);
+      assert.equal(originGot.match(/HTTP\/1\.1\r\n/g)?.length, 1, originGot);
+      assert.doesNotMatch(originGot, /10\.6\.6\.6/);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it('an upgrade other than a WebSocket (h2c) is answered as a plain request over HTTP/1.1: no Upgrade to the origin, nothing pipelined behind it sent on, the connection closed', async () => {
+    const heads = await zoneRecording('h2c.test');
+    const answer = await exchange(
+      'GET /h2c HTTP/1.1\r\nHost: h2c.test\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n' +
+        'GET /behind HTTP/1.1\r\nHost: h2c.test\r\n\r\n',
+    );
+    assert.match(answer, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(answer, /\r\nconnection: close\r\n/i);
+    assert.ok(answer.endsWith('\r\n\r\nh2c.test'), answer);
+    assert.equal(heads.length, 1, heads.join('\n---\n'));
+    assert.match(heads[0]!, /^GET \/h2c HTTP\/1\.1\r\n/);
+    assert.doesNotMatch(heads[0]!, /upgrade|http2-settings|h2c\r\n/i);
+    // As curl sends it for http:// with --http2.
+    const { stdout } = await promisify(execFile)('curl', ['-s', '--http2', '-w', ' %{http_version} %{http_code}', '-H', 'Host: h2c.test', `http://127.0.0.1:${edge.httpPort}/curl`]);
+    assert.equal(stdout, 'h2c.test 1.1 200');
+    assert.equal(heads.length, 2);
+    // A body behind such an upgrade cannot be passed on (Node stops reading at the head).
+    assert.match(await exchange('POST / HTTP/1.1\r\nHost: h2c.test\r\nConnection: Upgrade\r\nUpgrade: h2c\r\nContent-Length: 2\r\n\r\nhi'), /^HTTP\/1\.1 400 Bad Request\r\n[^]*only for a WebSocket/);
+    assert.equal(heads.length, 2);
   });
 
   it('answers 400 to two Host lines, to an empty one, to one that is not host[:port], to OPTIONS * and to an upgrade with two Host lines, 405 to TRACE and 501 to CONNECT, without asking any origin', async () => {

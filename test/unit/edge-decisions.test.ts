@@ -5,6 +5,8 @@ import { classifyOriginError, cutShortReason, socketCloseReason } from '../../sr
 import { clientAddress, clientResponseHeaders } from '../../src/edge/headers.js';
 import { requestTarget } from '../../src/edge/request-target.js';
 import { decideRoute } from '../../src/edge/route.js';
+import { isWebSocketUpgrade } from '../../src/edge/websocket.js';
+import type { IncomingMessage } from 'node:http';
 import { chainVerdict, identityVerdict, OriginVerifyError, resumedSessionVerdict } from '../../src/edge/verify.js';
 import { buildZoneTable, hostOf, servesOnConnection } from '../../src/edge/zone-table.js';
 import type { SslMode, Zone } from '../../src/store/zones.js';
@@ -120,6 +122,18 @@ describe('requestTarget', () => {
       else assert.deepEqual(target, expected);
     });
   }
+});
+
+describe('isWebSocketUpgrade', () => {
+  const asks = (method: string, upgrade: string | undefined) => isWebSocketUpgrade({ method, headers: { upgrade } } as unknown as IncomingMessage);
+  it("tunnels a GET whose Upgrade names websocket, in any case, alone or in a list", () => {
+    for (const upgrade of ['websocket', 'WebSocket', 'h2c, websocket', 'websocket ,foo', '\twebsocket']) assert.equal(asks('GET', upgrade), true, upgrade);
+  });
+  it('not h2c, TLS, a name merely containing websocket, another method, or none', () => {
+    for (const upgrade of ['h2c', 'TLS/1.0', 'websockets', 'x-websocket', 'websocket/13x', '']) assert.equal(asks('GET', upgrade), false, upgrade);
+    assert.equal(asks('POST', 'websocket'), false);
+    assert.equal(asks('GET', undefined), false);
+  });
 });
 
 describe('zone lookup', () => {
