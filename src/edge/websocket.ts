@@ -41,6 +41,15 @@ export interface UpgradeDeps {
 
 const noop = () => undefined;
 
+const ORIGIN_STATUS = /^HTTP\/1\.[01] (\d{3})[ \r]/; // some origins leave out the space before an empty reason phrase
+
+function refuse(req: IncomingMessage, client: Duplex, failure: EdgeFailure, requestId: string): void {
+  const { type, body } = renderEdgeError(req, failure, requestId);
+  const { reason, headers } = edgeErrorHead(failure, requestId, type, body);
+  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  client.end(`HTTP/1.1 ${failure.status} ${reason}\r\n${lines}connection: close\r\n\r\n${body}`);
+}
+
 /**
  * A WebSocket's opening handshake (RFC 6455 §4.1): a GET whose Upgrade names websocket. Only
  * those become tunnels. An h2c upgrade that an origin accepted would let the client speak HTTP/2
@@ -67,14 +76,6 @@ export function answerWithoutUpgrade(req: IncomingMessage, client: Duplex, handl
   res.assignSocket(client as Socket);
   res.once('finish', () => client.end());
   handle(req, res);
-}
-const ORIGIN_STATUS = /^HTTP\/1\.[01] (\d{3})[ \r]/; // some origins leave out the space before an empty reason phrase
-
-function refuse(req: IncomingMessage, client: Duplex, failure: EdgeFailure, requestId: string): void {
-  const { type, body } = renderEdgeError(req, failure, requestId);
-  const { reason, headers } = edgeErrorHead(failure, requestId, type, body);
-  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
-  client.end(`HTTP/1.1 ${failure.status} ${reason}\r\n${lines}connection: close\r\n\r\n${body}`);
 }
 
 /**
