@@ -306,6 +306,10 @@ describe('origin answers through the edge', () => {
     /** Resolves with `promise`, or rejects after `ms` saying what did not happen. */
     const within = <T>(ms: number, what: string, promise: Promise<T>) =>
       Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms).unref())]);
+    /** Resolves once `done()` holds, looking every 20 ms, or rejects after `ms` saying what did not happen. */
+    const until = async (ms: number, what: string, done: () => boolean) => {
+      for (const deadline = Date.now() + ms; !done(); await new Promise((resolve) => setTimeout(resolve, 20))) if (Date.now() > deadline) throw new Error(`${what} within ${ms} ms`);
+    };
 
     it('HTTP/1.1: the client gets the answer, sends the rest of its body, and its next request on the connection is answered', { timeout: 20_000 }, async () => {
       const socket = tlsConnect({ host: '127.0.0.1', port: edge.httpsPort, servername: 'early.test', ca: edge.edgeCaPem, ALPNProtocols: ['http/1.1'] });
@@ -314,16 +318,13 @@ describe('origin answers through the edge', () => {
         let received = '';
         socket.setEncoding('latin1').on('data', (chunk: string) => (received += chunk));
         const answers = () => received.match(/HTTP\/1\.1 \d+ [^\r]*\r\n[^]*?\r\n\r\nearly/g) ?? [];
-        const answered = async (count: number) => {
-          while (answers().length < count) await new Promise((resolve) => setTimeout(resolve, 20));
-        };
         socket.write(`POST / HTTP/1.1\r\nHost: early.test\r\nContent-Length: ${UPLOAD}\r\n\r\n`);
         socket.write(MB);
-        await within(5000, 'the origin\'s answer', answered(1));
+        await until(5000, "the origin's answer", () => answers().length === 1);
         // The rest of the body goes nowhere, but it must go: a client sends what it announced.
         for (let sent = MB.length; sent < UPLOAD; sent += MB.length) if (!socket.write(MB)) await within(5000, 'the rest of the body taken', once(socket, 'drain'));
         socket.write('GET /next HTTP/1.1\r\nHost: early.test\r\n\r\n');
-        await within(5000, 'the next request answered on the same connection', answered(2));
+        await until(5000, 'the next request answered on the same connection', () => answers().length === 2);
         assert.deepEqual(answers().map((answer) => answer.slice(0, 15)), ['HTTP/1.1 200 OK', 'HTTP/1.1 200 OK']);
       } finally {
         socket.destroy();
@@ -351,9 +352,7 @@ describe('origin answers through the edge', () => {
           }
           return frames;
         };
-        await within(5000, 'RST_STREAM on stream 1', (async () => {
-          while (!streamFrames().some((frame) => frame.startsWith('RST_STREAM'))) await new Promise((resolve) => setTimeout(resolve, 20));
-        })());
+        await until(5000, 'RST_STREAM on stream 1', () => streamFrames().some((frame) => frame.startsWith('RST_STREAM')));
         const frames = streamFrames();
         assert.equal(frames[0], 'HEADERS');
         assert.deepEqual(frames.slice(-2), ['DATA END_STREAM', 'RST_STREAM 0'], frames.join(', '));
@@ -379,9 +378,7 @@ describe('origin answers through the edge', () => {
           await within(5000, 'the answer', once(stream, 'end'));
           assert.equal(body, 'early');
           // Node's client keeps a stream whose own body is unsent open after RST_STREAM, but marks it closed.
-          await within(5000, 'RST_STREAM from the edge', (async () => {
-            while (!stream.closed) await new Promise((resolve) => setTimeout(resolve, 20));
-          })());
+          await until(5000, 'RST_STREAM from the edge', () => stream.closed);
           assert.equal(stream.rstCode, http2Constants.NGHTTP2_NO_ERROR);
           stream.destroy();
         }
