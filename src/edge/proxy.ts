@@ -49,8 +49,27 @@ export function createProxy({ zones, upstreams, logger, instruments }: ProxyDeps
   // connection were parsed already, but none of them reaches an origin.
   const distrusted = new WeakSet<object>();
 
-  return function handle(req: IncomingMessage, res: ServerResponse, scheme: Scheme): void {
+  // HTTP/1 requests a client pipelines, waiting for their turn (see handle), by connection.
+  const waiting = new WeakMap<object, number>();
+  function waitForTurn(req: IncomingMessage, res: ServerResponse, scheme: Scheme): void {
+    const connection = req.socket;
+    waiting.set(connection, (waiting.get(connection) ?? 0) + 1);
+    connection.pause();
+    res.once('socket', () => {
+      const left = waiting.get(connection)! - 1;
+      waiting.set(connection, left);
+      if (left === 0) connection.resume();
+      handle(req, res, scheme);
+    });
+  }
+
+  function handle(req: IncomingMessage, res: ServerResponse, scheme: Scheme): void {
     if (distrusted.has(req.socket)) return void res.destroy();
+    // Node hands over every request a client pipelines at once, though it answers them in
+    // order: one connection could hold as many origin connections as the pool has. A request
+    // whose answer waits its turn (Node has not given it the connection yet) is handled when its
+    // turn comes, one after another as nginx does, and the connection is read no further meanwhile.
+    if (!res.socket && req.httpVersionMajor === 1) return waitForTurn(req, res, scheme);
     const startedAt = performance.now();
     const requestId = requestIdFor(req);
     const target = requestTarget(req.url ?? '/', req.rawHeaders);
@@ -116,5 +135,6 @@ export function createProxy({ zones, upstreams, logger, instruments }: ProxyDeps
       },
       relay,
     );
-  };
+  }
+  return handle;
 }

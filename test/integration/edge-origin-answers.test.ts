@@ -196,6 +196,38 @@ describe('origin answers through the edge', () => {
     assert.ok(lines.includes('x-forwarded-host: form-b.test'), head.join('\n'));
   });
 
+  it('pipelined requests are handled one after another, as nginx does: one client connection holds one origin request at a time, and gets every answer in order', async () => {
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const origin = createHttpServer((req, res) => {
+      mostInFlight = Math.max(mostInFlight, ++inFlight);
+      setTimeout(() => {
+        inFlight--;
+        res.end(req.url);
+      }, 10);
+    });
+    await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+    servers.push(origin as unknown as Server);
+    const zone = edge.app.admin.addZone({ name: 'pipelined.test', account: 'site', mode: 'flexible' });
+    edge.app.zoneStore.setOrigins(zone.id, `127.0.0.1:${(origin.address() as { port: number }).port}`, null, new Date().toISOString());
+    edge.edge.refreshZones();
+    const paths = Array.from({ length: 20 }, (_, i) => `/${i}`);
+    const client = connect(edge.httpPort, '127.0.0.1');
+    try {
+      let answer = '';
+      client.setEncoding('latin1').on('data', (chunk: string) => (answer += chunk));
+      client.on('error', () => undefined);
+      await once(client, 'connect');
+      client.write(paths.map((path) => `GET ${path} HTTP/1.1\r\nHost: pipelined.test\r\n\r\n`).join(''));
+      const bodies = () => [...answer.matchAll(/\r\n\r\n(\/\d+)/g)].map((match) => match[1]);
+      for (let waited = 0; bodies().length < paths.length && waited < 5000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.deepEqual(bodies(), paths);
+      assert.equal(mostInFlight, 1);
+    } finally {
+      client.destroy();
+    }
+  });
+
   it('a WebSocket upgrade the origin refuses: the refusal reaches the client, and nothing the client sends behind the upgrade reaches the origin', async () => {
     let originGot = '';
     const origin = createServer((socket) => {
