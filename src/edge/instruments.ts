@@ -22,8 +22,11 @@ export interface ZoneInstruments {
   answered(mode: string, code: number, seconds: number): void;
   ttfb(seconds: number): void;
   verifyFailure(reason: Verdict): void;
-  /** A WebSocket upgrade answered with `code`; an opened one (101, or 200 over HTTP/2) is open until `close`. */
-  websocket(code: number): { close(): void } | undefined;
+  /**
+   * A WebSocket upgrade answered with `code`; an `opened` one (101 over HTTP/1.1, 200 over
+   * HTTP/2) is open until `close`. Over HTTP/1.1 a 200 is an origin that did not switch.
+   */
+  websocket(code: number, opened: boolean): { close(): void } | undefined;
   cutShort(reason: CutShortReason): void;
 }
 
@@ -64,9 +67,9 @@ export function createEdgeInstruments(metrics: EdgeMetrics | undefined) {
       },
       ttfb: (seconds) => ttfb.observe(seconds),
       verifyFailure: (reason) => metrics.verifyFailures.labels(zone, reason).inc(),
-      websocket(code) {
+      websocket(code, opened) {
         metrics.websockets.labels(zone, String(code)).inc();
-        if (code !== 101 && code !== 200) return undefined;
+        if (!opened) return undefined;
         const open = metrics.websocketsOpen.labels(zone);
         open.inc();
         let closed = false;

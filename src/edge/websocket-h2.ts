@@ -38,7 +38,7 @@ export function createHttp2UpgradeHandler(deps: UpgradeDeps) {
     const stream = h2req.stream;
     const requestId = requestIdFor(req);
     const route = routeUpgrade(deps.zones, req, (req.socket as TLSSocket).servername, 'https');
-    const count = (code: number) => deps.instruments.forZone(route.zoneName).websocket(code);
+    const count = (code: number, opened = false) => deps.instruments.forZone(route.zoneName).websocket(code, opened);
     if (route.kind === 'refuse') {
       count(route.failure.status);
       return sendEdgeError(req, res, route.failure, requestId);
@@ -95,7 +95,7 @@ export function createHttp2UpgradeHandler(deps: UpgradeDeps) {
           }
           if (settled || stream.destroyed) return void socket.destroy();
           settled = true;
-          const open = count(200);
+          const open = count(200, true);
           stream.once('close', () => open?.close());
           const agreed: Record<string, string> = { [REQUEST_ID_HEADER]: requestId };
           for (const name of ['sec-websocket-protocol', 'sec-websocket-extensions']) {

@@ -125,7 +125,7 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
     const requestId = requestIdFor(req);
     client.on('error', () => client.destroy());
     const route = routeUpgrade(deps.zones, req, (client as TLSSocket).servername, scheme);
-    const count = (code: number) => deps.instruments.forZone(route.zoneName).websocket(code);
+    const count = (code: number, opened = false) => deps.instruments.forZone(route.zoneName).websocket(code, opened);
     if (route.kind === 'refuse') {
       count(route.failure.status);
       return refuse(req, client, route.failure, requestId);
@@ -172,7 +172,7 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
           // The answer is passed on as it comes; its status line is read only to count it.
           const status = ORIGIN_STATUS.exec(first.toString('latin1', 0, 16));
           const code = status ? Number(status[1]) : 520;
-          const open = count(code);
+          const open = count(code, code === 101);
           origin.on('close', () => client.destroy());
           client.once('close', () => open?.close());
           // Every byte either way is read or written on the client's socket, so its timer is the WebSocket's.

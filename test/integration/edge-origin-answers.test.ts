@@ -263,6 +263,33 @@ describe('origin answers through the edge', () => {
     }
   });
 
+  it('a WebSocket upgrade the origin answers 200 without switching is counted by its status, and never as open', async () => {
+    const origin = createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.once('data', () => socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok')); // and the connection kept alive
+    });
+    await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+    servers.push(origin);
+    const zone = edge.app.admin.addZone({ name: 'ws-unswitched.test', account: 'site', mode: 'flexible' });
+    edge.app.zoneStore.setOrigins(zone.id, `127.0.0.1:${(origin.address() as { port: number }).port}`, null, new Date().toISOString());
+    edge.edge.refreshZones();
+    const client = connect(edge.httpPort, '127.0.0.1');
+    try {
+      let answer = '';
+      client.setEncoding('latin1').on('data', (chunk: string) => (answer += chunk));
+      client.on('error', () => undefined);
+      await once(client, 'connect');
+      client.write('GET / HTTP/1.1\r\nHost: ws-unswitched.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+      for (let waited = 0; !answer.endsWith('ok') && waited < 3000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.match(answer, /^HTTP\/1\.1 200 OK\r\n/);
+      const metrics = await (await fetch(edge.metricsUrl)).text();
+      assert.match(metrics, /^strictedge_edge_websockets_total\{zone="ws-unswitched\.test",code="200"\} 1$/m);
+      assert.doesNotMatch(metrics, /^strictedge_edge_websockets_open\{zone="ws-unswitched\.test"\} [1-9]/m); // while its connection is still open
+    } finally {
+      client.destroy();
+    }
+  });
+
   it('an upgrade other than a WebSocket (h2c) is answered as a plain request over HTTP/1.1: no Upgrade to the origin, nothing pipelined behind it sent on, the connection closed', async () => {
     const heads = await zoneRecording('h2c.test');
     const answer = await exchange(
