@@ -10,7 +10,7 @@
 // sent behind an upgrade request: a refused WebSocket's, and an h2c upgrade's.
 import assert from 'node:assert/strict';
 import { connect, createServer, type Server } from 'node:net';
-import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { connect as http2Connect, constants as http2Constants } from 'node:http2';
 import { Agent, request as httpsRequest } from 'node:https';
 import { connect as tlsConnect } from 'node:tls';
@@ -57,17 +57,34 @@ describe('origin answers through the edge', () => {
     edge.app.admin.createAccount('site');
   });
 
+  /** Starts `origin` on a loopback port and routes a flexible zone `name` (account "site") to it. */
+  async function routeZone(name: string, origin: Server | HttpServer): Promise<void> {
+    await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+    servers.push(origin as unknown as Server);
+    const zone = edge.app.admin.addZone({ name, account: 'site', mode: 'flexible' });
+    edge.app.zoneStore.setOrigins(zone.id, `127.0.0.1:${(origin.address() as { port: number }).port}`, null, new Date().toISOString());
+    edge.edge.refreshZones();
+  }
+
+  /** A raw connection to the edge's HTTP port, and what has come back on it so far. */
+  async function rawClient() {
+    const client = connect(edge.httpPort, '127.0.0.1');
+    let received = '';
+    client.setEncoding('latin1').on('data', (chunk: string) => (received += chunk));
+    client.on('error', () => undefined);
+    await once(client, 'connect');
+    return { client, received: () => received };
+  }
+
+  const websocketUpgrade = (host: string) => `GET /chat HTTP/1.1\r\nHost: ${host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
+
   /** A flexible zone whose origin answers every request with these exact bytes (then ends the connection, with `thenClose`). */
   async function zoneAnswering(name: string, answer: string, { thenClose = false } = {}): Promise<void> {
     const server = createServer((socket) => {
       socket.on('error', () => undefined);
       socket.on('data', () => (thenClose ? socket.end(answer) : socket.write(answer)));
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    servers.push(server);
-    const zone = edge.app.admin.addZone({ name, account: 'site', mode: 'flexible' });
-    edge.app.zoneStore.setOrigins(zone.id, `127.0.0.1:${(server.address() as { port: number }).port}`, null, new Date().toISOString());
-    edge.edge.refreshZones();
+    await routeZone(name, server);
   }
 
   /** Two requests on one kept-alive client connection: both must be answered. */
@@ -160,11 +177,7 @@ describe('origin answers through the edge', () => {
         }
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    servers.push(server);
-    const zone = edge.app.admin.addZone({ name, account: 'site', mode: 'flexible' });
-    edge.app.zoneStore.setOrigins(zone.id, `127.0.0.1:${(server.address() as { port: number }).port}`, null, new Date().toISOString());
-    edge.edge.refreshZones();
+    await routeZone(name, server);
     return heads;
   }
 
@@ -206,20 +219,12 @@ describe('origin answers through the edge', () => {
         res.end(req.url);
       }, 10);
     });
-    await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
-    servers.push(origin as unknown as Server);
-    const zone = edge.app.admin.addZone({ name: 'pipelined.test', account: 'site', mode: 'flexible' });
-    edge.app.zoneStore.setOrigins(zone.id, `127.0.0.1:${(origin.address() as { port: number }).port}`, null, new Date().toISOString());
-    edge.edge.refreshZones();
+    await routeZone('pipelined.test', origin);
     const paths = Array.from({ length: 20 }, (_, i) => `/${i}`);
-    const client = connect(edge.httpPort, '127.0.0.1');
+    const { client, received: answer } = await rawClient();
     try {
-      let answer = '';
-      client.setEncoding('latin1').on('data', (chunk: string) => (answer += chunk));
-      client.on('error', () => undefined);
-      await once(client, 'connect');
       client.write(paths.map((path) => `GET ${path} HTTP/1.1\r\nHost: pipelined.test\r\n\r\n`).join(''));
-      const bodies = () => [...answer.matchAll(/\r\n\r\n(\/\d+)/g)].map((match) => match[1]);
+      const bodies = () => [...answer().matchAll(/\r\n\r\n(\/\d+)/g)].map((match) => match[1]);
       for (let waited = 0; bodies().length < paths.length && waited < 5000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
       assert.deepEqual(bodies(), paths);
       assert.equal(mostInFlight, 1);
@@ -237,22 +242,14 @@ describe('origin answers through the edge', () => {
         originGot += chunk;
       });
     });
-    await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
-    servers.push(origin);
-    const zone = edge.app.admin.addZone({ name: 'ws-refused.test', account: 'site', mode: 'flexible' });
-    edge.app.zoneStore.setOrigins(zone.id, `127.0.0.1:${(origin.address() as { port: number }).port}`, null, new Date().toISOString());
-    edge.edge.refreshZones();
+    await routeZone('ws-refused.test', origin);
     const smuggled = (path: string) => `GET ${path} HTTP/1.1\r\nHost: ws-refused.test\r\nCF-Connecting-IP: 10.6.6.6\r\nX-Forwarded-For: 10.6.6.6\r\n\r\n`;
-    const client = connect(edge.httpPort, '127.0.0.1');
+    const { client, received: answer } = await rawClient();
     try {
-      let answer = '';
-      client.setEncoding('latin1').on('data', (chunk: string) => (answer += chunk));
-      client.on('error', () => undefined);
-      await once(client, 'connect');
       // A request in the same write as the upgrade, and one after the refusal.
-      client.write('GET /chat HTTP/1.1\r\nHost: ws-refused.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n' + smuggled('/in-the-same-write'));
-      for (let waited = 0; !answer.endsWith('no') && waited < 3000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
-      assert.match(answer, /^HTTP\/1\.1 403 Forbidden\r\n/);
+      client.write(websocketUpgrade('ws-refused.test') + smuggled('/in-the-same-write'));
+      for (let waited = 0; !answer().endsWith('no') && waited < 3000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.match(answer(), /^HTTP\/1\.1 403 Forbidden\r\n/);
       client.write(smuggled('/after-the-refusal'));
       await new Promise((resolve) => setTimeout(resolve, 300));
       assert.match(originGot, /^GET \/chat HTTP\/1\.1\r\n/);
@@ -268,20 +265,12 @@ describe('origin answers through the edge', () => {
       socket.on('error', () => undefined);
       socket.once('data', () => socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok')); // and the connection kept alive
     });
-    await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
-    servers.push(origin);
-    const zone = edge.app.admin.addZone({ name: 'ws-unswitched.test', account: 'site', mode: 'flexible' });
-    edge.app.zoneStore.setOrigins(zone.id, `127.0.0.1:${(origin.address() as { port: number }).port}`, null, new Date().toISOString());
-    edge.edge.refreshZones();
-    const client = connect(edge.httpPort, '127.0.0.1');
+    await routeZone('ws-unswitched.test', origin);
+    const { client, received: answer } = await rawClient();
     try {
-      let answer = '';
-      client.setEncoding('latin1').on('data', (chunk: string) => (answer += chunk));
-      client.on('error', () => undefined);
-      await once(client, 'connect');
-      client.write('GET / HTTP/1.1\r\nHost: ws-unswitched.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
-      for (let waited = 0; !answer.endsWith('ok') && waited < 3000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
-      assert.match(answer, /^HTTP\/1\.1 200 OK\r\n/);
+      client.write(websocketUpgrade('ws-unswitched.test'));
+      for (let waited = 0; !answer().endsWith('ok') && waited < 3000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.match(answer(), /^HTTP\/1\.1 200 OK\r\n/);
       const metrics = await (await fetch(edge.metricsUrl)).text();
       assert.match(metrics, /^strictedge_edge_websockets_total\{zone="ws-unswitched\.test",code="200"\} 1$/m);
       assert.doesNotMatch(metrics, /^strictedge_edge_websockets_open\{zone="ws-unswitched\.test"\} [1-9]/m); // while its connection is still open
@@ -355,11 +344,7 @@ describe('origin answers through the edge', () => {
         req.resume();
         res.end('early');
       });
-      await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
-      servers.push(origin as unknown as Server);
-      const zone = edge.app.admin.addZone({ name: 'early.test', account: 'site', mode: 'flexible' });
-      edge.app.zoneStore.setOrigins(zone.id, `127.0.0.1:${(origin.address() as { port: number }).port}`, null, new Date().toISOString());
-      edge.edge.refreshZones();
+      await routeZone('early.test', origin);
     });
 
     /** Resolves with `promise`, or rejects after `ms` saying what did not happen. */
@@ -459,11 +444,7 @@ describe('origin answers through the edge', () => {
       req.on('data', (chunk: Buffer) => (bytes += chunk.length));
       req.on('close', () => seen.push(`${req.headers['x-via']} ${bytes} ${req.complete ? 'whole' : 'cut'}`));
     });
-    await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
-    servers.push(origin as unknown as Server);
-    const zone = edge.app.admin.addZone({ name: 'given-up.test', account: 'site', mode: 'flexible' });
-    edge.app.zoneStore.setOrigins(zone.id, `127.0.0.1:${(origin.address() as { port: number }).port}`, null, new Date().toISOString());
-    edge.edge.refreshZones();
+    await routeZone('given-up.test', origin);
     const originSaw = async (count: number) => {
       for (let waited = 0; seen.length < count && waited < 5000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
     };
