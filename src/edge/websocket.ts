@@ -64,11 +64,15 @@ export function isWebSocketUpgrade(req: IncomingMessage): boolean {
  * to it, as to nginx and Cloudflare: `curl --http2 http://…` gets its answer over HTTP/1.1. Node
  * has already taken the connection from its HTTP server, so the request is answered on it by
  * `handle`, and the connection closes after the answer. Node has stopped reading at the request
- * head, so a body cannot be passed on: such a request gets 400.
+ * head, so a body cannot be passed on: such a request gets 400, counted in requests_total under
+ * zone "unknown" like the request handler's other refusals.
  */
-export function answerWithoutUpgrade(req: IncomingMessage, client: Duplex, handle: (req: IncomingMessage, res: ServerResponse) => void): void {
+export function answerWithoutUpgrade(req: IncomingMessage, client: Duplex, handle: (req: IncomingMessage, res: ServerResponse) => void, instruments: EdgeInstruments): void {
   client.on('error', () => client.destroy());
   if (req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0') {
+    // Counted as the request handler counts the edge's own refusals: under zone "unknown". It is
+    // answered from the request head alone, at once.
+    instruments.forZone('unknown').answered('none', 400, 0);
     return refuse(req, client, { status: 400, detail: 'This edge takes a body with an Upgrade header only for a WebSocket; send the request without the Upgrade.' }, requestIdFor(req));
   }
   const res = new ServerResponse(req);

@@ -296,8 +296,11 @@ describe('origin answers through the edge', () => {
     assert.equal(stdout, 'h2c.test 1.1 200');
     assert.equal(heads.length, 2);
     // A body behind such an upgrade cannot be passed on (Node stops reading at the head).
+    const refusals = async () => Number(/^strictedge_edge_requests_total\{zone="unknown",mode="none",code="400"\} (\d+)$/m.exec(await (await fetch(edge.metricsUrl)).text())?.[1] ?? 0);
+    const refusedBefore = await refusals();
     assert.match(await exchange('POST / HTTP/1.1\r\nHost: h2c.test\r\nConnection: Upgrade\r\nUpgrade: h2c\r\nContent-Length: 2\r\n\r\nhi'), /^HTTP\/1\.1 400 Bad Request\r\n[^]*only for a WebSocket/);
     assert.equal(heads.length, 2);
+    assert.equal(await refusals(), refusedBefore + 1, 'counted as the edge\'s own refusal');
   });
 
   it('answers 400 to two Host lines, to an empty one, to one that is not host[:port], to OPTIONS * and to an upgrade with two Host lines, 405 to TRACE and 501 to CONNECT, without asking any origin', async () => {
