@@ -5,17 +5,16 @@
 // RFC 8441 §5 has no key or accept on HTTP/2), checks the origin's 101 against that key, answers
 // the stream 200 and then carries the WebSocket frames both ways, as HAProxy does. Routing,
 // origin verification, the 52x codes and the origin timeout are those of an HTTP/1.1 upgrade.
-// Node's HTTP/1 client reads the origin's answer.
+// Node's HTTP/1 client reads the origin's answer (requestOriginUpgrade).
 import { createHash, randomBytes } from 'node:crypto';
-import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { sendEdgeError, type EdgeFailure } from './error-pages.js';
 import { classifyOriginError } from './classify.js';
 import { createFailureReporter } from './failure-report.js';
 import { clientResponseHeaders, originRequestHeaders, requestIdFor, REQUEST_ID_HEADER } from './headers.js';
-import { connectUpgradeOrigin, routeUpgrade, type UpgradeDeps } from './websocket.js';
+import { connectUpgradeOrigin, requestOriginUpgrade, routeUpgrade, upgradeError, type UpgradeDeps } from './websocket.js';
 
 const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const EDGE_HANDSHAKE_HEADER = /^sec-websocket-(key|accept)$/i;
@@ -23,10 +22,6 @@ const EDGE_HANDSHAKE_HEADER = /^sec-websocket-(key|accept)$/i;
 /** The Sec-WebSocket-Accept an origin must answer `key` with (RFC 6455 §4.2.2). */
 function websocketAccept(key: string): string {
   return createHash('sha1').update(key + WEBSOCKET_GUID).digest('base64');
-}
-
-function upgradeError(message: string, code: string): Error {
-  return Object.assign(new Error(message), { code });
 }
 
 export function createHttp2UpgradeHandler(deps: UpgradeDeps) {
@@ -49,11 +44,16 @@ export function createHttp2UpgradeHandler(deps: UpgradeDeps) {
       return void res.end();
     }
     let settled = false; // the stream has its answer: the edge's, the origin's refusal, or 200
-    const fail = (failure: EdgeFailure, error: unknown) => {
+    // The client left first: nobody to answer, nothing to blame.
+    const clientLeft = () => {
       if (settled) return;
       settled = true;
-      // The client left first: nobody to answer, nothing to blame.
-      if (stream.destroyed) return void count(499);
+      count(499);
+    };
+    const fail = (failure: EdgeFailure, error: unknown) => {
+      if (stream.destroyed) return clientLeft();
+      if (settled) return;
+      settled = true;
       count(failure.status);
       reportOriginFailure(route.zoneName, failure, requestId, error, true);
       sendEdgeError(req, res, failure, requestId);
@@ -62,8 +62,8 @@ export function createHttp2UpgradeHandler(deps: UpgradeDeps) {
     connectUpgradeOrigin(deps, route).then(
       (origin) => {
         if (stream.destroyed) {
-          count(499);
-          return origin.destroy();
+          origin.destroy();
+          return clientLeft();
         }
         const key = randomBytes(16).toString('base64');
         const headers: string[] = [];
@@ -73,65 +73,60 @@ export function createHttp2UpgradeHandler(deps: UpgradeDeps) {
           if (!EDGE_HANDSHAKE_HEADER.test(forwarded[i]!)) headers.push(forwarded[i]!, forwarded[i + 1]!);
         }
         headers.push('connection', 'Upgrade', 'upgrade', 'websocket', 'sec-websocket-key', key);
-        const upgrade = httpRequest({ method: 'GET', path: route.path, headers, setHost: false, createConnection: () => origin });
-        const timer = setTimeout(() => {
-          fail({ status: 524 }, upgradeError('no answer to the upgrade in time', 'STRICTEDGE_UPGRADE_TIMEOUT'));
-          upgrade.destroy();
-        }, deps.responseTimeoutMs);
-        const done = () => clearTimeout(timer);
+        const pending = requestOriginUpgrade(origin, route.path, headers, deps.responseTimeoutMs, {
+          switched(answer, socket, head) {
+            if (stream.destroyed) {
+              socket.destroy();
+              return clientLeft();
+            }
+            if (answer.headers['sec-websocket-accept'] !== websocketAccept(key)) {
+              socket.destroy();
+              return fail({ status: 520 }, upgradeError("the origin's 101 does not accept the edge's Sec-WebSocket-Key", 'STRICTEDGE_UPGRADE_BAD_ACCEPT'));
+            }
+            settled = true;
+            const open = count(200, true);
+            stream.once('close', () => open?.close());
+            const agreed: Record<string, string> = { [REQUEST_ID_HEADER]: requestId };
+            for (const name of ['sec-websocket-protocol', 'sec-websocket-extensions']) {
+              const value = answer.headers[name];
+              if (typeof value === 'string') agreed[name] = value;
+            }
+            res.writeHead(200, agreed);
+            socket.on('error', () => socket.destroy());
+            stream.on('error', () => stream.destroy());
+            // An origin that ended cleanly has ended the stream through the pipe (END_STREAM); one
+            // that went away without ending resets it.
+            socket.once('close', () => {
+              if (!stream.writableEnded) stream.destroy();
+            });
+            stream.once('close', () => socket.destroy());
+            // Every frame either way passes through the stream, so its timer is the WebSocket's.
+            stream.setTimeout(deps.idleTimeoutMs, () => stream.destroy());
+            if (head.length) stream.write(head);
+            socket.pipe(stream);
+            stream.pipe(socket);
+          },
+          answered(answer) {
+            if (stream.destroyed) {
+              answer.destroy();
+              return clientLeft();
+            }
+            // A 2xx without the upgrade would tell the client its WebSocket is open (RFC 8441 §5).
+            if (answer.statusCode! < 300) {
+              answer.destroy();
+              return fail({ status: 520 }, upgradeError(`the origin answered the upgrade with ${answer.statusCode} instead of 101`, 'STRICTEDGE_UPGRADE_NOT_SWITCHED'));
+            }
+            settled = true;
+            count(answer.statusCode!);
+            res.writeHead(answer.statusCode!, clientResponseHeaders(answer.headers, requestId, true));
+            answer.on('error', () => res.destroy());
+            answer.pipe(res);
+          },
+          failed: fail,
+        });
         stream.once('close', () => {
-          done();
-          upgrade.destroy();
+          if (pending.cancel()) clientLeft();
         });
-        upgrade.on('error', (error) => {
-          done();
-          fail({ status: 520 }, error);
-        });
-        upgrade.on('upgrade', (answer: IncomingMessage, socket: Socket, head: Buffer) => {
-          done();
-          if (answer.headers['sec-websocket-accept'] !== websocketAccept(key)) {
-            socket.destroy();
-            return fail({ status: 520 }, upgradeError("the origin's 101 does not accept the edge's Sec-WebSocket-Key", 'STRICTEDGE_UPGRADE_BAD_ACCEPT'));
-          }
-          if (settled || stream.destroyed) return void socket.destroy();
-          settled = true;
-          const open = count(200, true);
-          stream.once('close', () => open?.close());
-          const agreed: Record<string, string> = { [REQUEST_ID_HEADER]: requestId };
-          for (const name of ['sec-websocket-protocol', 'sec-websocket-extensions']) {
-            const value = answer.headers[name];
-            if (typeof value === 'string') agreed[name] = value;
-          }
-          res.writeHead(200, agreed);
-          socket.on('error', () => socket.destroy());
-          stream.on('error', () => stream.destroy());
-          // An origin that ended cleanly has ended the stream through the pipe (END_STREAM); one
-          // that went away without ending resets it.
-          socket.once('close', () => {
-            if (!stream.writableEnded) stream.destroy();
-          });
-          stream.once('close', () => socket.destroy());
-          // Every frame either way passes through the stream, so its timer is the WebSocket's.
-          stream.setTimeout(deps.idleTimeoutMs, () => stream.destroy());
-          if (head.length) stream.write(head);
-          socket.pipe(stream);
-          stream.pipe(socket);
-        });
-        upgrade.on('response', (answer: IncomingMessage) => {
-          done();
-          // A 2xx without the upgrade would tell the client its WebSocket is open (RFC 8441 §5).
-          if (answer.statusCode! < 300) {
-            answer.destroy();
-            return fail({ status: 520 }, upgradeError(`the origin answered the upgrade with ${answer.statusCode} instead of 101`, 'STRICTEDGE_UPGRADE_NOT_SWITCHED'));
-          }
-          if (settled || stream.destroyed) return void answer.destroy();
-          settled = true;
-          count(answer.statusCode!);
-          res.writeHead(answer.statusCode!, clientResponseHeaders(answer.headers, requestId, true));
-          answer.on('error', () => res.destroy());
-          answer.pipe(res);
-        });
-        upgrade.end();
       },
       (error: unknown) => fail(classifyOriginError(error), error),
     );

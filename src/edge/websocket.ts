@@ -1,11 +1,12 @@
 // WebSockets over HTTP/1.1 through the edge, in every mode: the same routing and origin
 // verification as plain requests, then bytes are piped both ways once the origin has switched
-// protocols. The origin's answer is not parsed (its status line is read only to count it), but
-// it must begin within the origin timeout (else 524, as for a request) and before the origin
-// hangs up (else 520): until then the client has had nothing from the edge. Other upgrades (h2c)
+// protocols. Node's HTTP/1 client reads the origin's answer (requestOriginUpgrade, shared with
+// WebSockets over HTTP/2 in websocket-h2.ts): its head must come within the origin timeout (else
+// 524, as for a request) and before the origin hangs up (else 520). A refusal is relayed to the
+// client as an answer with its own end, after which both connections close. Other upgrades (h2c)
 // are answered as plain requests (answerWithoutUpgrade).
-// routeUpgrade and connectUpgradeOrigin are shared with WebSockets over HTTP/2 (websocket-h2.ts).
-import { ServerResponse, type IncomingMessage } from 'node:http';
+// routeUpgrade and connectUpgradeOrigin are shared with WebSockets over HTTP/2 too.
+import { request as httpRequest, ServerResponse, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
@@ -14,7 +15,7 @@ import { classifyOriginError } from './classify.js';
 import { edgeErrorHead, NO_ZONE, OTHER_ZONE, renderEdgeError, type EdgeFailure } from './error-pages.js';
 import { createFailureReporter } from './failure-report.js';
 import type { EdgeInstruments } from './instruments.js';
-import { originRequestHeaders, requestIdFor } from './headers.js';
+import { clientResponseHeaders, originRequestHeaders, requestIdFor } from './headers.js';
 import { connectOrigin } from './origin-connector.js';
 import { requestTarget } from './request-target.js';
 import { decideRoute, type Scheme } from './route.js';
@@ -40,8 +41,6 @@ export interface UpgradeDeps {
 }
 
 const noop = () => undefined;
-
-const ORIGIN_STATUS = /^HTTP\/1\.[01] (\d{3})[ \r]/; // some origins leave out the space before an empty reason phrase
 
 function refuse(req: IncomingMessage, client: Duplex, failure: EdgeFailure, requestId: string): void {
   const { type, body } = renderEdgeError(req, failure, requestId);
@@ -123,6 +122,54 @@ export function connectUpgradeOrigin(deps: UpgradeDeps, route: Extract<UpgradeRo
   });
 }
 
+export function upgradeError(message: string, code: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+/** What became of an upgrade request: exactly one of these runs, unless the client left first. */
+export interface OriginUpgradeAnswer {
+  /** The origin switched protocols (101); `head` is what it sent after its answer's head. */
+  switched(answer: IncomingMessage, socket: Socket, head: Buffer): void;
+  /** A final answer instead: a refusal, or a 2xx from an origin that did not switch. */
+  answered(answer: IncomingMessage): void;
+  /** No answer: 524 after the origin timeout; 520 if the origin hung up or sent no HTTP. */
+  failed(failure: EdgeFailure, error: unknown): void;
+}
+
+/**
+ * Asks the origin, on its connection `origin`, for an HTTP/1.1 upgrade, and reads its answer with
+ * Node's HTTP/1 client. `cancel()` is for a client that left: it closes the origin connection
+ * and says whether the answer was still awaited (then none of `on` runs).
+ */
+export function requestOriginUpgrade(origin: Socket, path: string, headers: string[], timeoutMs: number, on: OriginUpgradeAnswer): { cancel(): boolean } {
+  let awaited = true;
+  const settle = () => {
+    if (!awaited) return false;
+    awaited = false;
+    clearTimeout(timer);
+    return true;
+  };
+  const request = httpRequest({ method: 'GET', path, headers, setHost: false, createConnection: () => origin });
+  const timer = setTimeout(() => {
+    if (!settle()) return;
+    request.destroy();
+    on.failed({ status: 524 }, upgradeError('no answer to the upgrade in time', 'STRICTEDGE_UPGRADE_TIMEOUT'));
+  }, timeoutMs);
+  request.on('error', (error) => {
+    if (settle()) on.failed({ status: 520 }, error);
+  });
+  request.on('upgrade', (answer: IncomingMessage, socket: Socket, head: Buffer) => (settle() ? on.switched(answer, socket, head) : socket.destroy()));
+  request.on('response', (answer: IncomingMessage) => (settle() ? on.answered(answer) : answer.destroy()));
+  request.end();
+  return {
+    cancel() {
+      const wasAwaited = settle();
+      request.destroy();
+      return wasAwaited;
+    },
+  };
+}
+
 export function createUpgradeHandler(deps: UpgradeDeps) {
   const reportOriginFailure = createFailureReporter(deps.logger, deps.instruments);
   return function upgrade(req: IncomingMessage, client: Duplex, head: Buffer, scheme: Scheme): void {
@@ -139,63 +186,62 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
       client.end(`HTTP/1.1 301 Moved Permanently\r\nlocation: ${route.location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
       return;
     }
+    const fail = (failure: EdgeFailure, error: unknown) => {
+      count(failure.status);
+      reportOriginFailure(route.zoneName, failure, requestId, error, true);
+      refuse(req, client, failure, requestId);
+    };
     connectUpgradeOrigin(deps, route).then(
       (origin) => {
         if (client.destroyed) {
           count(499);
           return origin.destroy();
         }
-        const headers = originRequestHeaders(req, scheme, requestId, route.authority, true);
-        let requestHead = `${req.method} ${route.path} HTTP/1.1\r\n`;
-        for (let i = 0; i < headers.length; i += 2) requestHead += `${headers[i]}: ${headers[i + 1]}\r\n`;
-        // Nothing more of the client's goes to the origin before it has switched protocols
-        // (below): bytes sent behind the upgrade request would otherwise reach the origin as
+        // Every byte either way is read or written on the client's socket, so its timer is the
+        // WebSocket's (and a refusal's whose body stalls).
+        (client as Socket).setTimeout(deps.idleTimeoutMs, () => client.destroy());
+        // Nothing more of the client's (`head`) goes to the origin before it has switched
+        // protocols: bytes sent behind the upgrade request would otherwise reach the origin as
         // requests of their own, past the edge (their X-Forwarded-For and CF-Connecting-IP the
         // client's to make up), whenever the origin refuses the upgrade.
-        origin.write(`${requestHead}\r\n`);
-        let answered = false; // the origin began its answer, or the edge answered for it
-        const unanswered = (failure: EdgeFailure, error: Error) => {
-          if (answered) return;
-          answered = true;
-          clearTimeout(timer);
-          origin.destroy();
+        const pending = requestOriginUpgrade(origin, route.path, originRequestHeaders(req, scheme, requestId, route.authority, true), deps.responseTimeoutMs, {
+          switched(answer, socket, originHead) {
+            const open = count(101, true);
+            let answerHead = `HTTP/1.1 101 ${answer.statusMessage}\r\n`;
+            for (let i = 0; i < answer.rawHeaders.length; i += 2) answerHead += `${answer.rawHeaders[i]}: ${answer.rawHeaders[i + 1]}\r\n`;
+            client.write(`${answerHead}\r\n`);
+            if (originHead.length) client.write(originHead);
+            socket.on('error', () => socket.destroy());
+            socket.once('close', () => client.destroy());
+            client.once('close', () => {
+              socket.destroy();
+              open?.close();
+            });
+            if (head.length) socket.write(head);
+            socket.pipe(client);
+            client.pipe(socket);
+          },
+          // The origin's answer goes to the client with its own end, and nothing more of the
+          // client's to the origin: both connections close after it.
+          answered(answer) {
+            count(answer.statusCode!);
+            const res = new ServerResponse(req);
+            res.shouldKeepAlive = false;
+            res.assignSocket(client as Socket);
+            res.writeHead(answer.statusCode!, answer.statusMessage, clientResponseHeaders(answer.headers, requestId));
+            res.once('finish', () => client.end());
+            client.once('close', () => origin.destroy());
+            answer.on('error', () => client.destroy());
+            answer.pipe(res);
+          },
+          failed: fail,
+        });
+        client.once('close', () => {
           // The client left first: nobody to answer, nothing to blame.
-          if (client.destroyed) return void count(499);
-          count(failure.status);
-          reportOriginFailure(route.zoneName, failure, requestId, error, true);
-          refuse(req, client, failure, requestId);
-        };
-        const timer = setTimeout(() => unanswered({ status: 524 }, Object.assign(new Error('no answer to the upgrade in time'), { code: 'STRICTEDGE_UPGRADE_TIMEOUT' })), deps.responseTimeoutMs);
-        origin.once('close', () => unanswered({ status: 520 }, Object.assign(new Error('the origin closed without answering the upgrade'), { code: 'STRICTEDGE_UPGRADE_UNANSWERED' })));
-        origin.on('error', () => undefined); // 'close' follows, and says what is left to say
-        client.on('close', () => origin.destroy());
-        origin.once('data', (first: Buffer) => {
-          if (answered) return;
-          answered = true;
-          clearTimeout(timer);
-          // The answer is passed on as it comes; its status line is read only to count it.
-          const status = ORIGIN_STATUS.exec(first.toString('latin1', 0, 16));
-          const code = status ? Number(status[1]) : 520;
-          const open = count(code, code === 101);
-          origin.on('close', () => client.destroy());
-          client.once('close', () => open?.close());
-          // Every byte either way is read or written on the client's socket, so its timer is the WebSocket's.
-          (client as Socket).setTimeout(deps.idleTimeoutMs, () => client.destroy());
-          client.write(first);
-          origin.pipe(client);
-          // A refusal goes to the client, and nothing of the client's to the origin: the
-          // connection ends when the origin ends it, or idle.
-          if (code !== 101) return;
-          if (head.length) origin.write(head);
-          client.pipe(origin);
+          if (pending.cancel()) count(499);
         });
       },
-      (error: unknown) => {
-        const failure = classifyOriginError(error);
-        count(failure.status);
-        reportOriginFailure(route.zoneName, failure, requestId, error, true);
-        refuse(req, client, failure, requestId);
-      },
+      (error: unknown) => fail(classifyOriginError(error), error),
     );
   };
 }

@@ -233,10 +233,12 @@ describe('origin answers through the edge', () => {
     }
   });
 
-  it('a WebSocket upgrade the origin refuses: the refusal reaches the client, and nothing the client sends behind the upgrade reaches the origin', async () => {
+  it('a WebSocket upgrade the origin refuses: the refusal reaches the client, nothing the client sends behind the upgrade reaches the origin, and both connections close after the refusal', async () => {
     let originGot = '';
+    let originClosed = false;
     const origin = createServer((socket) => {
       socket.on('error', () => undefined);
+      socket.once('close', () => (originClosed = true));
       socket.setEncoding('latin1').on('data', (chunk: string) => {
         if (originGot === '') socket.write('HTTP/1.1 403 Forbidden\r\ncontent-length: 2\r\n\r\nno'); // and the connection kept alive
         originGot += chunk;
@@ -250,11 +252,35 @@ describe('origin answers through the edge', () => {
       client.write(websocketUpgrade('ws-refused.test') + smuggled('/in-the-same-write'));
       for (let waited = 0; !answer().endsWith('no') && waited < 3000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
       assert.match(answer(), /^HTTP\/1\.1 403 Forbidden\r\n/);
+      assert.match(answer(), /\r\nx-request-id: [^\r]+\r\n/i);
       client.write(smuggled('/after-the-refusal'));
       await new Promise((resolve) => setTimeout(resolve, 300));
       assert.match(originGot, /^GET \/chat HTTP\/1\.1\r\n/);
       assert.equal(originGot.match(/HTTP\/1\.1\r\n/g)?.length, 1, originGot);
       assert.doesNotMatch(originGot, /10\.6\.6\.6/);
+      // The refusal had its end (its Content-Length): the edge closed both connections, rather
+      // than hold the origin's until the client or the origin hangs up, or the idle timeout.
+      for (let waited = 0; !(client.destroyed && originClosed) && waited < 3000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.deepEqual({ client: client.destroyed, origin: originClosed }, { client: true, origin: true });
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it('a WebSocket upgrade the origin answers with no HTTP at all gets 520, not the origin\'s bytes', async () => {
+    const origin = createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.once('data', () => socket.write('SSH-2.0-OpenSSH_9.2\r\n'));
+    });
+    await routeZone('ws-garbage.test', origin);
+    const { client, received: answer } = await rawClient();
+    try {
+      client.write(websocketUpgrade('ws-garbage.test'));
+      for (let waited = 0; !client.destroyed && waited < 3000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.match(answer(), /^HTTP\/1\.1 520 /);
+      assert.doesNotMatch(answer(), /SSH-2\.0/);
+      const metrics = await (await fetch(edge.metricsUrl)).text();
+      assert.match(metrics, /^strictedge_edge_websockets_total\{zone="ws-garbage\.test",code="520"\} 1$/m);
     } finally {
       client.destroy();
     }
