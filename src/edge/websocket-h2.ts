@@ -116,9 +116,17 @@ export function createHttp2UpgradeHandler(deps: UpgradeDeps) {
               answer.destroy();
               return fail({ status: 520 }, upgradeError(`the origin answered the upgrade with ${answer.statusCode} instead of 101`, 'STRICTEDGE_UPGRADE_NOT_SWITCHED'));
             }
+            try {
+              res.writeHead(answer.statusCode!, clientResponseHeaders(answer.headers, requestId, true));
+            } catch (error) {
+              // A status above 599, which HTTP/2 cannot carry, or a header line Node refuses: the
+              // stream would wait for ever. It gets the edge's 520 with none of the origin's headers.
+              for (const name of res.getHeaderNames()) res.removeHeader(name);
+              answer.destroy();
+              return fail({ status: 520 }, error);
+            }
             settled = true;
             count(answer.statusCode!);
-            res.writeHead(answer.statusCode!, clientResponseHeaders(answer.headers, requestId, true));
             answer.on('error', () => res.destroy());
             answer.pipe(res);
           },

@@ -516,14 +516,17 @@ describe('WebSockets over HTTP/2', () => {
     assert.match(metrics, /^strictedge_edge_websockets_open\{zone="strict-ecc\.test"\} 0$/m); // all three closed
   });
 
-  it("passes an origin's refusal of the upgrade on with its body, and answers 520 for a 2xx that does not switch or a 101 that does not accept the edge's key, and 524 for none", async () => {
+  it("passes an origin's refusal of the upgrade on with its body, and answers 520 for a status HTTP/2 cannot carry, for a 2xx that does not switch or a 101 that does not accept the edge's key, and 524 for none", { timeout: 30_000 }, async () => {
     await rawOriginZone('ws-refuses.test', () => 'HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: 9\r\n\r\nno access');
     await rawOriginZone('ws-not-switched.test', () => 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nhi');
     await rawOriginZone('ws-bad-accept.test', () => `HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${websocketAccept('not the key')}\r\n\r\n`);
     await rawOriginZone('ws-good-accept.test', (key) => `HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${websocketAccept(key)}\r\n\r\n\x81\x05hello`);
     await rawOriginZone('ws-silent.test', () => undefined);
+    // A status HTTP/2 cannot carry: Node refuses it when the edge writes the stream's head.
+    await rawOriginZone('ws-odd-status.test', () => 'HTTP/1.1 999 Odd\r\nx-origin-secret: s\r\ncontent-length: 2\r\n\r\nno');
     const expected: [string, number, string | undefined, string?][] = [
       ['ws-refuses.test', 403, undefined, 'no access'],
+      ['ws-odd-status.test', 520, undefined],
       ['ws-not-switched.test', 520, undefined],
       ['ws-bad-accept.test', 520, undefined],
       ['ws-silent.test', 524, undefined],
@@ -536,6 +539,7 @@ describe('WebSockets over HTTP/2', () => {
         assert.equal(answer.status, status, `${zone}: ${answer.body}`);
         assert.equal(answer.echoed, echoed, zone);
         if (body !== undefined) assert.equal(answer.body, body);
+        assert.equal(answer.headers['x-origin-secret'], undefined, zone);
       } finally {
         session.close();
       }
