@@ -6,6 +6,7 @@
 import type { ServerResponse } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
+import { passableReason } from './headers.js';
 
 type Controller = Dispatcher.DispatchController;
 
@@ -17,8 +18,6 @@ export interface RelayEvents {
   /** The exchange failed after the client got the status line: the response is cut short. */
   cutShort(error: Error): void;
 }
-
-const PRINTABLE_REASON = /^[\x20-\x7e]+$/;
 
 const CLIENT_GONE = Object.assign(new Error('the client closed the connection'), { code: 'STRICTEDGE_CLIENT_GONE' });
 
@@ -51,7 +50,8 @@ export class OriginResponseRelay implements Dispatcher.DispatchHandler {
     if (statusCode === 204) delete out['content-length']; // never allowed on a 204 (RFC 9110 §8.6), as nginx drops it
     try {
       // The origin's own reason phrase goes on, as nginx passes it; an empty or odd one gets Node's.
-      if (statusMessage !== undefined && this.res.req.httpVersionMajor === 1 && PRINTABLE_REASON.test(statusMessage)) this.res.writeHead(statusCode, statusMessage, out);
+      const reason = this.res.req.httpVersionMajor === 1 ? passableReason(statusMessage) : undefined;
+      if (reason !== undefined) this.res.writeHead(statusCode, reason, out);
       else this.res.writeHead(statusCode, out);
     } catch (error) {
       // Node refused a header line the origin sent. Left alone, the client would wait for an

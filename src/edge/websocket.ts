@@ -15,7 +15,7 @@ import { classifyOriginError } from './classify.js';
 import { edgeErrorHead, NO_ZONE, OTHER_ZONE, renderEdgeError, type EdgeFailure } from './error-pages.js';
 import { createFailureReporter } from './failure-report.js';
 import type { EdgeInstruments } from './instruments.js';
-import { clientResponseHeaders, originRequestHeaders, requestIdFor } from './headers.js';
+import { clientResponseHeaders, originRequestHeaders, passableReason, requestIdFor } from './headers.js';
 import { connectOrigin } from './origin-connector.js';
 import { requestTarget } from './request-target.js';
 import { decideRoute, type Scheme } from './route.js';
@@ -224,11 +224,20 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
           // The origin's answer goes to the client with its own end, and nothing more of the
           // client's to the origin: both connections close after it.
           answered(answer) {
-            count(answer.statusCode!);
             const res = new ServerResponse(req);
             res.shouldKeepAlive = false;
             res.assignSocket(client as Socket);
-            res.writeHead(answer.statusCode!, answer.statusMessage, clientResponseHeaders(answer.headers, requestId));
+            const reason = passableReason(answer.statusMessage);
+            try {
+              if (reason !== undefined) res.writeHead(answer.statusCode!, reason, clientResponseHeaders(answer.headers, requestId));
+              else res.writeHead(answer.statusCode!, clientResponseHeaders(answer.headers, requestId));
+            } catch (error) {
+              // A header line Node refuses to write: the edge's 520, as for a request.
+              res.detachSocket(client as Socket);
+              answer.destroy();
+              return fail({ status: 520 }, error);
+            }
+            count(answer.statusCode!);
             res.once('finish', () => client.end());
             client.once('close', () => origin.destroy());
             answer.on('error', () => client.destroy());

@@ -267,6 +267,23 @@ describe('origin answers through the edge', () => {
     }
   });
 
+  it('a WebSocket upgrade refused with a reason phrase Node will not write gets the refusal with Node\'s own phrase', async () => {
+    const origin = createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.once('data', () => socket.write('HTTP/1.1 403 Forb\x01dden\r\ncontent-length: 2\r\n\r\nno', 'latin1'));
+    });
+    await routeZone('ws-odd-reason.test', origin);
+    const { client, received: answer } = await rawClient();
+    try {
+      client.write(websocketUpgrade('ws-odd-reason.test'));
+      for (let waited = 0; !client.destroyed && waited < 3000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.match(answer(), /^HTTP\/1\.1 403 Forbidden\r\n/);
+      assert.ok(answer().endsWith('\r\n\r\nno'), answer());
+    } finally {
+      client.destroy();
+    }
+  });
+
   it('a WebSocket upgrade the origin answers with no HTTP at all gets 520, not the origin\'s bytes', async () => {
     const origin = createServer((socket) => {
       socket.on('error', () => undefined);
