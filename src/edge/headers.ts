@@ -88,12 +88,14 @@ function oneValue(values: string[]): string {
   return values.every((value) => value === values[0]) ? values[0]! : values.join(', ');
 }
 
+const PRINTABLE_REASON = /^[\x20-\x7e]+$/;
+
 /**
  * The origin's reason phrase, to pass on as nginx does, when it is printable ASCII; else none
  * (Node's own is used). Node's parser takes bytes its writeHead refuses.
  */
 export function passableReason(statusMessage: string | undefined): string | undefined {
-  return statusMessage !== undefined && /^[\x20-\x7e]+$/.test(statusMessage) ? statusMessage : undefined;
+  return statusMessage !== undefined && PRINTABLE_REASON.test(statusMessage) ? statusMessage : undefined;
 }
 
 /** Response headers for the client, without hop-by-hop ones, with the request id. */
