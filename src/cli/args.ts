@@ -49,11 +49,11 @@ export function portFlag(value: string | undefined, name: string): number | unde
 export const stateOption = { state: { type: 'string', default: '.' } } as const;
 
 /** A positive number of seconds (fractions allowed, at most 6000; 0 too with zeroAllowed); undefined when not given. */
-export function secondsFlag(value: string | undefined, name: string, { zeroAllowed = false } = {}): number | undefined {
+export function secondsFlag(value: string | undefined, name: string, { zeroAllowed = false, max = 6000 } = {}): number | undefined {
   if (value === undefined) return undefined;
   const parsed = Number(value);
-  if (!(parsed > 0 || (zeroAllowed && parsed === 0 && value.trim() !== '')) || parsed > 6000) {
-    throw new UsageError(`--${name} must be a number of seconds, e.g. 15 or 0.5${zeroAllowed ? ', or 0' : ''}`);
+  if (!(parsed > 0 || (zeroAllowed && parsed === 0 && value.trim() !== '')) || parsed > max) {
+    throw new UsageError(`--${name} must be a number of seconds up to ${max}, e.g. 15 or 0.5${zeroAllowed ? ', or 0' : ''}`);
   }
   return parsed;
 }

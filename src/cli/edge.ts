@@ -21,6 +21,7 @@ import type { Zone } from '../store/zones.js';
 import { lockStateFolder } from '../store/state-lock.js';
 import { logLevelFlag, parseFlags, portFlag, secondsFlag, stateOption, UsageError } from './args.js';
 import { originRoots } from './edge-roots.js';
+import { TICKET_KEY_ROTATION_MAX_S } from '../config/schema.js';
 import { isLoopbackHost, listenOn } from './listen.js';
 
 const FLAGS = {
@@ -39,6 +40,7 @@ const FLAGS = {
   'log-level': { type: 'string', default: 'info' },
   'origin-session-resumption': { type: 'boolean', default: false },
   http2: { type: 'boolean', default: true },
+  'ticket-key-rotation': { type: 'string', default: '3600' },
   'shutdown-grace': { type: 'string', default: '10' },
 } as const;
 
@@ -121,6 +123,7 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
       publicRoots: rootCertificates,
       originSessionResumption: values['origin-session-resumption'],
       clientHttp2: values.http2,
+      ticketKeyRotationMs: secondsFlag(values['ticket-key-rotation'], 'ticket-key-rotation', { zeroAllowed: true, max: TICKET_KEY_ROTATION_MAX_S })! * 1000,
     },
   });
   follower = createFollower({

@@ -7,7 +7,7 @@ import { openCa, openEmbeddedEdge } from '../app.js';
 import { createApiServer, API_BASE } from '../api/server.js';
 import type { Clock } from '../clock.js';
 import { loadConfig, ConfigError } from '../config/load.js';
-import type { Config } from '../config/schema.js';
+import { TICKET_KEY_ROTATION_MAX_S, type Config } from '../config/schema.js';
 import { createLogger } from '../log.js';
 import { createCaMetrics, createEdgeMetrics } from '../metrics/metrics.js';
 import { createMetricsServer } from '../metrics/server.js';
@@ -19,7 +19,7 @@ import { demoUsage, ensureDemo, DEMO_ACCOUNT } from './demo.js';
 import { demoTable, startDemoOrigins } from '../origin/demo.js';
 import { openEdgeCa } from '../edge/edge-ca.js';
 import type { Edge, EdgeOptions } from '../edge/edge.js';
-import { isEdgeWorker, receiveCertEvents, startEdgeWorkers, WORKER_MESSAGES } from '../edge/workers.js';
+import { isEdgeWorker, receiveCertEvents, receiveTicketKeys, startEdgeWorkers, WORKER_MESSAGES } from '../edge/workers.js';
 import type { Logger } from '../log.js';
 import { ensureStateFolders, statePaths } from '../store/state-folder.js';
 import { lockStateFolder } from '../store/state-lock.js';
@@ -38,6 +38,7 @@ const FLAGS = {
   demo: { type: 'boolean', default: false },
   'origin-session-resumption': { type: 'boolean' },
   http2: { type: 'boolean' },
+  'ticket-key-rotation': { type: 'string' },
   workers: { type: 'string' },
   'shutdown-grace': { type: 'string' },
   'api-tls-cert': { type: 'string' },
@@ -89,6 +90,7 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
     publicRoots: publicRoots(config.edge.public_roots),
     originSessionResumption: values['origin-session-resumption'] ?? config.edge.origin_session_resumption,
     clientHttp2: values.http2 ?? config.edge.http2,
+    ticketKeyRotationMs: (secondsFlag(values['ticket-key-rotation'], 'ticket-key-rotation', { zeroAllowed: true, max: TICKET_KEY_ROTATION_MAX_S }) ?? config.edge.ticket_key_rotation_s) * 1000,
   };
   const ports = {
     api: portFlag(values['api-port'], 'api-port') ?? config.api_port,
@@ -115,7 +117,7 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
     logger.log('warn', 'the API listens beyond this machine over plain HTTP: API keys and edge tokens cross the network in clear; give --api-tls-cert and --api-tls-key', { listen: host });
   }
   const demoOrigins = values.demo ? await startDemoOrigins(app, DEMO_ACCOUNT, clock) : undefined;
-  const edgeSide = workerCount > 1 ? await startWorkers(workerCount, app, logger, clock) : await startEmbeddedEdge(app, edgeOptions, ports, host, logger, clock);
+  const edgeSide = workerCount > 1 ? await startWorkers(workerCount, app, logger, clock, edgeOptions.ticketKeyRotationMs) : await startEmbeddedEdge(app, edgeOptions, ports, host, logger, clock);
 
   const hostForUrl = host.includes(':') ? `[${host}]` : host;
   const apiPort = await listenOn(api, ports.api, host);
@@ -186,9 +188,9 @@ async function startEmbeddedEdge(app: Awaited<ReturnType<typeof openCa>>, option
 }
 
 /** --workers N: the edge listeners in N cluster workers; this process forwards events and sums metrics. */
-async function startWorkers(count: number, app: Awaited<ReturnType<typeof openCa>>, logger: Logger, clock: Clock): Promise<EdgeSide> {
+async function startWorkers(count: number, app: Awaited<ReturnType<typeof openCa>>, logger: Logger, clock: Clock, ticketKeyRotationMs: number): Promise<EdgeSide> {
   await openEdgeCa(app.paths, clock); // made once here, so that workers only read it
-  const workers = startEdgeWorkers(count, logger);
+  const workers = startEdgeWorkers(count, logger, ticketKeyRotationMs);
   app.onCertEvent((event) => workers.forward(event));
   return { ports: await workers.listening, metricsServer: createMetricsServer(workers.metrics), close: (graceMs) => workers.stop(graceMs) };
 }
@@ -204,10 +206,12 @@ async function serveEdgeWorker(dir: string, options: EdgeOptions, ports: Ports, 
   new AggregatorRegistry();
   AggregatorRegistry.setRegistries([edgeMetrics.registry]);
   const app = await openCa({ dir, clock });
-  edge = await openEmbeddedEdge(app, options, logger, clock, edgeMetrics);
+  // The primary rotates the session ticket keys for all workers at once.
+  edge = await openEmbeddedEdge(app, { ...options, ticketKeyRotationMs: 0 }, logger, clock, edgeMetrics);
   events.attach((event) => edge!.applyCertEvent(event));
   const http = await listenOn(edge.http, ports.http, host);
   const https = await listenOn(edge.https, ports.https, host);
+  receiveTicketKeys((keys) => edge!.setTicketKeys(keys));
   process.send!({ type: WORKER_MESSAGES.listening, http, https });
   let stopping = false;
   const stop = () => {

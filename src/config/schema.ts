@@ -5,6 +5,9 @@ import { DEFAULT_BODY_LIMIT } from '../api/server.js';
 
 const port = z.number().int().min(0).max(65535);
 
+/** A day at most: Node's timers cannot wait beyond 24.8 days, and a key kept longer defeats rotating it. */
+export const TICKET_KEY_ROTATION_MAX_S = 86_400;
+
 export const ConfigSchema = z
   .object({
     listen: z.string().min(1).default('127.0.0.1'),
@@ -32,9 +35,11 @@ export const ConfigSchema = z
         workers: z.number().int().min(1).max(64).default(1),
         /** Offer HTTP/2 to clients (ALPN h2); false leaves them on HTTP/1.1. */
         http2: z.boolean().default(true),
+        /** New keys for clients' session tickets this often (hourly, as Cloudflare); 0 keeps one set for the process's life. */
+        ticket_key_rotation_s: z.number().min(0).max(TICKET_KEY_ROTATION_MAX_S).default(3600),
       })
       .strict()
-      .default({ http_port: 8080, https_port: 8443, metrics_port: 9464, connect_timeout_s: 15, origin_timeout_s: 100, public_roots: 'system', origin_session_resumption: false, workers: 1, http2: true }),
+      .default({ http_port: 8080, https_port: 8443, metrics_port: 9464, connect_timeout_s: 15, origin_timeout_s: 100, public_roots: 'system', origin_session_resumption: false, workers: 1, http2: true, ticket_key_rotation_s: 3600 }),
   })
   .strict();
 

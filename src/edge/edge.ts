@@ -19,6 +19,7 @@ import { serveHttp2 } from './client-http2.js';
 import { answerWithoutUpgrade, createUpgradeHandler, isWebSocketUpgrade } from './websocket.js';
 import type { Scheme } from './route.js';
 import { createHttp2UpgradeHandler } from './websocket-h2.js';
+import { rotateTicketKeys } from './ticket-keys.js';
 import { buildZoneTable, type ZoneTable } from './zone-table.js';
 import { createEdgeInstruments } from './instruments.js';
 import type { EdgeMetrics } from '../metrics/metrics.js';
@@ -44,6 +45,11 @@ export interface EdgeOptions {
   readonly clientHttp2?: boolean;
   /** A WebSocket with no byte either way for this long is closed at both ends (default 100 s, as Cloudflare). */
   readonly websocketIdleTimeoutMs?: number;
+  /**
+   * New session ticket keys for clients this often (ticket-keys.ts); 0 or absent keeps Node's,
+   * made at start. Edge workers get theirs from the primary through setTicketKeys instead.
+   */
+  readonly ticketKeyRotationMs?: number;
 }
 
 export interface EdgeDeps {
@@ -82,6 +88,8 @@ export interface Edge {
   refreshGauges(): void;
   /** Re-reads zones now (the timer does it within zoneRefreshMs anyway). */
   refreshZones(): void;
+  /** Encrypts client session tickets with these keys from now on (48 bytes); older tickets no longer resume. */
+  setTicketKeys(keys: Buffer): void;
   /**
    * Stops accepting clients; answers in flight get up to graceMs (default 0: none) to finish
    * before their connections are cut, then the origin pools close.
@@ -161,6 +169,12 @@ export function createEdge(deps: EdgeDeps): Edge {
   const http2 = clientHttp2 ? serveHttp2(https, (req, res) => proxy(req, res, 'https'), { bodyTimeoutMs: options.clientBodyTimeoutMs ?? 60_000, websocket: createHttp2UpgradeHandler(upgradeDeps) }) : undefined;
   https.on('upgrade', takeUpgrade('https'));
   https.on('tlsClientError', () => undefined); // unknown SNI and scanners: the alert is the answer
+  const setTicketKeys = (keys: Buffer) => {
+    https.setTicketKeys(keys);
+    deps.metrics?.ticketKeysSetAt.set(nowMs() / 1000);
+  };
+  deps.metrics?.ticketKeysSetAt.set(nowMs() / 1000); // Node made the server's own just now
+  const ticketRotation = rotateTicketKeys(setTicketKeys, options.ticketKeyRotationMs ?? 0);
   // CONNECT asks for a tunnel, as of a forward proxy; the edge is not one (Node would just drop it).
   for (const server of [http, https]) {
     server.on('connect', (_req, socket: Duplex) => {
@@ -212,6 +226,7 @@ export function createEdge(deps: EdgeDeps): Edge {
         if (logger.enabled('info')) logger.log('info', 'revocation applied', { serial: event.serial, seq: event.seq, sockets_closed: closed });
       }
     },
+    setTicketKeys,
     refreshGauges() {
       const metrics = deps.metrics;
       if (!metrics) return;
@@ -224,6 +239,7 @@ export function createEdge(deps: EdgeDeps): Edge {
     },
     async close(graceMs = 0) {
       clearInterval(timer);
+      ticketRotation.stop();
       await Promise.all([closeGracefully(http, graceMs), closeGracefully(https, graceMs), http2?.close(graceMs)]);
       await upstreams.close();
     },

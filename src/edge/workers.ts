@@ -10,8 +10,9 @@ import type { AppliedEvent } from './edge.js';
 import type { Logger } from '../log.js';
 import type { MetricsSource } from '../metrics/server.js';
 import { withServerNodeFlags } from '../node-flags.js';
+import { rotateTicketKeys } from './ticket-keys.js';
 
-export const WORKER_MESSAGES = { certEvent: 'strictedge:cert-event', listening: 'strictedge:listening' } as const;
+export const WORKER_MESSAGES = { certEvent: 'strictedge:cert-event', listening: 'strictedge:listening', ticketKeys: 'strictedge:ticket-keys' } as const;
 
 export interface ListeningPorts {
   readonly http: number;
@@ -27,8 +28,24 @@ export interface EdgeWorkers {
   stop(graceMs: number): Promise<void>;
 }
 
-export function startEdgeWorkers(count: number, logger: Logger): EdgeWorkers {
+/**
+ * Every `ticketKeyRotationMs` (none when 0) the primary makes new session ticket keys and gives
+ * them to every listening worker, so that a client's ticket resumes on whichever worker its
+ * next connection reaches (Node's cluster shares only the first worker's keys, once).
+ */
+export function startEdgeWorkers(count: number, logger: Logger, ticketKeyRotationMs = 0): EdgeWorkers {
   const workers = new Set<Worker>();
+  const listeningWorkers = new Set<Worker>();
+  let ticketKeys: Buffer | undefined;
+  // Sent only once a worker listens: Node's cluster sets the first worker's keys on each worker
+  // as it starts listening, and would undo keys given before.
+  const sendTicketKeys = (worker: Worker) => {
+    if (ticketKeys && worker.isConnected()) worker.send({ type: WORKER_MESSAGES.ticketKeys, keys: ticketKeys.toString('base64') });
+  };
+  const rotation = rotateTicketKeys((keys) => {
+    ticketKeys = keys;
+    for (const worker of listeningWorkers) sendTicketKeys(worker);
+  }, ticketKeyRotationMs);
   let stopping = false;
   let resolveListening!: (ports: ListeningPorts) => void;
   let rejectListening!: (error: Error) => void;
@@ -41,10 +58,14 @@ export function startEdgeWorkers(count: number, logger: Logger): EdgeWorkers {
     const worker = cluster.fork({ STRICTEDGE_EDGE_WORKER: '1' });
     workers.add(worker);
     worker.on('message', (message: { type?: string } & Partial<ListeningPorts>) => {
-      if (message?.type === WORKER_MESSAGES.listening && ++ready === count) resolveListening({ http: message.http!, https: message.https! });
+      if (message?.type !== WORKER_MESSAGES.listening) return;
+      listeningWorkers.add(worker);
+      sendTicketKeys(worker);
+      if (++ready === count) resolveListening({ http: message.http!, https: message.https! });
     });
     worker.once('exit', (code, signal) => {
       workers.delete(worker);
+      listeningWorkers.delete(worker);
       if (stopping) return;
       if (ready < count) return rejectListening(new Error(`edge worker exited with ${signal ?? code} before listening`));
       // A crashed worker is replaced; its connections are lost, the others carry on.
@@ -63,6 +84,7 @@ export function startEdgeWorkers(count: number, logger: Logger): EdgeWorkers {
     metrics: { metrics: () => aggregator.clusterMetrics(), contentType: aggregator.contentType },
     async stop(graceMs) {
       stopping = true;
+      rotation.stop();
       await Promise.all(
         [...workers].map(
           (worker) =>
@@ -95,6 +117,13 @@ export function receiveCertEvents(): { attach(apply: (event: AppliedEvent) => vo
       for (const event of pending.splice(0)) fn(event);
     },
   };
+}
+
+/** In a worker: applies the session ticket keys the primary sends (see startEdgeWorkers). */
+export function receiveTicketKeys(apply: (keys: Buffer) => void): void {
+  process.on('message', (message: { type?: string; keys?: string }) => {
+    if (message?.type === WORKER_MESSAGES.ticketKeys && typeof message.keys === 'string') apply(Buffer.from(message.keys, 'base64'));
+  });
 }
 
 export function isEdgeWorker(): boolean {

@@ -175,7 +175,7 @@ describe('shutting down', () => {
     for (const args of [[...serve, '--shutdown-grace=-1'], [...serve, '--shutdown-grace', 'soon'], [...edge, '--shutdown-grace', '']]) {
       const result = cli(args);
       assert.equal(result.status, 2, result.stderr);
-      assert.equal(result.stderr.trim(), 'strictedge: --shutdown-grace must be a number of seconds, e.g. 15 or 0.5, or 0');
+      assert.equal(result.stderr.trim(), 'strictedge: --shutdown-grace must be a number of seconds up to 6000, e.g. 15 or 0.5, or 0');
     }
     writeFileSync(join(dir, 'bad-grace.yaml'), 'shutdown_grace_s: -3\n');
     const config = cli([...serve, '--config', join(dir, 'bad-grace.yaml')]);

@@ -21,7 +21,8 @@ describe('serve --workers 2', () => {
   let httpsPort: number;
 
   before(async () => {
-    served = await startServe(['--demo', '--workers', '2', '--state', state, '--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0', '--log-level', 'warn']);
+    // Session ticket keys replaced every 2 s, by the primary for both workers (see the resumption test).
+    served = await startServe(['--demo', '--workers', '2', '--ticket-key-rotation', '2', '--state', state, '--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0', '--log-level', 'warn']);
     edgeCa = readFileSync(served.ready.edge_ca, 'utf8');
     apiKey = readFileSync(join(state, 'data', 'demo-api-key'), 'utf8').trim();
     httpsPort = Number(new URL(served.ready.https).port);
@@ -55,7 +56,7 @@ describe('serve --workers 2', () => {
     assert.deepEqual(await statuses('revoked.test'), Array(16).fill(526));
   });
 
-  it("resumes a client's TLS session on whichever worker its next connection reaches (one set of ticket keys)", async () => {
+  it("resumes a client's TLS session on whichever worker its next connection reaches, and neither resumes it once the primary has replaced the ticket keys", async () => {
     const connectOnce = (session?: Buffer) =>
       new Promise<{ reused: boolean; session: Buffer | undefined }>((resolve, reject) => {
         const socket = tlsConnect({ host: '127.0.0.1', port: httpsPort, servername: 'strict-ecc.test', ca: edgeCa, ...(session ? { session } : {}) });
@@ -69,14 +70,30 @@ describe('serve --workers 2', () => {
         });
         socket.once('error', reject);
       });
-    const first = await connectOnce();
-    assert.ok(first.session, 'the edge sent a session ticket');
-    // Round-robin alternates the workers, so six connections reach both of them three times. Node's
-    // cluster hands the first worker's ticket keys to the others (_getServerData / _setServerData);
-    // keys of their own per worker would fail every other resumption here.
-    const reused: boolean[] = [];
-    for (let i = 0; i < 6; i++) reused.push((await connectOnce(first.session)).reused);
-    assert.deepEqual(reused, Array(6).fill(true));
+    // When the workers' keys were made (the oldest worker's): a change means a rotation.
+    const keysSetAt = async () => Number(/^strictedge_edge_client_ticket_keys_set_timestamp_seconds (\S+)$/m.exec(await (await fetch(served.ready.metrics)).text())?.[1]);
+    let ticket: Buffer | undefined;
+    let ticketKeysSetAt = 0;
+    // Round-robin alternates the workers, so six connections reach both of them three times. Keys
+    // of their own per worker would fail every other resumption here. A rotation falling within
+    // the seven connections makes the attempt say nothing: it is tried again.
+    for (let attempt = 0; attempt < 5 && !ticket; attempt++) {
+      const setAt = await keysSetAt();
+      const first = await connectOnce();
+      assert.ok(first.session, 'the edge sent a session ticket');
+      const reused: boolean[] = [];
+      for (let i = 0; i < 6; i++) reused.push((await connectOnce(first.session)).reused);
+      await sleep(50); // a rotation under way reaches both workers
+      if ((await keysSetAt()) !== setAt) continue;
+      assert.deepEqual(reused, Array(6).fill(true));
+      [ticket, ticketKeysSetAt] = [first.session, setAt];
+    }
+    assert.ok(ticket, 'five attempts, each with a rotation in between');
+    for (let waited = 0; (await keysSetAt()) === ticketKeysSetAt && waited < 6000; waited += 100) await sleep(100);
+    assert.ok((await keysSetAt()) > ticketKeysSetAt, 'the primary replaced the keys within the rotation interval');
+    const reusedAfter: boolean[] = [];
+    for (let i = 0; i < 4; i++) reusedAfter.push((await connectOnce(ticket)).reused);
+    assert.deepEqual(reusedAfter, Array(4).fill(false), 'a ticket from before the rotation resumes on neither worker');
   });
 
   it('starts the workers with the server V8 flags, though the primary was started without them', () => {

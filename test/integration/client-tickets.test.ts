@@ -1,0 +1,63 @@
+// The session tickets the edge gives its clients: their keys are replaced every rotation
+// interval, so a ticket from before a rotation no longer resumes, and one from after it does.
+// Real TLS 1.3 handshakes on loopback against an in-process edge rotating every second.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startTestEdge, type TestEdge } from '../helpers/edge.js';
+import { tempDir } from '../helpers/tmp.js';
+
+describe("clients' session tickets", () => {
+  const dir = tempDir('strictedge-tickets-');
+  let edge: TestEdge;
+  before(async () => {
+    edge = await startTestEdge(join(dir, 'state'), { ticketKeyRotationMs: 1000 });
+    edge.app.admin.createAccount('site');
+    edge.app.admin.addZone({ name: 'tickets.test', account: 'site', mode: 'strict' });
+    edge.edge.refreshZones();
+  });
+  after(() => edge?.close());
+
+  /** One TLS connection with one request; whether it resumed `session`, and the ticket it got. */
+  const connectOnce = (session?: Buffer) =>
+    new Promise<{ reused: boolean; ticket: Buffer | undefined }>((resolve, reject) => {
+      const socket = tlsConnect({ host: '127.0.0.1', port: edge.httpsPort, servername: 'tickets.test', ca: edge.edgeCaPem, ALPNProtocols: ['http/1.1'], ...(session ? { session } : {}) });
+      let ticket: Buffer | undefined;
+      socket.on('session', (next: Buffer) => (ticket ??= next));
+      socket.once('secureConnect', () => {
+        // A TLS 1.3 ticket arrives after the handshake, with the first bytes the server sends.
+        socket.write('GET / HTTP/1.1\r\nHost: tickets.test\r\nConnection: close\r\n\r\n');
+        socket.resume();
+        socket.once('end', () => resolve({ reused: socket.isSessionReused(), ticket }));
+      });
+      socket.once('error', reject);
+    });
+  const currentKeys = () => edge.edge.https.getTicketKeys();
+  const keysSetAt = async () => Number(/^strictedge_edge_client_ticket_keys_set_timestamp_seconds (\S+)$/m.exec(await (await fetch(edge.metricsUrl)).text())?.[1]);
+
+  it('resumes a ticket under the keys that made it, and not once they are replaced', async () => {
+    let resumedUnderSameKeys = false;
+    let oldTicket: Buffer | undefined;
+    let oldKeys: Buffer | undefined;
+    let oldKeysSetAt = 0;
+    // A rotation may fall between the two connections: then the pair says nothing, and is tried again.
+    for (let attempt = 0; attempt < 5 && !resumedUnderSameKeys; attempt++) {
+      const keys = currentKeys();
+      const first = await connectOnce();
+      assert.ok(first.ticket, 'the edge sent a session ticket');
+      const again = await connectOnce(first.ticket);
+      const setAt = await keysSetAt();
+      if (!currentKeys().equals(keys)) continue;
+      assert.equal(again.reused, true, 'a ticket resumes under the keys that made it');
+      resumedUnderSameKeys = true;
+      [oldTicket, oldKeys, oldKeysSetAt] = [first.ticket, keys, setAt];
+    }
+    assert.ok(resumedUnderSameKeys, 'five attempts, each with a rotation in between');
+    for (let waited = 0; currentKeys().equals(oldKeys!) && waited < 5000; waited += 50) await sleep(50);
+    assert.notDeepEqual(currentKeys(), oldKeys, 'the keys were replaced within the rotation interval');
+    assert.equal((await connectOnce(oldTicket)).reused, false, 'a ticket from before the rotation makes a full handshake');
+    assert.ok((await keysSetAt()) > oldKeysSetAt, 'the metric says when the keys were made');
+  });
+});
