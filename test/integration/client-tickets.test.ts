@@ -1,7 +1,10 @@
 // The session tickets the edge gives its clients: their keys are replaced every rotation
 // interval, so a ticket from before a rotation no longer resumes, and one from after it does.
-// Real TLS 1.3 handshakes on loopback against an in-process edge rotating every second.
+// Real TLS 1.3 handshakes on loopback against an in-process edge rotating every second, and
+// TLS 1.2 ones from `openssl s_client`, whose resumption is the one a kept key would expose.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
@@ -59,5 +62,34 @@ describe("clients' session tickets", () => {
     assert.notDeepEqual(currentKeys(), oldKeys, 'the keys were replaced within the rotation interval');
     assert.equal((await connectOnce(oldTicket)).reused, false, 'a ticket from before the rotation makes a full handshake');
     assert.ok((await keysSetAt()) > oldKeysSetAt, 'the metric says when the keys were made');
+  });
+
+  it('the same for TLS 1.2 with openssl s_client -sess_out / -sess_in', async () => {
+    const caFile = join(dir, 'edge-ca.pem');
+    writeFileSync(caFile, edge.edgeCaPem);
+    const sessionFile = join(dir, 'tls12.session');
+    // Asynchronous: the edge answers from this process's event loop.
+    const sClient = (sessionArgs: string[]) =>
+      new Promise<string>((resolve, reject) => {
+        const child = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${edge.httpsPort}`, '-servername', 'tickets.test', '-CAfile', caFile, '-tls1_2', ...sessionArgs]);
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => (out += chunk));
+        child.once('error', reject);
+        child.once('close', () => resolve(/^(New|Reused), TLSv1\.2/m.exec(out)?.[1] ?? `no session line in: ${out}`));
+        child.stdin.end();
+      });
+    let resumed = false;
+    let keysOfTicket: Buffer | undefined;
+    for (let attempt = 0; attempt < 5 && !resumed; attempt++) {
+      const keys = currentKeys();
+      assert.equal(await sClient(['-sess_out', sessionFile]), 'New');
+      const again = await sClient(['-sess_in', sessionFile]);
+      if (!currentKeys().equals(keys)) continue; // a rotation in between: try again
+      assert.equal(again, 'Reused');
+      [resumed, keysOfTicket] = [true, keys];
+    }
+    assert.ok(resumed, 'five attempts, each with a rotation in between');
+    for (let waited = 0; currentKeys().equals(keysOfTicket!) && waited < 5000; waited += 50) await sleep(50);
+    assert.equal(await sClient(['-sess_in', sessionFile]), 'New', 'a TLS 1.2 ticket from before the rotation makes a full handshake');
   });
 });
