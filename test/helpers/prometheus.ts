@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './nginx.js';
 
 export const CONFIG = new URL('../../../config/prometheus.yml', import.meta.url);
+export const ALERTS = new URL('../../../config/alerts.yml', import.meta.url);
 
 /** Runs `promtool check metrics` on exposition text; returns its exit status and output. */
 export function promtoolCheck(text: string): { status: number | null; output: string } {
@@ -23,10 +24,12 @@ export interface RunningPrometheus {
 export async function startPrometheus(dir: string, targets: { edge: string; ca: string }): Promise<RunningPrometheus> {
   const config = readFileSync(CONFIG, 'utf8')
     .replace('scrape_interval: 15s', 'scrape_interval: 1s')
+    .replace('evaluation_interval: 15s', 'evaluation_interval: 1s')
     .replace("'127.0.0.1:9464'", `'${targets.edge}'`)
     .replace("'127.0.0.1:8787'", `'${targets.ca}'`);
   const configPath = join(dir, 'prometheus.yml');
   writeFileSync(configPath, config);
+  writeFileSync(join(dir, 'alerts.yml'), readFileSync(ALERTS)); // its rule_files, beside it
   const port = await freePort();
   const child: ChildProcess = spawn('prometheus', [`--config.file=${configPath}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

@@ -130,4 +130,25 @@ describe('metrics', () => {
     const issued = await prometheus.query('sum(strictedge_ca_certificates_issued_total)');
     assert.ok(Number(issued[0]?.value[1]) > 0, 'CA series reach Prometheus too');
   });
+
+  it('has alert rules that promtool checks and unit-tests, and that fire in the real Prometheus on a refused origin certificate', async () => {
+    const run = (args: string[]) => new Promise<{ code: number; output: string }>((resolve) => execFile('promtool', args, (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, output: `${stdout}${stderr}` })));
+    const rules = new URL('../../../config/alerts.yml', import.meta.url).pathname;
+    const check = await run(['check', 'rules', rules]);
+    assert.equal(check.code, 0, check.output);
+    assert.match(check.output, /SUCCESS: 4 rules found/);
+    // Each alert fires on series that call for it, after its `for`, and not on those that do not.
+    const unit = await run(['test', 'rules', new URL('../../../config/alerts.test.yml', import.meta.url).pathname]);
+    assert.equal(unit.code, 0, unit.output);
+    assert.ok(prometheus, 'started by the test before');
+    // A refusal after Prometheus began scraping: the counter rises under its eyes.
+    await edgeRequest(edge, { scheme: 'https', host: 'expired.test' });
+    let alerts: Awaited<ReturnType<RunningPrometheus['query']>> = [];
+    for (let i = 0; i < 100 && alerts.length === 0; i++) {
+      alerts = await prometheus!.query('ALERTS{alertname="StrictedgeOriginCertificateRefused",alertstate="firing",zone="expired.test"}');
+      if (alerts.length === 0) await sleep(200);
+    }
+    assert.equal(alerts.length, 1, 'the alert fired for expired.test');
+    assert.equal(alerts[0]!.metric.reason, 'expired');
+  });
 });
