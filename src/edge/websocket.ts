@@ -42,11 +42,22 @@ export interface UpgradeDeps {
 
 const noop = () => undefined;
 
+/**
+ * Closes the client's connection once what was written to it has gone out, without waiting for
+ * the client to close its side: Node's HTTP server leaves its sockets half-open, and a client
+ * that keeps its side open after an answer (a WebSocket library handed a refusal does) would
+ * hold the connection, and with it the origin's, until the idle timeout.
+ */
+function closeAfterWrites(client: Duplex): void {
+  (client as Socket).destroySoon();
+}
+
 function refuse(req: IncomingMessage, client: Duplex, failure: EdgeFailure, requestId: string): void {
   const { type, body } = renderEdgeError(req, failure, requestId);
   const { reason, headers } = edgeErrorHead(failure, requestId, type, body);
   const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
-  client.end(`HTTP/1.1 ${failure.status} ${reason}\r\n${lines}connection: close\r\n\r\n${body}`);
+  client.write(`HTTP/1.1 ${failure.status} ${reason}\r\n${lines}connection: close\r\n\r\n${body}`);
+  closeAfterWrites(client);
 }
 
 /**
@@ -77,7 +88,7 @@ export function answerWithoutUpgrade(req: IncomingMessage, client: Duplex, handl
   const res = new ServerResponse(req);
   res.shouldKeepAlive = false;
   res.assignSocket(client as Socket);
-  res.once('finish', () => client.end());
+  res.once('finish', () => closeAfterWrites(client));
   handle(req, res);
 }
 
@@ -183,8 +194,8 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
     }
     if (route.kind === 'redirect') {
       count(301);
-      client.end(`HTTP/1.1 301 Moved Permanently\r\nlocation: ${route.location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
-      return;
+      client.write(`HTTP/1.1 301 Moved Permanently\r\nlocation: ${route.location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+      return closeAfterWrites(client);
     }
     const fail = (failure: EdgeFailure, error: unknown) => {
       count(failure.status);
@@ -238,7 +249,10 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
               return fail({ status: 520 }, error);
             }
             count(answer.statusCode!);
-            res.once('finish', () => client.end());
+            res.once('finish', () => {
+              origin.destroy();
+              closeAfterWrites(client);
+            });
             client.once('close', () => origin.destroy());
             answer.on('error', () => client.destroy());
             answer.pipe(res);

@@ -66,14 +66,19 @@ describe('origin answers through the edge', () => {
     edge.edge.refreshZones();
   }
 
-  /** A raw connection to the edge's HTTP port, and what has come back on it so far. */
-  async function rawClient() {
-    const client = connect(edge.httpPort, '127.0.0.1');
+  /**
+   * A raw connection to the edge's HTTP port, and what has come back on it so far. With
+   * `allowHalfOpen` it keeps its side open after the edge's FIN, as some clients do.
+   */
+  async function rawClient({ allowHalfOpen = false } = {}) {
+    const client = connect({ port: edge.httpPort, host: '127.0.0.1', allowHalfOpen });
     let received = '';
+    let ended = false;
     client.setEncoding('latin1').on('data', (chunk: string) => (received += chunk));
+    client.once('end', () => (ended = true));
     client.on('error', () => undefined);
     await once(client, 'connect');
-    return { client, received: () => received };
+    return { client, received: () => received, ended: () => ended };
   }
 
   const websocketUpgrade = (host: string) => `GET /chat HTTP/1.1\r\nHost: ${host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
@@ -246,7 +251,8 @@ describe('origin answers through the edge', () => {
     });
     await routeZone('ws-refused.test', origin);
     const smuggled = (path: string) => `GET ${path} HTTP/1.1\r\nHost: ws-refused.test\r\nCF-Connecting-IP: 10.6.6.6\r\nX-Forwarded-For: 10.6.6.6\r\n\r\n`;
-    const { client, received: answer } = await rawClient();
+    // A client that keeps its side open after the answer: the edge must not wait for it.
+    const { client, received: answer, ended } = await rawClient({ allowHalfOpen: true });
     try {
       // A request in the same write as the upgrade, and one after the refusal.
       client.write(websocketUpgrade('ws-refused.test') + smuggled('/in-the-same-write'));
@@ -260,8 +266,13 @@ describe('origin answers through the edge', () => {
       assert.doesNotMatch(originGot, /10\.6\.6\.6/);
       // The refusal had its end (its Content-Length): the edge closed both connections, rather
       // than hold the origin's until the client or the origin hangs up, or the idle timeout.
-      for (let waited = 0; !(client.destroyed && originClosed) && waited < 3000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
-      assert.deepEqual({ client: client.destroyed, origin: originClosed }, { client: true, origin: true });
+      for (let waited = 0; !(ended() && originClosed) && waited < 3000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.deepEqual({ client: ended(), origin: originClosed }, { client: true, origin: true });
+      // Nor does the edge keep its side half-open for this client: what it sends now is refused
+      // (a reset), where a half-open socket would take it in silence until the idle timeout.
+      client.write(smuggled('/after-the-end'));
+      for (let waited = 0; !client.destroyed && waited < 3000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(client.destroyed, true, "the edge's side is closed");
     } finally {
       client.destroy();
     }
