@@ -45,8 +45,7 @@ const noop = () => undefined;
 /**
  * Closes the client's connection once what was written to it has gone out, without waiting for
  * the client to close its side: Node's HTTP server leaves its sockets half-open, and a client
- * that keeps its side open after an answer (a WebSocket library handed a refusal does) would
- * hold the connection, and with it the origin's, until the idle timeout.
+ * that keeps its side open after an answer would hold the connection until the idle timeout.
  */
 function closeAfterWrites(client: Duplex): void {
   (client as Socket).destroySoon();
