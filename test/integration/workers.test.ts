@@ -12,6 +12,22 @@ import { SERVER_NODE_FLAGS } from '../../src/node-flags.js';
 import { startServe, type Served } from '../helpers/serve.js';
 import { tempDir } from '../helpers/tmp.js';
 
+/** One TLS connection to strict-ecc.test with one request: whether it resumed `session`, and its first ticket. */
+function connectWithSession(port: number, ca: string, session?: Buffer): Promise<{ reused: boolean; session: Buffer | undefined }> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port, servername: 'strict-ecc.test', ca, ...(session ? { session } : {}) });
+    let ticket: Buffer | undefined;
+    socket.on('session', (next: Buffer) => (ticket ??= next));
+    socket.once('secureConnect', () => {
+      // A TLS 1.3 ticket arrives after the handshake, with the first bytes the server sends.
+      socket.write('GET / HTTP/1.1\r\nHost: strict-ecc.test\r\nConnection: close\r\n\r\n');
+      socket.resume();
+      socket.once('end', () => resolve({ reused: socket.isSessionReused(), session: ticket }));
+    });
+    socket.once('error', reject);
+  });
+}
+
 describe('serve --workers 2', () => {
   const dir = tempDir('strictedge-workers-');
   const state = join(dir, 'state');
@@ -57,19 +73,7 @@ describe('serve --workers 2', () => {
   });
 
   it("resumes a client's TLS session on whichever worker its next connection reaches, and neither resumes it once the primary has replaced the ticket keys", async () => {
-    const connectOnce = (session?: Buffer) =>
-      new Promise<{ reused: boolean; session: Buffer | undefined }>((resolve, reject) => {
-        const socket = tlsConnect({ host: '127.0.0.1', port: httpsPort, servername: 'strict-ecc.test', ca: edgeCa, ...(session ? { session } : {}) });
-        let ticket: Buffer | undefined;
-        socket.on('session', (next: Buffer) => (ticket ??= next));
-        socket.once('secureConnect', () => {
-          // A TLS 1.3 ticket arrives after the handshake, with the first bytes the server sends.
-          socket.write('GET / HTTP/1.1\r\nHost: strict-ecc.test\r\nConnection: close\r\n\r\n');
-          socket.resume();
-          socket.once('end', () => resolve({ reused: socket.isSessionReused(), session: ticket }));
-        });
-        socket.once('error', reject);
-      });
+    const connectOnce = (session?: Buffer) => connectWithSession(httpsPort, edgeCa, session);
     // When the workers' keys were made (the oldest worker's): a change means a rotation.
     const keysSetAt = async () => Number(/^strictedge_edge_client_ticket_keys_set_timestamp_seconds (\S+)$/m.exec(await (await fetch(served.ready.metrics)).text())?.[1]);
     let ticket: Buffer | undefined;
@@ -134,5 +138,22 @@ describe('serve --workers 2', () => {
     assert.ok(count('strict-ecc\\.test', '200') >= 16, text.slice(0, 400));
     assert.ok(count('revoked\\.test', '526') === 16);
     assert.match(text, /^strictedge_edge_revocation_last_seq \d+/m);
+  });
+});
+
+describe('serve --workers 2 --ticket-key-rotation 0', () => {
+  let served: Served;
+  after(() => served?.stop());
+
+  it("resumes a client's TLS session on either worker with Node's own keys, which its cluster gives every worker", async () => {
+    const state = join(tempDir('strictedge-workers-norotation-'), 'state');
+    served = await startServe(['--demo', '--workers', '2', '--ticket-key-rotation', '0', '--state', state, '--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0', '--log-level', 'warn']);
+    const [port, ca] = [Number(new URL(served.ready.https).port), readFileSync(served.ready.edge_ca, 'utf8')];
+    const first = await connectWithSession(port, ca);
+    assert.ok(first.session, 'the edge sent a session ticket');
+    // Round-robin: six connections reach both workers three times each.
+    const reused: boolean[] = [];
+    for (let i = 0; i < 6; i++) reused.push((await connectWithSession(port, ca, first.session)).reused);
+    assert.deepEqual(reused, Array(6).fill(true));
   });
 });
