@@ -1,5 +1,6 @@
-// serve --workers 2: the edge listeners in two cluster workers on shared ports. Revocations and
-// mode switches reach every worker; the metrics endpoint sums them.
+// serve --workers 2: the edge listeners in two cluster workers on shared ports. Revocations,
+// mode switches and the primary's session ticket keys reach every worker; the metrics endpoint
+// sums them.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
