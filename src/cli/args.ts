@@ -1,5 +1,6 @@
 // Flag parsing on node:util parseArgs. Both cfca's "-flag" and "--flag" spellings work.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { isTicketKeyRotation, TICKET_KEY_ROTATION_MAX_S, TICKET_KEY_ROTATION_RANGE } from '../edge/ticket-keys.js';
 
 export class UsageError extends Error {}
 
@@ -56,6 +57,13 @@ export function secondsFlag(value: string | undefined, name: string, { zeroAllow
     throw new UsageError(`--${name} must be a number of seconds up to ${max}, e.g. 15 or 0.5${zeroAllowed ? ', or 0' : ''}`);
   }
   return parsed;
+}
+
+/** --ticket-key-rotation: seconds between new session ticket keys, 0 for never (edge/ticket-keys.ts). */
+export function ticketKeyRotationFlag(value: string | undefined): number | undefined {
+  const seconds = secondsFlag(value, 'ticket-key-rotation', { zeroAllowed: true, max: TICKET_KEY_ROTATION_MAX_S });
+  if (seconds !== undefined && !isTicketKeyRotation(seconds)) throw new UsageError(`--ticket-key-rotation ${TICKET_KEY_ROTATION_RANGE}`);
+  return seconds;
 }
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;

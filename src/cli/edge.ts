@@ -19,9 +19,8 @@ import { readIndexSnapshot, writeIndexSnapshot } from '../revocation/index-snaps
 import { ensureStateFolders, statePaths } from '../store/state-folder.js';
 import type { Zone } from '../store/zones.js';
 import { lockStateFolder } from '../store/state-lock.js';
-import { logLevelFlag, parseFlags, portFlag, secondsFlag, stateOption, UsageError } from './args.js';
+import { logLevelFlag, parseFlags, portFlag, secondsFlag, stateOption, ticketKeyRotationFlag, UsageError } from './args.js';
 import { originRoots } from './edge-roots.js';
-import { TICKET_KEY_ROTATION_MAX_S } from '../config/schema.js';
 import { isLoopbackHost, listenOn } from './listen.js';
 
 const FLAGS = {
@@ -91,6 +90,7 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
     logger.log('warn', "the CA is reached over plain HTTP: this edge's token and the feed cross the network in clear; serve the API over HTTPS (serve --api-tls-cert/--api-tls-key) and give --ca-url https://…", { ca_url: caUrl });
   }
   const graceMs = secondsFlag(values['shutdown-grace'], 'shutdown-grace', { zeroAllowed: true })! * 1000;
+  const ticketKeyRotationMs = ticketKeyRotationFlag(values['ticket-key-rotation'])! * 1000; // before the CA is asked for anything
   const paths = statePaths(values.state);
   ensureStateFolders(paths);
   const lock = lockStateFolder(paths.lock, paths.root);
@@ -123,7 +123,7 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
       publicRoots: rootCertificates,
       originSessionResumption: values['origin-session-resumption'],
       clientHttp2: values.http2,
-      ticketKeyRotationMs: secondsFlag(values['ticket-key-rotation'], 'ticket-key-rotation', { zeroAllowed: true, max: TICKET_KEY_ROTATION_MAX_S })! * 1000,
+      ticketKeyRotationMs,
     },
   });
   follower = createFollower({

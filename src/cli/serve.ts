@@ -7,12 +7,12 @@ import { openCa, openEmbeddedEdge } from '../app.js';
 import { createApiServer, API_BASE } from '../api/server.js';
 import type { Clock } from '../clock.js';
 import { loadConfig, ConfigError } from '../config/load.js';
-import { TICKET_KEY_ROTATION_MAX_S, type Config } from '../config/schema.js';
+import type { Config } from '../config/schema.js';
 import { createLogger } from '../log.js';
 import { createCaMetrics, createEdgeMetrics } from '../metrics/metrics.js';
 import { createMetricsServer } from '../metrics/server.js';
 import { pemBlocks, derToPem } from '../pki/formats.js';
-import { logLevelFlag, parseFlags, portFlag, secondsFlag, stateOption } from './args.js';
+import { logLevelFlag, parseFlags, portFlag, secondsFlag, stateOption, ticketKeyRotationFlag } from './args.js';
 import { isLoopbackHost, listenOn } from './listen.js';
 import { closeGracefully } from '../graceful-close.js';
 import { demoUsage, ensureDemo, DEMO_ACCOUNT } from './demo.js';
@@ -90,7 +90,7 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
     publicRoots: publicRoots(config.edge.public_roots),
     originSessionResumption: values['origin-session-resumption'] ?? config.edge.origin_session_resumption,
     clientHttp2: values.http2 ?? config.edge.http2,
-    ticketKeyRotationMs: (secondsFlag(values['ticket-key-rotation'], 'ticket-key-rotation', { zeroAllowed: true, max: TICKET_KEY_ROTATION_MAX_S }) ?? config.edge.ticket_key_rotation_s) * 1000,
+    ticketKeyRotationMs: (ticketKeyRotationFlag(values['ticket-key-rotation']) ?? config.edge.ticket_key_rotation_s) * 1000,
   };
   const ports = {
     api: portFlag(values['api-port'], 'api-port') ?? config.api_port,

@@ -2,11 +2,9 @@
 import { z } from 'zod';
 import { MAX_HOSTNAMES_CEILING, DEFAULT_MAX_HOSTNAMES } from '../ca/policy.js';
 import { DEFAULT_BODY_LIMIT } from '../api/server.js';
+import { isTicketKeyRotation, TICKET_KEY_ROTATION_RANGE } from '../edge/ticket-keys.js';
 
 const port = z.number().int().min(0).max(65535);
-
-/** A day at most: Node's timers cannot wait beyond 24.8 days, and a key kept longer defeats rotating it. */
-export const TICKET_KEY_ROTATION_MAX_S = 86_400;
 
 export const ConfigSchema = z
   .object({
@@ -36,7 +34,7 @@ export const ConfigSchema = z
         /** Offer HTTP/2 to clients (ALPN h2); false leaves them on HTTP/1.1. */
         http2: z.boolean().default(true),
         /** New keys for clients' session tickets this often (hourly, as Cloudflare); 0 keeps one set for the process's life. */
-        ticket_key_rotation_s: z.number().min(0).max(TICKET_KEY_ROTATION_MAX_S).default(3600),
+        ticket_key_rotation_s: z.number().refine(isTicketKeyRotation, TICKET_KEY_ROTATION_RANGE).default(3600),
       })
       .strict()
       .default({ http_port: 8080, https_port: 8443, metrics_port: 9464, connect_timeout_s: 15, origin_timeout_s: 100, public_roots: 'system', origin_session_resumption: false, workers: 1, http2: true, ticket_key_rotation_s: 3600 }),

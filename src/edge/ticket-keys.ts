@@ -6,6 +6,15 @@
 // older than the last rotation makes one full handshake.
 import { randomBytes } from 'node:crypto';
 
+/**
+ * The rotation interval: 0 (never), or from a second (a typo such as 0.001 would rotate a
+ * thousand times a second and break every resumption) to a day (Node's timers cannot wait
+ * beyond 24.8 days, and a key kept longer defeats rotating it).
+ */
+export const TICKET_KEY_ROTATION_MAX_S = 86_400;
+export const isTicketKeyRotation = (seconds: number): boolean => seconds === 0 || (seconds >= 1 && seconds <= TICKET_KEY_ROTATION_MAX_S);
+export const TICKET_KEY_ROTATION_RANGE = `must be 0 (never) or from 1 to ${TICKET_KEY_ROTATION_MAX_S} seconds`;
+
 /** Node's ticket keys: 16 bytes of key name, 16 of HMAC secret, 16 of AES key. */
 export const newTicketKeys = (): Buffer => randomBytes(48);
 

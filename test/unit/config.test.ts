@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { it } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
@@ -11,4 +14,22 @@ it('reads config/strictedge.example.yaml as the documented defaults', () => {
 
 it('refuses an unknown key and a missing file with one clear message', () => {
   assert.throws(() => loadConfig('/nonexistent/strictedge.yaml'), (error: unknown) => error instanceof ConfigError && /cannot read .*ENOENT/.test(error.message));
+});
+
+it('refuses a ticket key rotation between 0 and a second, or over a day, saying the range', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'strictedge-config-'));
+  try {
+    for (const seconds of [0.001, 0.5, 86_401, -1]) {
+      const path = join(dir, 'strictedge.yaml');
+      writeFileSync(path, `edge:\n  ticket_key_rotation_s: ${seconds}\n`);
+      assert.throws(() => loadConfig(path), (error: unknown) => error instanceof ConfigError && /edge\.ticket_key_rotation_s: must be 0 \(never\) or from 1 to 86400 seconds/.test(error.message), String(seconds));
+    }
+    for (const seconds of [0, 1, 3600, 86_400]) {
+      const path = join(dir, 'strictedge.yaml');
+      writeFileSync(path, `edge:\n  ticket_key_rotation_s: ${seconds}\n`);
+      assert.equal(loadConfig(path).edge.ticket_key_rotation_s, seconds);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
