@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect as tlsConnect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestEdge, type TestEdge } from '../helpers/edge.js';
+import { connectWithTicket, ticketKeysSetAt } from '../helpers/tickets.js';
 import { tempDir } from '../helpers/tmp.js';
 
 describe("clients' session tickets", () => {
@@ -23,22 +23,9 @@ describe("clients' session tickets", () => {
   });
   after(() => edge?.close());
 
-  /** One TLS connection with one request; whether it resumed `session`, and the ticket it got. */
-  const connectOnce = (session?: Buffer) =>
-    new Promise<{ reused: boolean; ticket: Buffer | undefined }>((resolve, reject) => {
-      const socket = tlsConnect({ host: '127.0.0.1', port: edge.httpsPort, servername: 'tickets.test', ca: edge.edgeCaPem, ALPNProtocols: ['http/1.1'], ...(session ? { session } : {}) });
-      let ticket: Buffer | undefined;
-      socket.on('session', (next: Buffer) => (ticket ??= next));
-      socket.once('secureConnect', () => {
-        // A TLS 1.3 ticket arrives after the handshake, with the first bytes the server sends.
-        socket.write('GET / HTTP/1.1\r\nHost: tickets.test\r\nConnection: close\r\n\r\n');
-        socket.resume();
-        socket.once('end', () => resolve({ reused: socket.isSessionReused(), ticket }));
-      });
-      socket.once('error', reject);
-    });
+  const connectOnce = (session?: Buffer) => connectWithTicket(edge.httpsPort, 'tickets.test', edge.edgeCaPem, session);
   const currentKeys = () => edge.edge.https.getTicketKeys();
-  const keysSetAt = async () => Number(/^strictedge_edge_client_ticket_keys_set_timestamp_seconds (\S+)$/m.exec(await (await fetch(edge.metricsUrl)).text())?.[1]);
+  const keysSetAt = () => ticketKeysSetAt(edge.metricsUrl);
 
   it('resumes a ticket under the keys that made it, and not once they are replaced', async () => {
     let resumedUnderSameKeys = false;

@@ -4,30 +4,14 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseStat } from '../../loadtest/proc-cpu.js';
 import { SERVER_NODE_FLAGS } from '../../src/node-flags.js';
 import { startServe, type Served } from '../helpers/serve.js';
+import { connectWithTicket, ticketKeysSetAt } from '../helpers/tickets.js';
 import { tempDir } from '../helpers/tmp.js';
-
-/** One TLS connection to strict-ecc.test with one request: whether it resumed `session`, and its first ticket. */
-function connectWithSession(port: number, ca: string, session?: Buffer): Promise<{ reused: boolean; session: Buffer | undefined }> {
-  return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ host: '127.0.0.1', port, servername: 'strict-ecc.test', ca, ...(session ? { session } : {}) });
-    let ticket: Buffer | undefined;
-    socket.on('session', (next: Buffer) => (ticket ??= next));
-    socket.once('secureConnect', () => {
-      // A TLS 1.3 ticket arrives after the handshake, with the first bytes the server sends.
-      socket.write('GET / HTTP/1.1\r\nHost: strict-ecc.test\r\nConnection: close\r\n\r\n');
-      socket.resume();
-      socket.once('end', () => resolve({ reused: socket.isSessionReused(), session: ticket }));
-    });
-    socket.once('error', reject);
-  });
-}
 
 describe('serve --workers 2', () => {
   const dir = tempDir('strictedge-workers-');
@@ -74,28 +58,28 @@ describe('serve --workers 2', () => {
   });
 
   it("resumes a client's TLS session on whichever worker its next connection reaches, and neither resumes it once the primary has replaced the ticket keys", async () => {
-    const connectOnce = (session?: Buffer) => connectWithSession(httpsPort, edgeCa, session);
+    const connectOnce = (session?: Buffer) => connectWithTicket(httpsPort, 'strict-ecc.test', edgeCa, session);
     // When the workers' keys were made (the oldest worker's): a change means a rotation.
-    const keysSetAt = async () => Number(/^strictedge_edge_client_ticket_keys_set_timestamp_seconds (\S+)$/m.exec(await (await fetch(served.ready.metrics)).text())?.[1]);
+    const keysSetAt = () => ticketKeysSetAt(served.ready.metrics);
     let ticket: Buffer | undefined;
-    let ticketKeysSetAt = 0;
+    let keysOfTicketSetAt = 0;
     // Round-robin alternates the workers, so six connections reach both of them three times. Keys
     // of their own per worker would fail every other resumption here. A rotation falling within
     // the seven connections makes the attempt say nothing: it is tried again.
     for (let attempt = 0; attempt < 5 && !ticket; attempt++) {
       const setAt = await keysSetAt();
       const first = await connectOnce();
-      assert.ok(first.session, 'the edge sent a session ticket');
+      assert.ok(first.ticket, 'the edge sent a session ticket');
       const reused: boolean[] = [];
-      for (let i = 0; i < 6; i++) reused.push((await connectOnce(first.session)).reused);
+      for (let i = 0; i < 6; i++) reused.push((await connectOnce(first.ticket)).reused);
       await sleep(50); // a rotation under way reaches both workers
       if ((await keysSetAt()) !== setAt) continue;
       assert.deepEqual(reused, Array(6).fill(true));
-      [ticket, ticketKeysSetAt] = [first.session, setAt];
+      [ticket, keysOfTicketSetAt] = [first.ticket, setAt];
     }
     assert.ok(ticket, 'five attempts, each with a rotation in between');
-    for (let waited = 0; (await keysSetAt()) === ticketKeysSetAt && waited < 6000; waited += 100) await sleep(100);
-    assert.ok((await keysSetAt()) > ticketKeysSetAt, 'the primary replaced the keys within the rotation interval');
+    for (let waited = 0; (await keysSetAt()) === keysOfTicketSetAt && waited < 6000; waited += 100) await sleep(100);
+    assert.ok((await keysSetAt()) > keysOfTicketSetAt, 'the primary replaced the keys within the rotation interval');
     const reusedAfter: boolean[] = [];
     for (let i = 0; i < 4; i++) reusedAfter.push((await connectOnce(ticket)).reused);
     assert.deepEqual(reusedAfter, Array(4).fill(false), 'a ticket from before the rotation resumes on neither worker');
@@ -150,11 +134,11 @@ describe('serve --workers 2 --ticket-key-rotation 0', () => {
     const state = join(tempDir('strictedge-workers-norotation-'), 'state');
     served = await startServe(['--demo', '--workers', '2', '--ticket-key-rotation', '0', '--state', state, '--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0', '--log-level', 'warn']);
     const [port, ca] = [Number(new URL(served.ready.https).port), readFileSync(served.ready.edge_ca, 'utf8')];
-    const first = await connectWithSession(port, ca);
-    assert.ok(first.session, 'the edge sent a session ticket');
+    const first = await connectWithTicket(port, 'strict-ecc.test', ca);
+    assert.ok(first.ticket, 'the edge sent a session ticket');
     // Round-robin: six connections reach both workers three times each.
     const reused: boolean[] = [];
-    for (let i = 0; i < 6; i++) reused.push((await connectWithSession(port, ca, first.session)).reused);
+    for (let i = 0; i < 6; i++) reused.push((await connectWithTicket(port, 'strict-ecc.test', ca, first.ticket)).reused);
     assert.deepEqual(reused, Array(6).fill(true));
   });
 });
