@@ -69,7 +69,8 @@ export function strictIdentityCheck(policy: Extract<TlsPolicy, { kind: 'strict' 
     const sha256 = cert.fingerprint256.replaceAll(':', '').toLowerCase();
     const verdict = identityVerdict({
       // RFC 6125 as OpenSSL implements it: DNS SANs, one-label wildcards, CN only without SANs.
-      hostnameMatches: cert.checkHost(hostname) !== undefined,
+      // OpenSSL takes a name with a leading dot as "any name under it": never one to check.
+      hostnameMatches: !hostname.startsWith('.') && cert.checkHost(hostname) !== undefined,
       issuedByOriginRoot: originLeaf,
       probe: () => policy.index.probe(serial, sha256),
     });

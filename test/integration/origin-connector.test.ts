@@ -1,6 +1,6 @@
 // The origin connector on its own, against real TLS servers on loopback with certificates made
 // by openssl. Strict: which certificates go to the revocation index (only those an Origin CA root
-// issued), and the hostname rules (one-label wildcards), read from the peer's X509Certificate.
+// issued), and the hostname rules (one-label wildcards, no leading dot), read from the peer's X509Certificate.
 // Full mode: any certificate, over the one SecureContext it is given.
 import assert from 'node:assert/strict';
 import { randomBytes, X509Certificate } from 'node:crypto';
@@ -90,6 +90,9 @@ describe('strict origin connector', () => {
     assert.equal(await verdictOf(connect(leaf, 'a.b.shop.test')), 'hostname_mismatch');
     assert.equal(await verdictOf(connect(leaf, 'shop.test')), 'hostname_mismatch');
     assert.equal(await verdictOf(connect(leaf, 'a.other.test')), 'hostname_mismatch');
+    // OpenSSL's checkHost reads a leading dot as "any name under shop.test", which a.shop.test is.
+    assert.equal(await verdictOf(connect(leaf, '.shop.test')), 'hostname_mismatch');
+    assert.equal(await verdictOf(connect(publicRoot.leaf('exact-leaf', ['www.shop.test']), '.shop.test')), 'hostname_mismatch');
   });
 });
 
