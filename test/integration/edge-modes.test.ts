@@ -149,6 +149,20 @@ describe('edge modes and errors', () => {
     }
   });
 
+  it('answers 400 to a Host in a strict zone that is not a DNS name, without asking the origin or blaming its certificate', async () => {
+    const mismatches = async () => Number(/^strictedge_edge_origin_verify_failures_total\{zone="strict-ecc\.test",reason="hostname_mismatch"\} (\d+)$/m.exec(await (await fetch(edge.metricsUrl)).text())?.[1] ?? 0);
+    const before = await mismatches();
+    // OpenSSL reads `.strict-ecc.test` as "any name under strict-ecc.test": it would have passed.
+    for (const host of ['.strict-ecc.test', 'a..strict-ecc.test', '*.strict-ecc.test']) {
+      const response = await edgeRequest(edge, { scheme: 'https', host: 'strict-ecc.test', headers: { host, accept: 'application/json' } });
+      assert.equal(response.status, 400, host);
+      assert.equal(response.headers['x-origin'], undefined, 'no origin answered');
+      assert.match(JSON.parse(response.body.toString()).error.detail, /not a DNS name/);
+    }
+    assert.equal(await mismatches(), before, 'no origin certificate checked against such a name');
+    assert.equal((await edgeRequest(edge, { scheme: 'https', host: 'strict-ecc.test', headers: { host: 'www.strict-ecc.test.' } })).status, 200);
+  });
+
   it('fails the handshake with an alert for an unknown SNI name, and for none', async () => {
     for (const servername of ['nowhere.example', undefined]) {
       await assert.rejects(

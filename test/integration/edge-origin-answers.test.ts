@@ -357,13 +357,15 @@ describe('origin answers through the edge', () => {
     assert.equal(await refusals(), refusedBefore + 1, 'counted as the edge\'s own refusal');
   });
 
-  it('answers 400 to two Host lines, to an empty one, to one that is not host[:port], to OPTIONS * and to an upgrade with two Host lines, 405 to TRACE and 501 to CONNECT, without asking any origin', async () => {
+  it('answers 400 to two Host lines, to an empty one, to one that is not host[:port] or not a DNS name, to OPTIONS * and to an upgrade with two Host lines, 405 to TRACE and 501 to CONNECT, without asking any origin', async () => {
     const a = await zoneRecording('form-c.test');
     const cases: [string, RegExp][] = [
       ['GET / HTTP/1.1\r\nHost: form-c.test\r\nHost: form-c.test\r\n\r\n', /^HTTP\/1\.1 400 /],
       ['GET / HTTP/1.1\r\nHost: \r\n\r\n', /^HTTP\/1\.1 400 /],
       ['GET / HTTP/1.1\r\nHost: form-c.test:abc\r\n\r\n', /^HTTP\/1\.1 400 Bad Request\r\n[^]*not host\[:port\]/],
       ['GET / HTTP/1.1\r\nHost: form-c.test/x\r\n\r\n', /^HTTP\/1\.1 400 /],
+      ['GET / HTTP/1.1\r\nHost: a..form-c.test\r\n\r\n', /^HTTP\/1\.1 400 Bad Request\r\n[^]*not a DNS name/],
+      ['GET http://.form-c.test/ HTTP/1.1\r\nHost: form-c.test\r\n\r\n', /^HTTP\/1\.1 400 /],
       ['GET http://form-c.test/ HTTP/1.1\r\nHost: form-c.test:abc\r\n\r\n', /^HTTP\/1\.1 400 /],
       ['TRACE / HTTP/1.1\r\nHost: form-c.test\r\nCookie: session=secret\r\n\r\n', /^HTTP\/1\.1 405 Method Not Allowed\r\n(?![^]*secret)/],
       ['OPTIONS * HTTP/1.1\r\nHost: form-c.test\r\n\r\n', /^HTTP\/1\.1 400 /],
