@@ -13,6 +13,7 @@ import type { CertEvent } from '../store/certificates.js';
 import type { EdgeCa } from './edge-ca.js';
 import { createOriginSockets, type OriginSockets } from './origin-sockets.js';
 import { createOriginSessions } from './origin-sessions.js';
+import { cdnLoopId } from './cdn-loop.js';
 import { createProxy } from './proxy.js';
 import { createUpstreams } from './upstream.js';
 import { serveHttp2 } from './client-http2.js';
@@ -136,8 +137,9 @@ export function createEdge(deps: EdgeDeps): Edge {
     ...(options.maxOriginPools ? { maxPools: options.maxOriginPools } : {}),
   });
   const zones = () => table;
-  const proxy = createProxy({ zones, upstreams, logger, instruments });
-  const upgradeDeps = { zones, upstreams, sockets, connectTimeoutMs: options.connectTimeoutMs, responseTimeoutMs: options.responseTimeoutMs, idleTimeoutMs: options.websocketIdleTimeoutMs ?? 100_000, logger, instruments };
+  const cdnId = cdnLoopId(deps.edgeCa.certPem);
+  const proxy = createProxy({ zones, upstreams, logger, instruments, cdnId });
+  const upgradeDeps = { zones, upstreams, sockets, cdnId, connectTimeoutMs: options.connectTimeoutMs, responseTimeoutMs: options.responseTimeoutMs, idleTimeoutMs: options.websocketIdleTimeoutMs ?? 100_000, logger, instruments };
   const upgrade = createUpgradeHandler(upgradeDeps);
 
   const clientHttp2 = options.clientHttp2 ?? true;

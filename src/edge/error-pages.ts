@@ -1,16 +1,17 @@
 // The edge's own answers: Cloudflare's 52x codes, 421 for a host with no zone (or another zone
 // than the connection's TLS server name), 400 for a request no origin should see (two Host
-// lines, `OPTIONS *`) and 405 for TRACE. Each page names the code and the request id, never the origin's address
+// lines, `OPTIONS *`), 405 for TRACE and 508 for a request that came back to the edge (cdn-loop.ts). Each page names the code and the request id, never the origin's address
 // or an internal error text.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Verdict } from './verify.js';
 
-export type EdgeStatus = 400 | 405 | 421 | 520 | 521 | 522 | 524 | 525 | 526;
+export type EdgeStatus = 400 | 405 | 421 | 508 | 520 | 521 | 522 | 524 | 525 | 526;
 
 const TITLES: Record<EdgeStatus, string> = {
   400: 'The request cannot be proxied',
   405: 'This method is not allowed',
   421: 'This host is not served on this connection',
+  508: 'The request came back to the edge',
   520: 'The origin returned an empty or malformed response',
   521: 'The origin refused the connection',
   522: 'Connecting to the origin timed out',
@@ -21,12 +22,13 @@ const TITLES: Record<EdgeStatus, string> = {
 
 /**
  * The status line's reason phrase: Cloudflare's names for its 52x codes (Node knows none of
- * them and would say "unknown"), the standard ones for 400, 405 and 421.
+ * them and would say "unknown"), the standard ones for 400, 405, 421 and 508.
  */
 const REASON_PHRASES: Record<EdgeStatus, string> = {
   400: 'Bad Request',
   405: 'Method Not Allowed',
   421: 'Misdirected Request',
+  508: 'Loop Detected',
   520: 'Web Server Returned an Unknown Error',
   521: 'Web Server Is Down',
   522: 'Connection Timed Out',
@@ -45,11 +47,13 @@ export const TRACE_REFUSED = 'TRACE is not passed to origins.';
 /** The two reasons for a 421. */
 export const NO_ZONE = 'No zone is configured for this host.';
 export const OTHER_ZONE = 'This connection was opened (TLS server name) for another zone than this host is in; open a new connection for this host.';
+/** A 508's reason: the zone's origin is this edge, or sends its requests back to it. */
+export const LOOP_DETECTED = "This zone's origin sent the request back to this edge (its CDN-Loop header lists the edge): the origin must be the server behind the edge.";
 
 export interface EdgeFailure {
   readonly status: EdgeStatus;
   readonly verdict?: Verdict;
-  /** What was wrong with the client's request (400, 405, 421): one of the edge's own fixed sentences. */
+  /** What was wrong with the request (400, 405, 421, 508): one of the edge's own fixed sentences. */
   readonly detail?: string;
 }
 

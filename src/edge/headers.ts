@@ -4,6 +4,7 @@
 // on), and both sides see the request id.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { CDN_LOOP_HEADER } from './cdn-loop.js';
 import type { Scheme } from './route.js';
 
 // HTTP2-Settings belongs to an h2c upgrade, one connection's business (RFC 9113 §8.2.2); Node
@@ -48,9 +49,9 @@ function connectionTokens(value: string | string[] | undefined): ReadonlySet<str
 /**
  * Flat [name, value, ...] list for the origin. `authority` is the name the request was routed
  * by (its Host, or the authority of an absolute-form request line), sent as the Host.
- * `keepUpgrade` keeps Connection/Upgrade (WebSocket).
+ * `cdnId` is added to CDN-Loop (cdn-loop.ts). `keepUpgrade` keeps Connection/Upgrade (WebSocket).
  */
-export function originRequestHeaders(req: IncomingMessage, scheme: Scheme, requestId: string, authority: string, keepUpgrade = false): string[] {
+export function originRequestHeaders(req: IncomingMessage, scheme: Scheme, requestId: string, authority: string, cdnId: string, keepUpgrade = false): string[] {
   const listed = connectionTokens(req.headers.connection);
   const out: string[] = ['host', authority];
   const raw = req.rawHeaders;
@@ -75,6 +76,7 @@ export function originRequestHeaders(req: IncomingMessage, scheme: Scheme, reque
   out.push('x-forwarded-proto', scheme);
   out.push('x-forwarded-host', authority);
   out.push(REQUEST_ID_HEADER, requestId);
+  out.push(CDN_LOOP_HEADER, cdnId); // a line of its own after the client's: the list, appended to (RFC 8586 §2)
   return out;
 }
 

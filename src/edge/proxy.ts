@@ -5,7 +5,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../log.js';
 import { classifyOriginError } from './classify.js';
-import { NO_ZONE, OTHER_ZONE, TRACE_REFUSED, sendEdgeError, type EdgeFailure } from './error-pages.js';
+import { CDN_LOOP_HEADER, listsCdnId } from './cdn-loop.js';
+import { LOOP_DETECTED, NO_ZONE, OTHER_ZONE, TRACE_REFUSED, sendEdgeError, type EdgeFailure } from './error-pages.js';
 import { createCutShortReporter, createFailureReporter } from './failure-report.js';
 import { clientResponseHeaders, originRequestHeaders, requestIdFor, REQUEST_ID_HEADER } from './headers.js';
 import { originRequestBody } from './request-body.js';
@@ -21,6 +22,8 @@ export interface ProxyDeps {
   readonly upstreams: Upstreams;
   readonly logger: Logger;
   readonly instruments: EdgeInstruments;
+  /** This edge's id in CDN-Loop (cdn-loop.ts). */
+  readonly cdnId: string;
 }
 
 /**
@@ -31,7 +34,7 @@ function answeredCode(res: ServerResponse): number {
   return res.headersSent ? res.statusCode : 499;
 }
 
-export function createProxy({ zones, upstreams, logger, instruments }: ProxyDeps) {
+export function createProxy({ zones, upstreams, logger, instruments, cdnId }: ProxyDeps) {
   const unknownZone = instruments.forZone('unknown');
   /** An answer the edge gives before any zone is known (400, 421) is counted under zone "unknown". */
   const countAsUnknown = (res: ServerResponse, startedAt: number) =>
@@ -117,6 +120,7 @@ export function createProxy({ zones, upstreams, logger, instruments }: ProxyDeps
       if (relay && !res.writableFinished) relay.clientGone();
     });
     if (decision.kind === 'no_origin') return fail(req, res, { status: 521 }, requestId, zone.name);
+    if (listsCdnId(req.headers[CDN_LOOP_HEADER] as string | undefined, cdnId)) return fail(req, res, { status: 508, detail: LOOP_DETECTED }, requestId, zone.name);
 
     relay = new OriginResponseRelay(res, {
       headers(_statusCode, headers) {
@@ -130,7 +134,7 @@ export function createProxy({ zones, upstreams, logger, instruments }: ProxyDeps
       {
         path: target.path,
         method: req.method as 'GET',
-        headers: originRequestHeaders(req, scheme, requestId, target.authority!),
+        headers: originRequestHeaders(req, scheme, requestId, target.authority!, cdnId),
         body: originRequestBody(req, res),
       },
       relay,

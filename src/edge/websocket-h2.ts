@@ -32,7 +32,7 @@ export function createHttp2UpgradeHandler(deps: UpgradeDeps) {
     const res = h2res as unknown as ServerResponse;
     const stream = h2req.stream;
     const requestId = requestIdFor(req);
-    const route = routeUpgrade(deps.zones, req, (req.socket as TLSSocket).servername, 'https');
+    const route = routeUpgrade(deps.zones, req, (req.socket as TLSSocket).servername, 'https', deps.cdnId);
     const count = (code: number, opened = false) => deps.instruments.forZone(route.zoneName).websocket(code, opened);
     if (route.kind === 'refuse') {
       count(route.failure.status);
@@ -67,7 +67,7 @@ export function createHttp2UpgradeHandler(deps: UpgradeDeps) {
         }
         const key = randomBytes(16).toString('base64');
         const headers: string[] = [];
-        const forwarded = originRequestHeaders(req, 'https', requestId, route.authority);
+        const forwarded = originRequestHeaders(req, 'https', requestId, route.authority, deps.cdnId);
         for (let i = 0; i < forwarded.length; i += 2) {
           // The key is the edge's own: a client's stray one would make two.
           if (!EDGE_HANDSHAKE_HEADER.test(forwarded[i]!)) headers.push(forwarded[i]!, forwarded[i + 1]!);

@@ -12,7 +12,8 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../log.js';
 import { classifyOriginError } from './classify.js';
-import { edgeErrorHead, NO_ZONE, OTHER_ZONE, renderEdgeError, type EdgeFailure } from './error-pages.js';
+import { CDN_LOOP_HEADER, listsCdnId } from './cdn-loop.js';
+import { edgeErrorHead, LOOP_DETECTED, NO_ZONE, OTHER_ZONE, renderEdgeError, type EdgeFailure } from './error-pages.js';
 import { createFailureReporter } from './failure-report.js';
 import type { EdgeInstruments } from './instruments.js';
 import { clientResponseHeaders, originRequestHeaders, passableReason, requestIdFor } from './headers.js';
@@ -38,6 +39,8 @@ export interface UpgradeDeps {
   readonly idleTimeoutMs: number;
   readonly logger: Logger;
   readonly instruments: EdgeInstruments;
+  /** This edge's id in CDN-Loop (cdn-loop.ts). */
+  readonly cdnId: string;
 }
 
 const noop = () => undefined;
@@ -100,8 +103,8 @@ export type UpgradeRoute =
   | { readonly kind: 'redirect'; readonly location: string; readonly zoneName: string }
   | { readonly kind: 'origin'; readonly zoneName: string; readonly host: string; readonly authority: string; readonly path: string; readonly policy: PolicyKind; readonly origin: string };
 
-/** `servername` is the TLS server name of the client's connection (none over plain HTTP). */
-export function routeUpgrade(zones: () => ZoneTable, req: IncomingMessage, servername: string | false | null | undefined, scheme: Scheme): UpgradeRoute {
+/** `servername` is the TLS server name of the client's connection (none over plain HTTP); `cdnId` this edge's id in CDN-Loop. */
+export function routeUpgrade(zones: () => ZoneTable, req: IncomingMessage, servername: string | false | null | undefined, scheme: Scheme, cdnId: string): UpgradeRoute {
   const target = requestTarget(req.url ?? '/', req.rawHeaders);
   if (!target.ok) return { kind: 'refuse', failure: { status: 400, detail: target.why }, zoneName: 'unknown' };
   const host = hostOf(target.authority);
@@ -112,6 +115,7 @@ export function routeUpgrade(zones: () => ZoneTable, req: IncomingMessage, serve
   const decision = decideRoute(zone, scheme);
   if (decision.kind === 'redirect_to_http') return { kind: 'redirect', location: `http://${host}${target.path}`, zoneName: zone.name };
   if (decision.kind === 'no_origin') return { kind: 'refuse', failure: { status: 521 }, zoneName: zone.name };
+  if (listsCdnId(req.headers[CDN_LOOP_HEADER] as string | undefined, cdnId)) return { kind: 'refuse', failure: { status: 508, detail: LOOP_DETECTED }, zoneName: zone.name };
   return { kind: 'origin', zoneName: zone.name, host, authority: target.authority!, path: target.path, policy: decision.policy, origin: decision.origin };
 }
 
@@ -185,7 +189,7 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
   return function upgrade(req: IncomingMessage, client: Duplex, head: Buffer, scheme: Scheme): void {
     const requestId = requestIdFor(req);
     client.on('error', () => client.destroy());
-    const route = routeUpgrade(deps.zones, req, (client as TLSSocket).servername, scheme);
+    const route = routeUpgrade(deps.zones, req, (client as TLSSocket).servername, scheme, deps.cdnId);
     const count = (code: number, opened = false) => deps.instruments.forZone(route.zoneName).websocket(code, opened);
     if (route.kind === 'refuse') {
       count(route.failure.status);
@@ -214,7 +218,7 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
         // protocols: bytes sent behind the upgrade request would otherwise reach the origin as
         // requests of their own, past the edge (their X-Forwarded-For and CF-Connecting-IP the
         // client's to make up), whenever the origin refuses the upgrade.
-        const pending = requestOriginUpgrade(origin, route.path, originRequestHeaders(req, scheme, requestId, route.authority, true), deps.responseTimeoutMs, {
+        const pending = requestOriginUpgrade(origin, route.path, originRequestHeaders(req, scheme, requestId, route.authority, deps.cdnId, true), deps.responseTimeoutMs, {
           switched(answer, socket, originHead) {
             const open = count(101, true);
             let answerHead = `HTTP/1.1 101 ${answer.statusMessage}\r\n`;

@@ -19,6 +19,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { cdnLoopId } from '../../src/edge/cdn-loop.js';
 import { createLogger } from '../../src/log.js';
 import { startTestEdge, type TestEdge } from '../helpers/edge.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -355,6 +356,26 @@ describe('origin answers through the edge', () => {
     assert.match(await exchange('POST / HTTP/1.1\r\nHost: h2c.test\r\nConnection: Upgrade\r\nUpgrade: h2c\r\nContent-Length: 2\r\n\r\nhi'), /^HTTP\/1\.1 400 Bad Request\r\n[^]*only for a WebSocket/);
     assert.equal(heads.length, 2);
     assert.equal(await refusals(), refusedBefore + 1, 'counted as the edge\'s own refusal');
+  });
+
+  it("answers 508 to a request that comes back to the edge (RFC 8586's CDN-Loop), after one pass; other CDNs' ids go on, with the edge's after them", async () => {
+    const heads = await zoneRecording('cdn-loop.test');
+    const answer = await exchange('GET / HTTP/1.1\r\nHost: cdn-loop.test\r\nCDN-Loop: cloudflare; v=1\r\nConnection: close\r\n\r\n');
+    assert.match(answer, /^HTTP\/1\.1 200 OK\r\n/);
+    const id = cdnLoopId(edge.edgeCaPem);
+    assert.match(heads[0]!, new RegExp(`\r\nCDN-Loop: cloudflare; v=1\r\n(?:[^]*\r\n)?cdn-loop: ${id}(\r\n|$)`));
+    // A zone whose origin is the edge itself: before, one request went round until the pool was full (257 of them).
+    const zone = edge.app.admin.addZone({ name: 'loop.test', account: 'site', mode: 'flexible' });
+    edge.app.zoneStore.setOrigins(zone.id, `127.0.0.1:${edge.httpPort}`, null, new Date().toISOString());
+    edge.edge.refreshZones();
+    const looped = await exchange('GET / HTTP/1.1\r\nHost: loop.test\r\nConnection: close\r\n\r\n');
+    assert.match(looped, /^HTTP\/1\.1 508 Loop Detected\r\n[^]*came back to the edge/);
+    const upgrade = await exchange('GET /ws HTTP/1.1\r\nHost: loop.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    assert.match(upgrade, /^HTTP\/1\.1 508 /);
+    const metrics = await (await fetch(edge.metricsUrl)).text();
+    // Each counted twice: by the pass that sent it back, and by the first, which passed its answer on.
+    assert.match(metrics, /^strictedge_edge_requests_total\{zone="loop\.test",mode="flexible",code="508"\} 2$/m);
+    assert.match(metrics, /^strictedge_edge_websockets_total\{zone="loop\.test",code="508"\} 2$/m);
   });
 
   it('answers 400 to two Host lines, to an empty one, to one that is not host[:port] or not a DNS name, to OPTIONS * and to an upgrade with two Host lines, 405 to TRACE and 501 to CONNECT, without asking any origin', async () => {

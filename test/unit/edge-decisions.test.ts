@@ -1,11 +1,13 @@
 // The edge's pure decisions: mode routing, zone lookup, error classification, verdicts.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { cdnLoopId, listsCdnId } from '../../src/edge/cdn-loop.js';
 import { classifyOriginError, cutShortReason, socketCloseReason } from '../../src/edge/classify.js';
 import { clientAddress, clientResponseHeaders } from '../../src/edge/headers.js';
 import { requestTarget } from '../../src/edge/request-target.js';
 import { decideRoute } from '../../src/edge/route.js';
 import { isWebSocketUpgrade } from '../../src/edge/websocket.js';
+import { generateRoot } from '../../src/pki/root.js';
 import type { IncomingMessage } from 'node:http';
 import { chainVerdict, identityVerdict, OriginVerifyError, resumedSessionVerdict } from '../../src/edge/verify.js';
 import { buildZoneTable, hostOf, servesOnConnection } from '../../src/edge/zone-table.js';
@@ -138,6 +140,28 @@ describe('requestTarget', () => {
       else assert.deepEqual(target, expected);
     });
   }
+});
+
+describe('CDN-Loop (RFC 8586)', () => {
+  const id = 'strictedge-0123456789abcdef';
+  const cases: [string, string | undefined, boolean][] = [
+    ['no header', undefined, false],
+    ['the edge alone', id, true],
+    ['after another CDN, with parameters, in another case', `cloudflare, ${id.toUpperCase()} ; v=1`, true],
+    ['two lines as Node joins them', `Fastly, Fastly, ${id}`, true],
+    ['only other CDNs', 'cloudflare; foo=bar, Fastly', false],
+    ["another edge's id that begins with this one's", `${id}00`, false],
+    ["this id inside another's parameter", `cloudflare; via=${id}`, false],
+  ];
+  for (const [title, header, expected] of cases) it(`${title}: ${expected ? 'a loop' : 'no loop'}`, () => assert.equal(listsCdnId(header, id), expected));
+
+  it('names an edge by its CA (the same for every worker on one state folder), as a token RFC 8586 allows for a pseudonym', async () => {
+    const [one, other] = await Promise.all([generateRoot('ecdsa', new Date()), generateRoot('ecdsa', new Date())]);
+    const id = cdnLoopId(one.certPem);
+    assert.match(id, /^strictedge-[0-9a-f]{16}$/);
+    assert.equal(cdnLoopId(one.certPem), id);
+    assert.notEqual(cdnLoopId(other.certPem), id);
+  });
 });
 
 describe('isWebSocketUpgrade', () => {
