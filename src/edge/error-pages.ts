@@ -1,7 +1,8 @@
 // The edge's own answers: Cloudflare's 52x codes, 421 for a host with no zone (or another zone
 // than the connection's TLS server name), 400 for a request no origin should see (two Host
-// lines, `OPTIONS *`), 405 for TRACE and 508 for a request that came back to the edge (cdn-loop.ts). Each page names the code and the request id, never the origin's address
-// or an internal error text.
+// lines, `OPTIONS *`), 405 for TRACE and 508 for a request that came back to the edge
+// (cdn-loop.ts). Each page names the code and the request id, never the origin's address or an
+// internal error text.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Verdict } from './verify.js';
 
