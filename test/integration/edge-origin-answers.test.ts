@@ -7,7 +7,8 @@
 // `OPTIONS *` and CONNECT answered by the edge itself. And an answer the origin breaks off after
 // its status line: the client's connection is cut, and the edge counts and logs why. And 103
 // Early Hints, passed on. And an origin that answers an upload before it is whole. And bytes
-// sent behind an upgrade request: a refused WebSocket's, and an h2c upgrade's.
+// sent behind an upgrade request: a refused WebSocket's, and an h2c upgrade's. And a request that
+// comes back to the edge (CDN-Loop).
 import assert from 'node:assert/strict';
 import { connect, createServer, type Server } from 'node:net';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';

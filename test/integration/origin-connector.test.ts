@@ -1,7 +1,7 @@
 // The origin connector on its own, against real TLS servers on loopback with certificates made
 // by openssl. Strict: which certificates go to the revocation index (only those an Origin CA root
-// issued), and the hostname rules (one-label wildcards, no leading dot), read from the peer's X509Certificate.
-// Full mode: any certificate, over the one SecureContext it is given.
+// issued), and the hostname rules (one-label wildcards, no leading dot), read from the peer's
+// X509Certificate. Full mode: any certificate, over the one SecureContext it is given.
 import assert from 'node:assert/strict';
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';

@@ -114,7 +114,7 @@ describe('requestTarget', () => {
     ['a Host ending in two dots', '/', ['Host', 'a.test..'], 'refused'],
     ['a Host that is only a dot', '/', ['Host', '.'], 'refused'],
     ['a Host with a wildcard', '/', ['Host', '*.a.test'], 'refused'],
-    ['a Host with a sub-delimiter', '/', ['Host', "a!b.test"], 'refused'],
+    ['a Host with a sub-delimiter', '/', ['Host', 'a!b.test'], 'refused'],
     ['a Host with a 63-character label', '/', ['Host', `${'x'.repeat(63)}.test`], ok(`${'x'.repeat(63)}.test`, '/')],
     ['a Host with a 64-character label', '/', ['Host', `${'x'.repeat(64)}.test`], 'refused'],
     ['a Host of 253 characters, and a trailing dot', '/', ['Host', `${'x.'.repeat(126)}t.:443`], ok(`${'x.'.repeat(126)}t.:443`, '/')],
