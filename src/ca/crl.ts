@@ -1,5 +1,5 @@
 // The CRL of each Origin CA root, built on demand and kept until the next revocation (or a
-// day, so that nextUpdate never comes near). The CRL Number is the event sequence number.
+// day, so that nextUpdate never comes near).
 import type { Clock } from '../clock.js';
 import { buildCrl } from '../pki/crl.js';
 import type { CertificateStore } from '../store/certificates.js';
@@ -8,6 +8,17 @@ import type { OriginRoots } from './roots.js';
 export type CrlKind = 'ecc' | 'rsa';
 const REBUILD_AFTER_MS = 24 * 60 * 60 * 1000;
 const VALIDITY_MS = 7 * 24 * 60 * 60 * 1000;
+const SEQ_BITS = 48n;
+
+/**
+ * RFC 5280 wants each new CRL's number above the last one's. The event sequence number alone
+ * repeats on the daily rebuild and after a restart (same number, later thisUpdate), and goes
+ * back when the CA is restored from a backup; thisUpdate's second in the high bits, and the
+ * sequence number below it, grow in all three cases (10 octets; the limit is 20).
+ */
+function crlNumber(thisUpdate: Date, lastSeq: number): bigint {
+  return (BigInt(Math.floor(thisUpdate.getTime() / 1000)) << SEQ_BITS) | BigInt(lastSeq);
+}
 
 export function createCrlService({ certificates, roots, clock }: { certificates: CertificateStore; roots: OriginRoots; clock: Clock }) {
   const cache = new Map<CrlKind, { der: Promise<Uint8Array>; builtAt: number }>();
@@ -20,7 +31,7 @@ export function createCrlService({ certificates, roots, clock }: { certificates:
       const thisUpdate = new Date(Math.floor(now.getTime() / 1000) * 1000);
       const der = buildCrl({
         root: kind === 'ecc' ? roots.ecdsa : roots.rsa,
-        number: certificates.lastSeq(),
+        number: crlNumber(thisUpdate, certificates.lastSeq()),
         thisUpdate,
         nextUpdate: new Date(thisUpdate.getTime() + VALIDITY_MS),
         revoked: certificates.revoked(kind === 'ecc' ? 'origin-ecc' : 'origin-rsa').map((row) => ({ serial: row.serial, revokedAt: new Date(row.revokedAt) })),

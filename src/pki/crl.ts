@@ -16,8 +16,8 @@ export interface RevokedEntry {
 
 export interface CrlInput {
   readonly root: OriginRoot;
-  /** Must grow with every new list (we use the CA's event sequence number). */
-  readonly number: number;
+  /** Must grow with every new list (see crlNumber in ca/crl.ts). */
+  readonly number: bigint;
   readonly thisUpdate: Date;
   readonly nextUpdate: Date;
   readonly revoked: readonly RevokedEntry[];

@@ -5,6 +5,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startOrigin, type RunningOrigin } from '../../src/origin/server.js';
+import { backupStateFolder } from '../../src/store/backup.js';
 import { api, startTestCa, type TestCa } from '../helpers/ca.js';
 import { startNginxProxy, type RunningNginx } from '../helpers/nginx.js';
 import { openssl, opensslCsr, opensslResult, writeTemp } from '../helpers/openssl.js';
@@ -13,6 +14,11 @@ import { tempDir } from '../helpers/tmp.js';
 async function fetchBytes(url: string): Promise<{ status: number; type: string | null; body: Buffer }> {
   const response = await fetch(url);
   return { status: response.status, type: response.headers.get('content-type'), body: Buffer.from(await response.arrayBuffer()) };
+}
+
+/** openssl crl -crlnumber prints `crlNumber=0x…`. */
+function crlNumberIn(line: string): bigint {
+  return BigInt(line.trim().split('=')[1]!);
 }
 
 function getThrough(port: number): Promise<number> {
@@ -67,7 +73,7 @@ describe('CRLs', () => {
     assert.match(text, new RegExp(`Serial Number: ${issued.dropped!.id.toUpperCase()}`));
     assert.doesNotMatch(text, new RegExp(issued.kept!.id.toUpperCase()));
     const after = openssl(['crl', '-in', crlPath, '-noout', '-crlnumber']);
-    assert.ok(Number.parseInt(after.split('=')[1]!, 16) > Number.parseInt(before.split('=')[1]!, 16), `${before} -> ${after}`);
+    assert.ok(crlNumberIn(after) > crlNumberIn(before), `${before} -> ${after}`);
 
     const root = ca.app.paths.rootCert('ecdsa');
     const revokedCheck = opensslResult(['verify', '-crl_check', '-CAfile', root, '-CRLfile', crlPath, writeTemp(dir, 'dropped.pem', issued.dropped!.pem)]);
@@ -89,5 +95,46 @@ describe('CRLs', () => {
       results[name] = await getThrough(nginx.port);
     }
     assert.deepEqual(results, { kept: 200, dropped: 502 });
+  });
+});
+
+describe('CRL Number', () => {
+  const HOUR_MS = 60 * 60 * 1000;
+
+  async function crlNumberOf(ca: TestCa): Promise<bigint> {
+    return crlNumberIn(openssl(['crl', '-inform', 'DER', '-noout', '-crlnumber'], (await fetchBytes(`${ca.api}/crl/ecc`)).body));
+  }
+
+  it('grows with every new list: rebuilt a day later, after a restart, and from a restored older backup', async () => {
+    const dir = tempDir('strictedge-crl-number-');
+    let now = Date.parse('2026-11-28T12:00:00Z');
+    const clock = () => new Date(now);
+    const numbers: [string, bigint][] = [];
+    let ca = await startTestCa(join(dir, 'ca'), { clock });
+    try {
+      const { key } = ca.account('numbers', ['numbers.test']);
+      numbers.push(['first list', await crlNumberOf(ca)]);
+      now += 25 * HOUR_MS;
+      numbers.push(['rebuilt a day later, no new event', await crlNumberOf(ca)]);
+      await ca.close();
+      now += 1000;
+      ca = await startTestCa(join(dir, 'ca'), { clock });
+      numbers.push(['after a restart', await crlNumberOf(ca)]);
+
+      await backupStateFolder(join(dir, 'ca'), join(dir, 'backup'));
+      const csr = opensslCsr(dir, 'p256', 'numbers');
+      const issued = await api(ca.api, 'POST', '/certificates', { key, body: { csr: csr.csr, hostnames: ['numbers.test'], request_type: 'origin-ecc', requested_validity: 7 } });
+      assert.equal((await api(ca.api, 'DELETE', `/certificates/${issued.result.id}`, { key })).status, 200);
+      numbers.push(['a revocation in the same second', await crlNumberOf(ca)]);
+      await ca.close();
+      now += 1000;
+      ca = await startTestCa(join(dir, 'backup'), { clock });
+      numbers.push(['restored from the backup taken before it', await crlNumberOf(ca)]);
+    } finally {
+      await ca.close();
+    }
+    for (let i = 1; i < numbers.length; i++) {
+      assert.ok(numbers[i]![1] > numbers[i - 1]![1], `${numbers[i]![0]}: ${numbers[i]![1]} after ${numbers[i - 1]![0]}: ${numbers[i - 1]![1]}`);
+    }
   });
 });
