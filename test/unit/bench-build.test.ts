@@ -13,7 +13,7 @@ const tsc = (args: string[]) => spawnSync(process.execPath, ['node_modules/types
 describe('the benchmarks\' build', () => {
   it('every bench script and the load test compile loadtest/tsconfig.json, which type-checks', () => {
     const scripts = JSON.parse(readFileSync(`${root}/package.json`, 'utf8')).scripts as Record<string, string>;
-    for (const name of ['loadtest', 'bench:issue', 'bench:revocation', 'bench:metrics', 'bench:connect', 'bench:heap']) {
+    for (const name of ['loadtest', 'bench:issue', 'bench:revocation', 'bench:metrics', 'bench:connect', 'bench:heap', 'bench:bursts']) {
       assert.match(scripts[name]!, /^tsc -p loadtest && node /, name);
     }
     const check = tsc(['--noEmit']);
@@ -25,7 +25,7 @@ describe('the benchmarks\' build', () => {
     assert.equal(listed.status, 0, listed.stderr);
     const files = listed.stdout.split('\n').filter(Boolean);
     // src/cli/main.ts: the load test starts the CLI by its path, so nothing imports it.
-    for (const entry of ['loadtest/loadtest.ts', 'loadtest/connect-bench.ts', 'loadtest/minimal-proxy.ts', 'src/cli/main.ts', 'src/cli/serve.ts', 'test/helpers/ports.ts']) {
+    for (const entry of ['loadtest/loadtest.ts', 'loadtest/connect-bench.ts', 'loadtest/connection-bursts.ts', 'loadtest/minimal-proxy.ts', 'src/cli/main.ts', 'src/cli/serve.ts', 'test/helpers/ports.ts']) {
       assert.ok(files.some((file) => file.endsWith(`/${entry}`)), `${entry} missing`);
     }
     assert.ok(!files.some((file) => file.endsWith('.test.ts')), 'a test file is in the benchmarks\' build');
