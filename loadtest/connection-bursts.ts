@@ -54,10 +54,23 @@ if (process.argv[2] === 'bare-server') {
   server.on('tlsClientError', () => undefined);
   server.listen(0, '127.0.0.1', () => process.send!((server.address() as { port: number }).port));
 } else {
-  const { values } = parseArgs({ options: { rounds: { type: 'string', default: '6' }, connections: { type: 'string', default: '5000' } } });
+  /** A bad argument: said in one line, before anything is started. */
+  const usageError = (message: string): never => {
+    process.stderr.write(`bench:bursts: ${message}\n`);
+    process.exit(2);
+  };
+  const values = (() => {
+    try {
+      return parseArgs({ options: { rounds: { type: 'string', default: '6' }, connections: { type: 'string', default: '5000' } } }).values;
+    } catch (error) {
+      return usageError((error as Error).message);
+    }
+  })();
   const rounds = Number(values.rounds);
   const connections = Number(values.connections);
-  if (!(Number.isInteger(rounds) && rounds > 0 && Number.isInteger(connections) && connections > 0)) throw new Error('--rounds and --connections take a whole number above 0');
+  // This process holds every connection of a burst open at once: it needs a descriptor for each.
+  if (!(Number.isInteger(rounds) && rounds > 0)) usageError('--rounds takes a whole number above 0');
+  if (!(Number.isInteger(connections) && connections > 0 && connections <= 15_000)) usageError('--connections takes a whole number from 1 to 15000');
   const workspace = createBenchWorkspace('strictedge-bursts-');
   runBenchmark(async () => {
     const { startEdge } = edgeStarters(workspace.track, '/');
