@@ -1,5 +1,7 @@
 // One CA and two separate edge processes on loopback, following the CA's event feed.
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -8,7 +10,7 @@ import { startOrigin, type RunningOrigin } from '../../src/origin/server.js';
 import { api } from '../helpers/ca.js';
 import { freePort } from '../helpers/nginx.js';
 import { openssl, opensslCsr } from '../helpers/openssl.js';
-import { cli, edgeGet, startServe, startCommand, type Served } from '../helpers/serve.js';
+import { cli, cliAsync, edgeGet, startServe, startCommand, type Served } from '../helpers/serve.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const get = edgeGet;
@@ -98,6 +100,25 @@ describe('separate edges following the CA', () => {
     const badPort = edge('http://127.0.0.1:1/client/v4', tokens[0]!);
     assert.equal(badPort.status, 2);
     assert.equal(badPort.stderr.trim(), 'strictedge: first start needs the CA for its roots, and http://127.0.0.1:1/client/v4 cannot be reached (bad port)');
+  });
+
+  it("refuses, in one line, a --ca-url that is not a strictedge CA's API: the CA's own without /client/v4, and a web server", async () => {
+    const hint = "--ca-url is the API's base URL, as the CA's ready line gives it (http://HOST:PORT/client/v4)";
+    const base = ca.ready.api.replace(/\/client\/v4$/, '');
+    const withoutPath = cli(['edge', '--ca-url', base, '--edge-token', tokens[0]!, '--state', join(dir, 'no-path'), '--http-port', '0', '--https-port', '0']);
+    assert.equal(withoutPath.status, 2);
+    assert.equal(withoutPath.stderr.trim(), `strictedge: ${base} is not a strictedge CA's API: ${base}/edge/roots has no such route (HTTP 404: No such route); ${hint}`);
+
+    const web = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>It works</title>'));
+    await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(web.address() as AddressInfo).port}/client/v4`;
+      const html = await cliAsync(['edge', '--ca-url', url, '--edge-token', tokens[0]!, '--state', join(dir, 'web-server'), '--http-port', '0', '--https-port', '0']);
+      assert.equal(html.status, 2);
+      assert.equal(html.stderr.trim(), `strictedge: ${url} is not a strictedge CA's API: ${url}/edge/roots answered HTTP 200, not in JSON; ${hint}`);
+    } finally {
+      web.close();
+    }
   });
 
   it("refuses, in one line, to start on another CA's roots (a CA rebuilt from scratch) or on a damaged one", async () => {
