@@ -1,9 +1,12 @@
 // The CLI's client for the CA API. Key from STRICTEDGE_API_KEY (or cfca's CF_API_KEY),
 // URL from STRICTEDGE_API_URL (default: the local CA).
 import { isCertificateRefusal } from '../certificate-refusal.js';
+import { Errors } from '../errors/catalogue.js';
 import { UsageError } from './args.js';
 
 export const DEFAULT_API_URL = 'http://127.0.0.1:8787/client/v4';
+const URL_HINT = `STRICTEDGE_API_URL is the API's base URL, ending in /client/v4 (${DEFAULT_API_URL} by default)`;
+const ROUTE_NOT_FOUND = Errors.ROUTE_NOT_FOUND.code;
 
 export class ApiError extends Error {
   constructor(
@@ -42,15 +45,19 @@ export async function callApi<T>(method: string, path: string, body?: unknown, e
     const hint = isCertificateRefusal(error) ? "; its certificate is not trusted here: set NODE_EXTRA_CA_CERTS to the certificate of the CA that issued it" : '';
     throw new ApiError(0, undefined, `cannot reach the CA at ${url} (${cause?.code ?? cause?.message ?? String(error)})${hint}`);
   }
+  const notTheApi = `the CA at ${url} answered ${response.status} without the API's JSON envelope; ${URL_HINT}`;
   let envelope: Envelope<T>;
   try {
     envelope = (await response.json()) as Envelope<T>;
   } catch {
-    throw new ApiError(response.status, undefined, `the CA at ${url} answered ${response.status} without a JSON envelope`);
+    throw new ApiError(response.status, undefined, notTheApi);
   }
+  if (typeof envelope !== 'object' || envelope === null || typeof envelope.success !== 'boolean') throw new ApiError(response.status, undefined, notTheApi);
   if (!envelope.success) {
-    const first = envelope.errors[0];
-    throw new ApiError(response.status, first?.code, first ? `${first.message} (code ${first.code})` : `request failed with ${response.status}`);
+    const first = Array.isArray(envelope.errors) ? envelope.errors[0] : undefined;
+    // The one answer a URL without /client/v4 gets from the CA itself.
+    const hint = first?.code === ROUTE_NOT_FOUND ? `; ${URL_HINT}` : '';
+    throw new ApiError(response.status, first?.code, first ? `${first.message} (code ${first.code})${hint}` : `request failed with ${response.status}`);
   }
   return envelope;
 }

@@ -31,7 +31,9 @@ describe('strictedge CLI against a running serve', () => {
     await new Promise((resolve) => probe.close(resolve));
   });
   const run = (args: string[], extraEnv: Record<string, string> = {}) => {
-    const patched = Object.fromEntries(Object.entries(extraEnv).map(([k, v]) => [k, v.replace('CLOSED_PORT', String(closedPort))]));
+    const patched = Object.fromEntries(
+      Object.entries(extraEnv).map(([k, v]) => [k, v.replace('CLOSED_PORT', String(closedPort)).replace('CA_ORIGIN', new URL(served.ready.api).origin).replace('EDGE_HTTP', served.ready.http)]),
+    );
     return cli(args, { env: { ...env, ...patched }, cwd: work });
   };
   const filesInWork = () => readdirSync(work).sort();
@@ -145,6 +147,8 @@ describe('strictedge CLI against a running serve', () => {
     ['no API key', ['-hostnames', 'demo.test', '-key-type', 'ecdsa'], { STRICTEDGE_API_KEY: '', CF_API_KEY: '' }, /set STRICTEDGE_API_KEY/],
     ['a wrong API key', ['-hostnames', 'demo.test', '-key-type', 'ecdsa'], { STRICTEDGE_API_KEY: 'v1.0-wrong' }, /Authentication error.*code 10001/],
     ['an unreachable CA', ['-hostnames', 'demo.test', '-key-type', 'ecdsa'], { STRICTEDGE_API_URL: 'http://127.0.0.1:CLOSED_PORT/client/v4' }, /cannot reach the CA at .*ECONNREFUSED/],
+    ['an API URL without /client/v4', ['-hostnames', 'demo.test', '-key-type', 'ecdsa'], { STRICTEDGE_API_URL: 'CA_ORIGIN' }, /No such route \(code 1003\); STRICTEDGE_API_URL is the API's base URL, ending in \/client\/v4/],
+    ['a URL of a server that is not the CA (the edge, answering a page)', ['-hostnames', 'demo.test', '-key-type', 'ecdsa'], { STRICTEDGE_API_URL: 'EDGE_HTTP' }, /the CA at http:\/\/127\.0\.0\.1:\d+ answered 421 without the API's JSON envelope; STRICTEDGE_API_URL is the API's base URL/],
   ];
   for (const [title, args, extraEnv, expected] of badInputs) {
     it(`getcert with ${title}: one line on stderr, non-zero exit, no file left`, () => {
