@@ -12,7 +12,9 @@ import { sendError, sendResult } from './envelope.js';
 import { createRouter } from './router.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { zoneRoutes } from './routes/zones.js';
-import { serveCrl } from './routes/crl.js';
+import { CRL_PATHS, serveCrl } from './routes/crl.js';
+import { createRootFiles, serveRoot } from './routes/roots.js';
+import type { OriginRoots } from '../ca/roots.js';
 import type { CrlService } from '../ca/crl.js';
 import type { CaMetrics } from '../metrics/metrics.js';
 import { answerScrape } from '../metrics/server.js';
@@ -27,6 +29,7 @@ export interface ApiDeps {
   readonly ca: Ca;
   readonly zones: ZoneService;
   readonly crls: CrlService;
+  readonly roots: OriginRoots;
   readonly edgeFeed: EdgeFeedDeps;
   readonly metrics?: CaMetrics;
   readonly logger: Logger;
@@ -39,8 +42,13 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
   const match = createRouter([...certificateRoutes(deps.ca), ...zoneRoutes(deps.zones)]);
   const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const dashboard = createDashboard();
+  const rootFiles = createRootFiles(deps.roots);
 
-  const KNOWN_SPECIAL = new Set(['/crl/ecc', '/crl/rsa', '/crl/ecc.pem', '/crl/rsa.pem', '/edge/events', '/edge/zones', '/edge/roots']);
+  // Paths outside the router, with the methods they answer: files anyone may fetch, and the edges' feed.
+  const SPECIAL_ALLOW = new Map<string, string>([
+    ...[...CRL_PATHS.keys(), ...rootFiles.keys()].map((path) => [path, 'GET, HEAD'] as const),
+    ...['/edge/events', '/edge/zones', '/edge/roots'].map((path) => [path, 'GET'] as const),
+  ]);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -53,10 +61,16 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     const path = url.pathname.slice(API_BASE.length);
     const found = match(req.method ?? 'GET', path);
     // Counted under a template, never the raw path, so label values stay bounded.
-    const route = KNOWN_SPECIAL.has(path) ? path : found.kind === 'not_found' ? 'unmatched' : found.route.template;
+    const allow = SPECIAL_ALLOW.get(path);
+    const route = allow ? path : found.kind === 'not_found' ? 'unmatched' : found.route.template;
     const metrics = deps.metrics;
     if (metrics) res.once('finish', () => metrics.apiRequests.labels(route, String(res.statusCode)).inc());
+    if (allow && !allow.split(', ').includes(req.method ?? 'GET')) {
+      sendError(res, Errors.METHOD_NOT_ALLOWED, req.method, { allow });
+      return;
+    }
     if (await serveCrl(req.method ?? 'GET', path, res, deps.crls)) return;
+    if (serveRoot(req.method ?? 'GET', path, res, rootFiles)) return;
     if (await serveEdgeFeed(req, res, path, url, deps.edgeFeed)) return;
     if (found.kind === 'not_found') throw new StrictedgeError(Errors.ROUTE_NOT_FOUND);
     if (found.kind === 'method_not_allowed') {

@@ -107,7 +107,11 @@ describe('web dashboard in Chromium', () => {
     assert.match(text, /Public Key Algorithm: id-ecPublicKey/);
     assert.match(text, /DNS:dash\.test, DNS:\*\.dash\.test/);
     assert.equal(openssl(['x509', '-noout', '-serial'], pem).trim().toLowerCase(), `serial=${serial}`);
-    assert.match(openssl(['verify', '-CAfile', edge.app.paths.rootCert('ecdsa'), join(files, 'cert.pem')]), /OK/);
+    // Checked against the root the page offers, as a user would.
+    const rootName = await download(page, () => page.getByRole('link', { name: 'ECC root' }).click(), join(files, 'root.pem'));
+    assert.equal(rootName, 'origin-ecc-root.pem');
+    assert.equal(readFileSync(join(files, 'root.pem'), 'utf8'), readFileSync(edge.app.paths.rootCert('ecdsa'), 'utf8'));
+    assert.match(openssl(['verify', '-CAfile', join(files, 'root.pem'), join(files, 'cert.pem')]), /OK/);
     const fingerprint = openssl(['x509', '-noout', '-fingerprint', '-sha256'], pem);
     assert.equal(openssl(['x509', '-inform', 'der', '-in', join(files, 'cert.der'), '-noout', '-fingerprint', '-sha256']), fingerprint);
     const fromP7b = openssl(['pkcs7', '-in', join(files, 'cert.p7b'), '-print_certs']);

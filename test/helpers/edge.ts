@@ -39,7 +39,7 @@ export async function startTestEdge(dir: string, options: { connectTimeoutMs?: n
   const edgeMetrics = createEdgeMetrics();
   const app = await openCa({ dir, clock: systemClock, metrics: caMetrics });
   const edge = await openEmbeddedEdge(app, { connectTimeoutMs: options.connectTimeoutMs ?? 2000, responseTimeoutMs: options.responseTimeoutMs ?? 1500, publicRoots: [], zoneRefreshMs: 100, originSessionResumption: options.originSessionResumption ?? false, ...(options.maxOriginPools ? { maxOriginPools: options.maxOriginPools } : {}), ...(options.clientBodyTimeoutMs ? { clientBodyTimeoutMs: options.clientBodyTimeoutMs } : {}), ...(options.websocketIdleTimeoutMs ? { websocketIdleTimeoutMs: options.websocketIdleTimeoutMs } : {}), ...(options.ticketKeyRotationMs ? { ticketKeyRotationMs: options.ticketKeyRotationMs } : {}) }, options.edgeLogger ?? silentLogger, options.edgeClock ?? systemClock, edgeMetrics);
-  const api = createApiServer({ accounts: app.accounts, ca: app.ca, zones: app.zones, crls: app.crls, edgeFeed: app.edgeFeed, metrics: caMetrics, logger: silentLogger });
+  const api = createApiServer({ accounts: app.accounts, ca: app.ca, zones: app.zones, crls: app.crls, roots: app.roots, edgeFeed: app.edgeFeed, metrics: caMetrics, logger: silentLogger });
   const metricsServer = createMetricsServer(edgeMetrics.registry, () => edge.refreshGauges());
   const [apiPort, httpPort, httpsPort, metricsPort] = [await listen(api), await listen(edge.http), await listen(edge.https), await listen(metricsServer)];
   return {

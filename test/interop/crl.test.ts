@@ -1,6 +1,7 @@
 // CRLs for servers other than our edge: checked with openssl, and enforced by a real nginx
 // (proxy_ssl_crl) in front of an origin whose certificate was revoked.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -62,6 +63,36 @@ describe('CRLs', () => {
     assert.match(pem.body.toString(), /^-----BEGIN X509 CRL-----/);
     const verified = opensslResult(['crl', '-CAfile', ca.app.paths.rootCert('rsa'), '-noout'], pem.body);
     assert.match(verified.stderr + verified.stdout, /verify OK/);
+  });
+
+  it('serves the Origin CA roots without a key, in PEM and DER, and openssl verify checks issued certificates against them', async () => {
+    for (const [kind, file, leaf] of [['ecc', 'ecdsa', issued.kept!], ['rsa', 'rsa', issued.rsa!]] as const) {
+      const pem = await fetchBytes(`${ca.api}/roots/${kind}.pem`);
+      assert.equal(pem.status, 200);
+      assert.equal(pem.type, 'application/x-pem-file');
+      assert.equal(pem.body.toString(), readFileSync(ca.app.paths.rootCert(file), 'utf8'));
+      const der = await fetchBytes(`${ca.api}/roots/${kind}`);
+      assert.equal(der.type, 'application/pkix-cert');
+      assert.equal(openssl(['x509', '-inform', 'DER', '-noout', '-fingerprint', '-sha256'], der.body), openssl(['x509', '-noout', '-fingerprint', '-sha256'], pem.body));
+      const rootPath = writeTemp(dir, `fetched-${kind}-root.pem`, pem.body.toString());
+      const checked = opensslResult(['verify', '-CAfile', rootPath, writeTemp(dir, `${kind}-leaf.pem`, leaf.pem)]);
+      assert.equal(checked.status, 0, checked.stderr);
+    }
+    // The other root does not vouch for it.
+    const crossed = opensslResult(['verify', '-CAfile', writeTemp(dir, 'rsa-root.pem', (await fetchBytes(`${ca.api}/roots/rsa.pem`)).body.toString()), writeTemp(dir, 'ecc-leaf.pem', issued.kept!.pem)]);
+    assert.notEqual(crossed.status, 0);
+  });
+
+  it('answers 405 with Allow for another method on the CRLs and the roots', async () => {
+    for (const path of ['/crl/ecc', '/crl/rsa.pem', '/roots/ecc.pem', '/roots/rsa']) {
+      const response = await fetch(`${ca.api}${path}`, { method: 'POST' });
+      assert.equal(response.status, 405, path);
+      assert.equal(response.headers.get('allow'), 'GET, HEAD', path);
+      assert.equal(((await response.json()) as { errors: { code: number }[] }).errors[0]!.code, 1002);
+    }
+    const head = await fetch(`${ca.api}/roots/ecc.pem`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(Number(head.headers.get('content-length')), readFileSync(ca.app.paths.rootCert('ecdsa')).length);
   });
 
   it('lists a revoked certificate at once, with a growing CRL Number, so openssl verify -crl_check refuses it', async () => {

@@ -4,7 +4,7 @@ import type { ServerResponse } from 'node:http';
 import type { CrlKind, CrlService } from '../../ca/crl.js';
 import { derToPem } from '../../pki/formats.js';
 
-const CRL_PATHS: ReadonlyMap<string, { kind: CrlKind; pem: boolean }> = new Map([
+export const CRL_PATHS: ReadonlyMap<string, { kind: CrlKind; pem: boolean }> = new Map([
   ['/crl/ecc', { kind: 'ecc', pem: false }],
   ['/crl/rsa', { kind: 'rsa', pem: false }],
   ['/crl/ecc.pem', { kind: 'ecc', pem: true }],
