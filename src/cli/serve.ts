@@ -1,6 +1,7 @@
 // strictedge serve: the CA API and the edge in one process (the embedded default).
 // Prints one JSON `ready` line on stdout once everything listens.
 import { readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import { AggregatorRegistry } from 'prom-client';
 import { createSecureContext, rootCertificates } from 'node:tls';
 import { openCa, openEmbeddedEdge } from '../app.js';
@@ -69,11 +70,23 @@ function apiTls(certPath: string | undefined, keyPath: string | undefined): { ce
 function publicRoots(setting: string): readonly string[] {
   if (setting === 'system') return rootCertificates;
   if (setting === 'none') return [];
+  let certificates: string[];
   try {
-    return pemBlocks(readFileSync(setting, 'utf8')).filter((b) => b.label === 'CERTIFICATE').map((b) => derToPem(b.der, 'CERTIFICATE'));
+    certificates = pemBlocks(readFileSync(setting, 'utf8')).filter((b) => b.label === 'CERTIFICATE').map((b) => derToPem(b.der, 'CERTIFICATE'));
   } catch (error) {
     throw new ConfigError(`edge.public_roots: cannot read ${setting}: ${(error as NodeJS.ErrnoException).code ?? error}`);
   }
+  // A wrong file would otherwise leave strict zones trusting the Origin CA alone: every origin
+  // with a public certificate would get 526 untrusted, with nothing said at start.
+  if (certificates.length === 0) throw new ConfigError(`edge.public_roots: ${setting} holds no PEM certificate (system and none are the other choices)`);
+  certificates.forEach((pem, i) => {
+    try {
+      new X509Certificate(pem);
+    } catch {
+      throw new ConfigError(`edge.public_roots: certificate ${i + 1} of ${certificates.length} in ${setting} cannot be read`);
+    }
+  });
+  return certificates;
 }
 
 export async function serve(argv: readonly string[], clock: Clock): Promise<void> {

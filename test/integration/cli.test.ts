@@ -454,6 +454,21 @@ describe('strictedge admin commands on a state folder', () => {
     const bad = cli(['serve', '--state', state, '--config', config]);
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /config .*bad\.yaml: api_port: /);
+    // public_roots naming a file without certificates, or with one that cannot be read: before, the
+    // first started with strict zones trusting the Origin CA alone.
+    const notPem = join(state, 'not-roots.txt');
+    writeFileSync(notPem, 'these are not certificates\n');
+    const garbled = join(state, 'garbled-roots.pem');
+    writeFileSync(garbled, '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
+    for (const [file, expected] of [
+      [notPem, `strictedge: edge.public_roots: ${notPem} holds no PEM certificate (system and none are the other choices)`],
+      [garbled, `strictedge: edge.public_roots: certificate 1 of 1 in ${garbled} cannot be read`],
+    ] as const) {
+      writeFileSync(config, `edge:\n  public_roots: ${file}\n`);
+      const refused = cli(['serve', '--state', state, '--config', config, '--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0']);
+      assert.equal(refused.status, 1, refused.stderr);
+      assert.equal(refused.stderr.trim(), expected);
+    }
     const served = await startServe(['--state', state, '--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0']);
     try {
       const port = new URL(served.ready.api).port;
