@@ -10,12 +10,26 @@ export interface Logger {
   log(level: Exclude<LogLevel, 'silent'>, msg: string, fields?: Record<string, unknown>): void;
 }
 
-export function createLogger(level: LogLevel = 'info', destination: pino.DestinationStream = pino.destination({ fd: 2, sync: true })): Logger {
+/** Errors after which the log's file descriptor takes no more lines: its reader went away, or its terminal hung up. */
+const SINK_GONE = new Set(['EPIPE', 'EIO', 'EBADF']);
+/** Lines a log that cannot be written keeps (a full disk) before it drops new ones. */
+const UNWRITTEN_MAX_BYTES = 1024 * 1024;
+
+/**
+ * A log that can no longer be written must not stop the edge: pino silences its destination on
+ * EPIPE but throws any other error from the next line, and EIO is what a terminal gives once it
+ * hung up (an ssh session that dropped `npm start`), which crashed `serve` at its next line.
+ */
+export function createLogger(level: LogLevel = 'info', destination: pino.DestinationStream = pino.destination({ fd: 2, sync: true, maxLength: UNWRITTEN_MAX_BYTES })): Logger {
   const logger = pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, destination);
+  let sinkGone = false;
+  (destination as Partial<NodeJS.EventEmitter>).on?.('error', (error: NodeJS.ErrnoException) => {
+    if (SINK_GONE.has(error.code ?? '')) sinkGone = true;
+  });
   return {
-    enabled: (at) => at !== 'silent' && logger.isLevelEnabled(at),
+    enabled: (at) => !sinkGone && at !== 'silent' && logger.isLevelEnabled(at),
     log(at, msg, fields) {
-      logger[at](fields ?? {}, msg);
+      if (!sinkGone) logger[at](fields ?? {}, msg);
     },
   };
 }

@@ -22,6 +22,7 @@ import { lockStateFolder } from '../store/state-lock.js';
 import { logLevelFlag, parseFlags, portFlag, secondsFlag, stateOption, ticketKeyRotationFlag, UsageError } from './args.js';
 import { originRoots } from './edge-roots.js';
 import { isLoopbackHost, listenOn } from './listen.js';
+import { exitAfterStop, STOP_SIGNALS } from '../graceful-close.js';
 
 const FLAGS = {
   ...stateOption,
@@ -178,9 +179,9 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
   // Events applied from SQLite rather than a snapshot: save one so the next start is quick.
   if (loaded > SNAPSHOT_AFTER_EVENTS) setImmediate(() => writeIndexSnapshot(snapshotPath, index, replica.lastSeq()));
 
-  // Answers in flight get graceMs; being `once`, a second SIGINT or SIGTERM ends the process at once.
-  const stop = () => {
-    logger.log('info', 'shutting down', { grace_s: graceMs / 1000 });
+  // Answers in flight get graceMs; being `once`, a second signal ends the process at once.
+  const stop = (signal: NodeJS.Signals) => {
+    logger.log('info', 'shutting down', { signal, grace_s: graceMs / 1000 });
     follower?.stop();
     status.close();
     metricsServer.close();
@@ -191,10 +192,9 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
       } finally {
         replica.close();
         lock.release();
-        process.exit(0);
+        exitAfterStop(signal === 'SIGHUP');
       }
     });
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  for (const signal of STOP_SIGNALS) process.once(signal, stop);
 }

@@ -15,7 +15,7 @@ import { createMetricsServer } from '../metrics/server.js';
 import { pemBlocks, derToPem } from '../pki/formats.js';
 import { logLevelFlag, parseFlags, portFlag, secondsFlag, stateOption, ticketKeyRotationFlag } from './args.js';
 import { isLoopbackHost, listenOn } from './listen.js';
-import { closeGracefully } from '../graceful-close.js';
+import { closeGracefully, exitAfterStop, STOP_SIGNALS } from '../graceful-close.js';
 import { demoUsage, ensureDemo, DEMO_ACCOUNT } from './demo.js';
 import { demoTable, startDemoOrigins } from '../origin/demo.js';
 import { openEdgeCa } from '../edge/edge-ca.js';
@@ -163,9 +163,9 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
   );
 
   // Answers in flight on the API and the edge get graceMs; the demo origins behind the edge close
-  // after it. Being `once`, a second SIGINT or SIGTERM ends the process at once.
-  const stop = () => {
-    logger.log('info', 'shutting down', { grace_s: graceMs / 1000 });
+  // after it. Being `once`, a second signal ends the process at once.
+  const stop = (signal: NodeJS.Signals) => {
+    logger.log('info', 'shutting down', { signal, grace_s: graceMs / 1000 });
     app.edgeFeed.waiter.close(); // separate edges' long polls answer now rather than at their end
     edgeSide.metricsServer.close();
     edgeSide.metricsServer.closeAllConnections();
@@ -174,11 +174,10 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
       .then(() => app.close())
       .finally(() => {
         lock.release();
-        process.exit(0);
+        exitAfterStop(signal === 'SIGHUP');
       });
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  for (const signal of STOP_SIGNALS) process.once(signal, stop);
 }
 
 interface EdgeSide {
@@ -227,15 +226,19 @@ async function serveEdgeWorker(dir: string, options: EdgeOptions, ports: Ports, 
   receiveTicketKeys((keys) => edge!.setTicketKeys(keys));
   process.send!({ type: WORKER_MESSAGES.listening, http, https });
   let stopping = false;
+  let hungUp = false;
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    edge!.close(graceMs).finally(() => app.close().finally(() => process.exit(0)));
+    edge!.close(graceMs).finally(() => app.close().finally(() => exitAfterStop(hungUp)));
   };
   // Every SIGTERM, not just the first: systemd (KillMode=control-group) or `kill` on the group
   // signals the workers too, and then the primary passes its own on. With `once` that second
   // one ended the worker at once, cutting the answers it was draining; the primary kills a
   // worker still running after the grace anyway.
   process.on('SIGTERM', stop);
-  process.once('SIGINT', () => undefined); // Ctrl-C reaches the whole group; the primary stops us
+  // Ctrl-C and a closed terminal reach the whole group; the primary stops us. After a hangup
+  // the worker ends by SIGHUP too (see exitAfterStop): it shares the primary's terminal.
+  process.once('SIGINT', () => undefined);
+  process.once('SIGHUP', () => (hungUp = true));
 }

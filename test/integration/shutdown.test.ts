@@ -2,13 +2,13 @@
 // in flight finish for up to --shutdown-grace, closes idle kept-alive connections without waiting
 // for them, answers separate edges' long polls at once, and then exits 0.
 import assert from 'node:assert/strict';
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { Agent, request as httpRequest } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createServer } from 'node:net';
-import { cli, startCommand, startServe, type Served } from '../helpers/serve.js';
+import { CLI, cli, startCommand, startServe, type Served } from '../helpers/serve.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const PORTS = ['--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0'];
@@ -141,6 +141,58 @@ describe('shutting down', () => {
     served.process.kill('SIGTERM');
     assert.deepEqual(await Promise.all(inFlight), [{ status: 524 }, { status: 524 }]);
     assert.equal((await exit).code, 0);
+  });
+
+  it('SIGHUP, as a closed terminal sends it to every process, stops it as gracefully, then ends it by SIGHUP (Node would end it at once)', async () => {
+    for (const extra of [[], ['--workers', '2']]) {
+      const served = await start(extra);
+      const inFlight = get(served, 'slow.test');
+      await new Promise((resolve) => setTimeout(resolve, IN_FLIGHT_MS));
+      const ended = new Promise<NodeJS.Signals | null>((resolve) => served.process.once('exit', (_code, signal) => resolve(signal)));
+      const workers = extra.length ? execFileSync('pgrep', ['-P', String(served.process.pid)], { encoding: 'utf8' }).trim().split('\n').map(Number) : [];
+      for (const pid of [...workers, served.process.pid!]) process.kill(pid, 'SIGHUP');
+      assert.deepEqual(await inFlight, { status: 524 }, extra.join(' '));
+      assert.equal(await ended, 'SIGHUP', extra.join(' '));
+      assert.match(served.stderr(), /"signal":"SIGHUP".*"msg":"shutting down"/);
+    }
+  });
+
+  it('a terminal that hangs up (an ssh session that dropped it) stops it as gracefully, workers too', async () => {
+    const quote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
+    for (const extra of [[], ['--workers', '2']]) {
+      // script(1) runs serve on a pseudo-terminal, its session leader; killing script closes the
+      // terminal: the kernel sends SIGHUP, and every write to the terminal fails with EIO from then on.
+      const command = ['exec', ...[process.execPath, CLI, 'serve', '--state', state, '--demo', ...PORTS, ...extra].map(quote)].join(' ');
+      const terminal = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'ignore'] });
+      let output = '';
+      const readyLine = await new Promise<string>((resolve, reject) => {
+        terminal.stdout!.on('data', (chunk) => {
+          output += chunk;
+          const line = output.split(/\r?\n/).find((l) => l.startsWith('{"event":"ready"'));
+          if (line) resolve(line);
+        });
+        terminal.once('exit', (code) => reject(new Error(`script exited with ${code}: ${output}`)));
+      });
+      const served = { ready: JSON.parse(readyLine) } as Served;
+      const serve = Number(execFileSync('pgrep', ['-P', String(terminal.pid)], { encoding: 'utf8' }).trim());
+      const processes = [serve, ...(extra.length ? execFileSync('pgrep', ['-P', String(serve)], { encoding: 'utf8' }).trim().split('\n').map(Number) : [])];
+      const inFlight = get(served, 'slow.test');
+      await new Promise((resolve) => setTimeout(resolve, IN_FLIGHT_MS));
+      terminal.kill('SIGKILL');
+      // Before, serve ended at its first log line after the hang-up (pino threw EIO), and Node 20
+      // aborted on its way out restoring the terminal: the answer was cut.
+      assert.deepEqual(await inFlight, { status: 524 }, extra.join(' '));
+      const alive = (pid: number) => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      for (let i = 0; i < 100 && processes.some(alive); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.deepEqual(processes.filter(alive), [], `still running after the hang-up: ${extra.join(' ')}`);
+    }
   });
 
   it('a separate `strictedge edge` lets an answer in flight finish after SIGTERM too', async () => {
