@@ -168,7 +168,7 @@ describe('shutting down', () => {
       const readyLine = await new Promise<string>((resolve, reject) => {
         terminal.stdout!.on('data', (chunk) => {
           output += chunk;
-          const line = output.split(/\r?\n/).find((l) => l.startsWith('{"event":"ready"'));
+          const line = output.split(/\r?\n/).slice(0, -1).find((l) => l.startsWith('{"event":"ready"')); // whole lines only
           if (line) resolve(line);
         });
         terminal.once('exit', (code) => reject(new Error(`script exited with ${code}: ${output}`)));
