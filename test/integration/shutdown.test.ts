@@ -157,13 +157,14 @@ describe('shutting down', () => {
     }
   });
 
-  it('a terminal that hangs up (an ssh session that dropped it) stops it as gracefully, workers too', async () => {
+  it('a terminal that hangs up (an ssh session that dropped it) stops it as gracefully, workers too', async (t) => {
     const quote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
     for (const extra of [[], ['--workers', '2']]) {
       // script(1) runs serve on a pseudo-terminal, its session leader; killing script closes the
       // terminal: the kernel sends SIGHUP, and every write to the terminal fails with EIO from then on.
       const command = ['exec', ...[process.execPath, CLI, 'serve', '--state', state, '--demo', ...PORTS, ...extra].map(quote)].join(' ');
       const terminal = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'ignore'] });
+      t.after(() => void terminal.kill('SIGKILL')); // should the test fail before it does so
       let output = '';
       const readyLine = await new Promise<string>((resolve, reject) => {
         terminal.stdout!.on('data', (chunk) => {
