@@ -3,7 +3,6 @@
 import { rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { rootCertificates } from 'node:tls';
 import { edgeTokenId } from '../ca/api-keys.js';
 import type { Clock } from '../clock.js';
 import { openEdgeCa } from '../edge/edge-ca.js';
@@ -21,6 +20,7 @@ import type { Zone } from '../store/zones.js';
 import { lockStateFolder } from '../store/state-lock.js';
 import { logLevelFlag, parseFlags, portFlag, secondsFlag, stateOption, ticketKeyRotationFlag, UsageError } from './args.js';
 import { originRoots } from './edge-roots.js';
+import { readPublicRoots } from './public-roots.js';
 import { isLoopbackHost, listenOn } from './listen.js';
 import { exitAfterStop, STOP_SIGNALS } from '../graceful-close.js';
 
@@ -28,6 +28,7 @@ const FLAGS = {
   ...stateOption,
   'ca-url': { type: 'string' },
   'ca-cert': { type: 'string' },
+  'public-roots': { type: 'string', default: 'system' },
   'edge-token': { type: 'string' },
   'http-port': { type: 'string' },
   'https-port': { type: 'string' },
@@ -86,6 +87,8 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
     if (!caUrl.startsWith('https:')) throw new UsageError('--ca-cert is for a CA reached over HTTPS; --ca-url is not https://');
     caFetch = createCaFetch(trusted.pem);
   }
+  const publicRoots = readPublicRoots(values['public-roots']);
+  if ('error' in publicRoots) throw new UsageError(`--public-roots: ${publicRoots.error}`);
   const logger = createLogger(logLevelFlag(values['log-level']));
   if (caUrl.startsWith('http:') && !isLoopbackUrl(caUrl)) {
     logger.log('warn', "the CA is reached over plain HTTP: this edge's token and the feed cross the network in clear; serve the API over HTTPS (serve --api-tls-cert/--api-tls-key) and give --ca-url https://…", { ca_url: caUrl });
@@ -121,7 +124,7 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
     options: {
       connectTimeoutMs: milliseconds(values['origin-connect-timeout'], 'origin-connect-timeout'),
       responseTimeoutMs: milliseconds(values['origin-timeout'], 'origin-timeout'),
-      publicRoots: rootCertificates,
+      publicRoots: publicRoots.roots,
       originSessionResumption: values['origin-session-resumption'],
       clientHttp2: values.http2,
       ticketKeyRotationMs,

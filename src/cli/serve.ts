@@ -1,9 +1,8 @@
 // strictedge serve: the CA API and the edge in one process (the embedded default).
 // Prints one JSON `ready` line on stdout once everything listens.
 import { readFileSync } from 'node:fs';
-import { X509Certificate } from 'node:crypto';
 import { AggregatorRegistry } from 'prom-client';
-import { createSecureContext, rootCertificates } from 'node:tls';
+import { createSecureContext } from 'node:tls';
 import { openCa, openEmbeddedEdge } from '../app.js';
 import { createApiServer, API_BASE } from '../api/server.js';
 import type { Clock } from '../clock.js';
@@ -12,9 +11,9 @@ import type { Config } from '../config/schema.js';
 import { createLogger } from '../log.js';
 import { createCaMetrics, createEdgeMetrics } from '../metrics/metrics.js';
 import { createMetricsServer } from '../metrics/server.js';
-import { pemBlocks, derToPem } from '../pki/formats.js';
 import { logLevelFlag, parseFlags, portFlag, secondsFlag, stateOption, ticketKeyRotationFlag } from './args.js';
 import { isLoopbackHost, listenOn } from './listen.js';
+import { readPublicRoots } from './public-roots.js';
 import { closeGracefully, exitAfterStop, STOP_SIGNALS } from '../graceful-close.js';
 import { demoUsage, ensureDemo, DEMO_ACCOUNT } from './demo.js';
 import { demoTable, startDemoOrigins } from '../origin/demo.js';
@@ -67,26 +66,10 @@ function apiTls(certPath: string | undefined, keyPath: string | undefined): { ce
   return tls;
 }
 
-function publicRoots(setting: string): readonly string[] {
-  if (setting === 'system') return rootCertificates;
-  if (setting === 'none') return [];
-  let certificates: string[];
-  try {
-    certificates = pemBlocks(readFileSync(setting, 'utf8')).filter((b) => b.label === 'CERTIFICATE').map((b) => derToPem(b.der, 'CERTIFICATE'));
-  } catch (error) {
-    throw new ConfigError(`edge.public_roots: cannot read ${setting}: ${(error as NodeJS.ErrnoException).code ?? error}`);
-  }
-  // A wrong file would otherwise leave strict zones trusting the Origin CA alone: every origin
-  // with a public certificate would get 526 untrusted, with nothing said at start.
-  if (certificates.length === 0) throw new ConfigError(`edge.public_roots: ${setting} holds no PEM certificate (system and none are the other choices)`);
-  certificates.forEach((pem, i) => {
-    try {
-      new X509Certificate(pem);
-    } catch {
-      throw new ConfigError(`edge.public_roots: certificate ${i + 1} of ${certificates.length} in ${setting} cannot be read`);
-    }
-  });
-  return certificates;
+function configuredPublicRoots(setting: string): readonly string[] {
+  const found = readPublicRoots(setting);
+  if ('error' in found) throw new ConfigError(`edge.public_roots: ${found.error}`);
+  return found.roots;
 }
 
 export async function serve(argv: readonly string[], clock: Clock): Promise<void> {
@@ -100,7 +83,7 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
   const edgeOptions = {
     connectTimeoutMs: (secondsFlag(values['origin-connect-timeout'], 'origin-connect-timeout') ?? config.edge.connect_timeout_s) * 1000,
     responseTimeoutMs: (secondsFlag(values['origin-timeout'], 'origin-timeout') ?? demoTimeout ?? config.edge.origin_timeout_s) * 1000,
-    publicRoots: publicRoots(config.edge.public_roots),
+    publicRoots: configuredPublicRoots(config.edge.public_roots),
     originSessionResumption: values['origin-session-resumption'] ?? config.edge.origin_session_resumption,
     clientHttp2: values.http2 ?? config.edge.http2,
     ticketKeyRotationMs: (ticketKeyRotationFlag(values['ticket-key-rotation']) ?? config.edge.ticket_key_rotation_s) * 1000,

@@ -1,5 +1,6 @@
 // Runs the real openssl binary; CSRs and keys for tests are made by it, not by our code.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -36,4 +37,22 @@ export function writeTemp(dir: string, name: string, data: string | Uint8Array):
   const path = join(dir, name);
   writeFileSync(path, data);
   return path;
+}
+
+/** A P-256 root, and leaves it signs for the given DNS names. */
+export function opensslRoot(dir: string, name: string) {
+  const [key, cert] = [join(dir, `${name}.key`), join(dir, `${name}.pem`)];
+  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '30', '-subj', `/CN=${name}`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  return {
+    pem: readFileSync(cert, 'utf8'),
+    /** Serials are 16 bytes, as the Origin CA makes them (the index holds no other length). */
+    leaf(leafName: string, dnsNames: string[]) {
+      const serial = `0x${(0x10 + Math.floor(Math.random() * 0x6f)).toString(16)}${randomBytes(15).toString('hex')}`;
+      const [leafKey, csr, leafCert] = [join(dir, `${leafName}.key`), join(dir, `${leafName}.csr`), join(dir, `${leafName}.pem`)];
+      openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', leafKey, '-out', csr, '-subj', `/CN=${leafName}`]);
+      const ext = writeTemp(dir, `${leafName}.ext`, `subjectAltName=${dnsNames.map((n) => `DNS:${n}`).join(',')}\nauthorityKeyIdentifier=keyid\n`);
+      openssl(['x509', '-req', '-in', csr, '-CA', cert, '-CAkey', key, '-set_serial', serial, '-days', '7', '-extfile', ext, '-out', leafCert]);
+      return { cert: readFileSync(leafCert, 'utf8'), key: readFileSync(leafKey, 'utf8') };
+    },
+  };
 }

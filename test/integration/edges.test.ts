@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startOrigin, type RunningOrigin } from '../../src/origin/server.js';
 import { api } from '../helpers/ca.js';
 import { freePort } from '../helpers/nginx.js';
-import { openssl, opensslCsr } from '../helpers/openssl.js';
+import { openssl, opensslCsr, opensslRoot, writeTemp } from '../helpers/openssl.js';
 import { cli, cliAsync, edgeGet, startServe, startCommand, type Served } from '../helpers/serve.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -141,6 +141,33 @@ describe('separate edges following the CA', () => {
     const damaged = cli(['edge', '--ca-url', ca.ready.api, '--edge-token', tokens[0]!, '--state', other, '--http-port', '0', '--https-port', '0', '--metrics-port', '0']);
     assert.equal(damaged.status, 2, damaged.stderr);
     assert.equal(damaged.stderr.trim(), `strictedge: ${join(other, 'certs', 'origin-rsa-root.pem')} is not a certificate; remove it, and the edge fetches the CA's roots again`);
+  });
+
+  it('trusts the public roots given with --public-roots beside the Origin CA, where Node\'s would refuse, and refuses a file without one', async () => {
+    // A public CA stand-in made by openssl, and a strict zone whose origin has its leaf.
+    const pki = join(dir, 'public-pki');
+    mkdirSync(pki, { recursive: true });
+    const publicCa = opensslRoot(pki, 'public-test-root');
+    const origin = await startOrigin({ name: 'public.test', tls: publicCa.leaf('public-leaf', ['public.test']) });
+    origins.push(origin);
+    assert.equal(cli(['zones', 'add', 'public.test', '--account', 'site', '--mode', 'strict', '--origin-https', origin.address, '--state', caState]).status, 0);
+    const edgeArgs = (state: string, extra: string[]) => ['edge', '--ca-url', ca.ready.api, '--state', join(dir, state), '--http-port', '0', '--https-port', '0', '--metrics-port', '0', ...extra];
+    const rootFile = writeTemp(pki, 'public-roots.pem', publicCa.pem);
+    const given = await startCommand(edgeArgs('given-roots', ['--public-roots', rootFile]), { STRICTEDGE_EDGE_TOKEN: tokens[0]! });
+    running.push(given);
+    const system = await startCommand(edgeArgs('system-roots', []), { STRICTEDGE_EDGE_TOKEN: tokens[0]! });
+    running.push(system);
+    try {
+      await until('public.test served under --public-roots', async () => (await get(given.ready, 'public.test')).status === 200, 5000);
+      assert.equal((await get(given.ready, 'one.test')).status, 200, 'the Origin CA is trusted beside them');
+      await until('public.test refused under Node\'s roots', async () => (await get(system.ready, 'public.test')).verdict === 'untrusted', 5000);
+    } finally {
+      await Promise.all([given.stop(), system.stop()]);
+    }
+    const notRoots = writeTemp(pki, 'not-roots.txt', 'no certificates here\n');
+    const refused = cli([...edgeArgs('refused-roots', ['--public-roots', notRoots]), '--edge-token', tokens[0]!]);
+    assert.equal(refused.status, 2);
+    assert.equal(refused.stderr.trim(), `strictedge: --public-roots: ${notRoots} holds no PEM certificate (system and none are the other choices)`);
   });
 
   it('revokes on both edges within a second, survives an edge restart without the CA, and catches up', async () => {

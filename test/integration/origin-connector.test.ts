@@ -3,35 +3,15 @@
 // issued), and the hostname rules (one-label wildcards, no leading dot), read from the peer's
 // X509Certificate. Full mode: any certificate, over the one SecureContext it is given.
 import assert from 'node:assert/strict';
-import { randomBytes, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createSecureContext, createServer, type Server, type TLSSocket } from 'node:tls';
 import { connectOrigin, type TlsPolicy } from '../../src/edge/origin-connector.js';
 import { OriginVerifyError } from '../../src/edge/verify.js';
 import { createRevocationIndex } from '../../src/revocation/revocation-index.js';
-import { openssl, writeTemp } from '../helpers/openssl.js';
+import { opensslRoot } from '../helpers/openssl.js';
 import { tempDir } from '../helpers/tmp.js';
-
-/** A P-256 root, and leaves it signs for the given DNS names. */
-function makeRoot(dir: string, name: string) {
-  const [key, cert] = [join(dir, `${name}.key`), join(dir, `${name}.pem`)];
-  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '30', '-subj', `/CN=${name}`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
-  return {
-    pem: readFileSync(cert, 'utf8'),
-    /** Serials are 16 bytes, as the Origin CA makes them (the index holds no other length). */
-    leaf(leafName: string, dnsNames: string[]) {
-      const serial = `0x${(0x10 + Math.floor(Math.random() * 0x6f)).toString(16)}${randomBytes(15).toString('hex')}`;
-      const [leafKey, csr, leafCert] = [join(dir, `${leafName}.key`), join(dir, `${leafName}.csr`), join(dir, `${leafName}.pem`)];
-      openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', leafKey, '-out', csr, '-subj', `/CN=${leafName}`]);
-      const ext = writeTemp(dir, `${leafName}.ext`, `subjectAltName=${dnsNames.map((n) => `DNS:${n}`).join(',')}\nauthorityKeyIdentifier=keyid\n`);
-      openssl(['x509', '-req', '-in', csr, '-CA', cert, '-CAkey', key, '-set_serial', serial, '-days', '7', '-extfile', ext, '-out', leafCert]);
-      return { cert: readFileSync(leafCert, 'utf8'), key: readFileSync(leafKey, 'utf8') };
-    },
-  };
-}
 
 function listen(tls: { cert: string; key: string }): Promise<Server> {
   const server = createServer(tls, (socket) => socket.on('error', () => undefined));
@@ -41,13 +21,13 @@ function listen(tls: { cert: string; key: string }): Promise<Server> {
 describe('strict origin connector', () => {
   const dir = tempDir('strictedge-connector-');
   const servers: Server[] = [];
-  let originRoot: ReturnType<typeof makeRoot>;
-  let publicRoot: ReturnType<typeof makeRoot>;
+  let originRoot: ReturnType<typeof opensslRoot>;
+  let publicRoot: ReturnType<typeof opensslRoot>;
   let originLeaf: { cert: string; key: string };
   after(() => servers.forEach((server) => server.close()));
   before(() => {
-    originRoot = makeRoot(dir, 'origin-root');
-    publicRoot = makeRoot(dir, 'public-root');
+    originRoot = opensslRoot(dir, 'origin-root');
+    publicRoot = opensslRoot(dir, 'public-root');
     originLeaf = originRoot.leaf('origin-leaf', ['www.origin.test']);
   });
 
@@ -102,7 +82,7 @@ describe('full-mode origin connector', () => {
   after(() => server?.close());
   before(async () => {
     // Signed by a root nobody trusts: full mode accepts any certificate.
-    server = await listen(makeRoot(dir, 'unknown-root').leaf('full-leaf', ['full.test']));
+    server = await listen(opensslRoot(dir, 'unknown-root').leaf('full-leaf', ['full.test']));
   });
 
   it('accepts any certificate, over the policy\'s one SecureContext rather than a new one per connection', async () => {
