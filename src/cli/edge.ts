@@ -151,10 +151,16 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
     },
   });
 
-  const status = createServer((_req, res) => {
-    const body = JSON.stringify({ role: 'edge', ...follower!.status(), index: { issued: index.issuedCount, revoked: index.revokedCount }, zones: zones.length });
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-    res.end(body);
+  // GET / (or HEAD) for health checks; anything else is said to be a mistake rather than answered alike.
+  const status = createServer((req, res) => {
+    const answer = (code: number, value: unknown, headers: Record<string, string> = {}) => {
+      const body = JSON.stringify(value);
+      res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    };
+    if (new URL(req.url ?? '/', 'http://status').pathname !== '/') return answer(404, { error: 'no such path: the status is at /' });
+    if (req.method !== 'GET' && req.method !== 'HEAD') return answer(405, { error: `${req.method} is not allowed: GET or HEAD` }, { allow: 'GET, HEAD' });
+    answer(200, { role: 'edge', ...follower!.status(), index: { issued: index.issuedCount, revoked: index.revokedCount }, zones: zones.length });
   });
   const host = values.listen;
   const hostForUrl = host.includes(':') ? `[${host}]` : host;

@@ -194,6 +194,13 @@ describe('separate edges following the CA', () => {
     await until('edge2 reports the feed stale', async () => ((await (await fetch(edge2.ready.status)).json()) as { stale: boolean }).stale, 5000);
     await until('edge2 logs the staleness', async () => /event feed unreachable for longer than max_feed_staleness/.test(edge2.stderr()), 5000);
     const status = (await (await fetch(edge2.ready.status)).json()) as { last_seq: number; stale: boolean };
+    // The status is at / for GET and HEAD; another path or method is told so.
+    const head = await fetch(edge2.ready.status, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.ok(Number(head.headers.get('content-length')) > 0);
+    const posted = await fetch(edge2.ready.status, { method: 'POST' });
+    assert.deepEqual([posted.status, posted.headers.get('allow')], [405, 'GET, HEAD']);
+    assert.equal((await fetch(new URL('/health', edge2.ready.status))).status, 404);
     assert.equal(status.last_seq, 3);
 
     await startCa();
