@@ -6,6 +6,7 @@ import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isCertificateRefusal } from '../certificate-refusal.js';
+import { isCertificatePem } from '../pki/formats.js';
 import type { Logger } from '../log.js';
 import { CA_CERT_HINT, type CaFetch } from '../revocation/ca-fetch.js';
 import { writeFileAtomic } from '../store/state-folder.js';
@@ -20,16 +21,6 @@ export type RootsReply =
   | { readonly kind: 'roots'; readonly roots: readonly [string, string] }
   | { readonly kind: 'refused'; readonly why: string }
   | { readonly kind: 'not-a-ca'; readonly why: string };
-
-function isCertificate(pem: unknown): pem is string {
-  if (typeof pem !== 'string') return false;
-  try {
-    new X509Certificate(pem);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * `body` is the parsed JSON, or undefined when the answer was not JSON. A --ca-url that misses
@@ -46,7 +37,7 @@ export function judgeRootsReply(status: number, body: unknown): RootsReply {
     return { kind: 'refused', why: status === 401 ? `the CA refused the edge token: ${message}` : `the CA answered HTTP ${status}: ${message}` };
   }
   const { ecc, rsa } = envelope.result ?? {};
-  if (!isCertificate(ecc) || !isCertificate(rsa)) return { kind: 'not-a-ca', why: `answered HTTP ${status} without two root certificates` };
+  if (!isCertificatePem(ecc) || !isCertificatePem(rsa)) return { kind: 'not-a-ca', why: `answered HTTP ${status} without two root certificates` };
   return { kind: 'roots', roots: [ecc, rsa] };
 }
 
@@ -65,11 +56,7 @@ export function sameCertificates(a: readonly string[], b: readonly string[]): bo
 /** A kept root, or a one-line refusal naming the file when it is not a certificate (a damaged state folder). */
 function readKeptRoot(file: string): string {
   const pem = readFileSync(file, 'utf8');
-  try {
-    new X509Certificate(pem);
-  } catch {
-    throw new UsageError(`${file} is not a certificate; remove it, and the edge fetches the CA's roots again`);
-  }
+  if (!isCertificatePem(pem)) throw new UsageError(`${file} is not a certificate; remove it, and the edge fetches the CA's roots again`);
   return pem;
 }
 

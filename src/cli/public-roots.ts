@@ -1,10 +1,9 @@
 // The public roots a strict edge trusts beside the Origin CA's: Node's bundle (system), none, or
 // the certificates in a PEM file. `serve` takes it from its config (edge.public_roots), a
 // separate `strictedge edge` from --public-roots.
-import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import { derToPem, pemBlocks } from '../pki/formats.js';
+import { derToPem, isCertificatePem, pemBlocks } from '../pki/formats.js';
 
 export function readPublicRoots(setting: string): { readonly roots: readonly string[] } | { readonly error: string } {
   if (setting === 'system') return { roots: rootCertificates };
@@ -18,12 +17,7 @@ export function readPublicRoots(setting: string): { readonly roots: readonly str
   // A wrong file would otherwise leave strict zones trusting the Origin CA alone: every origin
   // with a public certificate would get 526 untrusted, with nothing said at start.
   if (certificates.length === 0) return { error: `${setting} holds no PEM certificate (system and none are the other choices)` };
-  for (const [i, pem] of certificates.entries()) {
-    try {
-      new X509Certificate(pem);
-    } catch {
-      return { error: `certificate ${i + 1} of ${certificates.length} in ${setting} cannot be read` };
-    }
-  }
+  const unreadable = certificates.findIndex((pem) => !isCertificatePem(pem));
+  if (unreadable >= 0) return { error: `certificate ${unreadable + 1} of ${certificates.length} in ${setting} cannot be read` };
   return { roots: certificates };
 }

@@ -1,4 +1,5 @@
 // Certificate encodings a user downloads: PEM, DER and PKCS#7 (certs-only, .p7b).
+import { X509Certificate } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate } from '@peculiar/asn1-x509';
 import { CertificateChoices, CertificateSet, ContentInfo, EncapsulatedContentInfo, SignedData, id_data, id_signedData } from '@peculiar/asn1-cms';
@@ -9,6 +10,17 @@ export const CERT_FORMATS: readonly CertFormat[] = ['pem', 'der', 'p7b'];
 export function derToPem(der: Uint8Array, label: string): string {
   const body = Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '');
   return `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
+}
+
+/** Whether `pem` is a string holding a certificate Node can read. */
+export function isCertificatePem(pem: unknown): pem is string {
+  if (typeof pem !== 'string') return false;
+  try {
+    new X509Certificate(pem);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
