@@ -1,5 +1,6 @@
 // Flag parsing on node:util parseArgs. Both cfca's "-flag" and "--flag" spellings work.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { MAX_REQUEST_BODY_MIB } from '../edge/body-limit.js';
 import { isTicketKeyRotation, TICKET_KEY_ROTATION_MAX_S, TICKET_KEY_ROTATION_RANGE } from '../edge/ticket-keys.js';
 
 export class UsageError extends Error {}
@@ -64,6 +65,14 @@ export function ticketKeyRotationFlag(value: string | undefined): number | undef
   const seconds = secondsFlag(value, 'ticket-key-rotation', { zeroAllowed: true, max: TICKET_KEY_ROTATION_MAX_S });
   if (seconds !== undefined && !isTicketKeyRotation(seconds)) throw new UsageError(`--ticket-key-rotation ${TICKET_KEY_ROTATION_RANGE}`);
   return seconds;
+}
+
+/** --max-request-body-mib: a whole number of MiB, 0 for no limit (edge/body-limit.ts); undefined when not given. */
+export function requestBodyLimitFlag(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const mib = Number(value);
+  if (!/^\d+$/.test(value) || mib > MAX_REQUEST_BODY_MIB) throw new UsageError(`--max-request-body-mib must be a whole number of MiB up to ${MAX_REQUEST_BODY_MIB}, or 0 for no limit`);
+  return mib;
 }
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;

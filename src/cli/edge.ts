@@ -18,7 +18,8 @@ import { readIndexSnapshot, writeIndexSnapshot } from '../revocation/index-snaps
 import { ensureStateFolders, statePaths } from '../store/state-folder.js';
 import type { Zone } from '../store/zones.js';
 import { lockStateFolder } from '../store/state-lock.js';
-import { logLevelFlag, parseFlags, portFlag, secondsFlag, stateOption, ticketKeyRotationFlag, UsageError } from './args.js';
+import { logLevelFlag, parseFlags, portFlag, requestBodyLimitFlag, secondsFlag, stateOption, ticketKeyRotationFlag, UsageError } from './args.js';
+import { DEFAULT_MAX_REQUEST_BODY_MIB, MIB } from '../edge/body-limit.js';
 import { originRoots } from './edge-roots.js';
 import { readPublicRoots } from './public-roots.js';
 import { isLoopbackHost, listenOn } from './listen.js';
@@ -42,6 +43,7 @@ const FLAGS = {
   'origin-session-resumption': { type: 'boolean', default: false },
   http2: { type: 'boolean', default: true },
   'ticket-key-rotation': { type: 'string', default: '3600' },
+  'max-request-body-mib': { type: 'string', default: String(DEFAULT_MAX_REQUEST_BODY_MIB) },
   'shutdown-grace': { type: 'string', default: '10' },
 } as const;
 
@@ -95,6 +97,7 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
   }
   const graceMs = secondsFlag(values['shutdown-grace'], 'shutdown-grace', { zeroAllowed: true })! * 1000;
   const ticketKeyRotationMs = ticketKeyRotationFlag(values['ticket-key-rotation'])! * 1000; // before the CA is asked for anything
+  const maxRequestBodyBytes = requestBodyLimitFlag(values['max-request-body-mib'])! * MIB;
   const paths = statePaths(values.state);
   ensureStateFolders(paths);
   const lock = lockStateFolder(paths.lock, paths.root);
@@ -128,6 +131,7 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
       originSessionResumption: values['origin-session-resumption'],
       clientHttp2: values.http2,
       ticketKeyRotationMs,
+      maxRequestBodyBytes,
     },
   });
   follower = createFollower({

@@ -11,7 +11,8 @@ import type { Config } from '../config/schema.js';
 import { createLogger } from '../log.js';
 import { createCaMetrics, createEdgeMetrics } from '../metrics/metrics.js';
 import { createMetricsServer } from '../metrics/server.js';
-import { logLevelFlag, parseFlags, portFlag, secondsFlag, stateOption, ticketKeyRotationFlag } from './args.js';
+import { logLevelFlag, parseFlags, portFlag, requestBodyLimitFlag, secondsFlag, stateOption, ticketKeyRotationFlag } from './args.js';
+import { MIB } from '../edge/body-limit.js';
 import { isLoopbackHost, listenOn } from './listen.js';
 import { readPublicRoots } from './public-roots.js';
 import { closeGracefully, exitAfterStop, STOP_SIGNALS } from '../graceful-close.js';
@@ -39,6 +40,7 @@ const FLAGS = {
   'origin-session-resumption': { type: 'boolean' },
   http2: { type: 'boolean' },
   'ticket-key-rotation': { type: 'string' },
+  'max-request-body-mib': { type: 'string' },
   workers: { type: 'string' },
   'shutdown-grace': { type: 'string' },
   'api-tls-cert': { type: 'string' },
@@ -87,6 +89,7 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
     originSessionResumption: values['origin-session-resumption'] ?? config.edge.origin_session_resumption,
     clientHttp2: values.http2 ?? config.edge.http2,
     ticketKeyRotationMs: (ticketKeyRotationFlag(values['ticket-key-rotation']) ?? config.edge.ticket_key_rotation_s) * 1000,
+    maxRequestBodyBytes: (requestBodyLimitFlag(values['max-request-body-mib']) ?? config.edge.max_request_body_mib) * MIB,
   };
   const ports = {
     api: portFlag(values['api-port'], 'api-port') ?? config.api_port,

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { MAX_HOSTNAMES_CEILING, DEFAULT_MAX_HOSTNAMES } from '../ca/policy.js';
 import { DEFAULT_BODY_LIMIT } from '../api/server.js';
+import { DEFAULT_MAX_REQUEST_BODY_MIB, MAX_REQUEST_BODY_MIB } from '../edge/body-limit.js';
 import { isTicketKeyRotation, TICKET_KEY_ROTATION_RANGE } from '../edge/ticket-keys.js';
 
 const port = z.number().int().min(0).max(65535);
@@ -35,9 +36,11 @@ export const ConfigSchema = z
         http2: z.boolean().default(true),
         /** New keys for clients' session tickets this often (hourly, as Cloudflare); 0 keeps one set for the process's life. */
         ticket_key_rotation_s: z.number().refine(isTicketKeyRotation, TICKET_KEY_ROTATION_RANGE).default(3600),
+        /** The largest request body passed to an origin, in MiB (100, as Cloudflare's Free and Pro plans); 0 for no limit. */
+        max_request_body_mib: z.number().int().min(0).max(MAX_REQUEST_BODY_MIB).default(DEFAULT_MAX_REQUEST_BODY_MIB),
       })
       .strict()
-      .default({ http_port: 8080, https_port: 8443, metrics_port: 9464, connect_timeout_s: 15, origin_timeout_s: 100, public_roots: 'system', origin_session_resumption: false, workers: 1, http2: true, ticket_key_rotation_s: 3600 }),
+      .default({ http_port: 8080, https_port: 8443, metrics_port: 9464, connect_timeout_s: 15, origin_timeout_s: 100, public_roots: 'system', origin_session_resumption: false, workers: 1, http2: true, ticket_key_rotation_s: 3600, max_request_body_mib: DEFAULT_MAX_REQUEST_BODY_MIB }),
   })
   .strict();
 

@@ -15,6 +15,7 @@ import { createOriginSockets, type OriginSockets } from './origin-sockets.js';
 import { createOriginSessions } from './origin-sessions.js';
 import { cdnLoopId } from './cdn-loop.js';
 import { createProxy } from './proxy.js';
+import { DEFAULT_MAX_REQUEST_BODY_MIB, MIB } from './body-limit.js';
 import { createUpstreams } from './upstream.js';
 import { serveHttp2 } from './client-http2.js';
 import { answerWithoutUpgrade, createUpgradeHandler, isWebSocketUpgrade } from './websocket.js';
@@ -51,6 +52,8 @@ export interface EdgeOptions {
    * made at start. Edge workers get theirs from the primary through setTicketKeys instead.
    */
   readonly ticketKeyRotationMs?: number;
+  /** The largest request body passed to an origin (default 100 MiB, as Cloudflare); 0 for no limit. */
+  readonly maxRequestBodyBytes?: number;
 }
 
 export interface EdgeDeps {
@@ -138,7 +141,7 @@ export function createEdge(deps: EdgeDeps): Edge {
   });
   const zones = () => table;
   const cdnId = cdnLoopId(deps.edgeCa.certPem);
-  const proxy = createProxy({ zones, upstreams, logger, instruments, cdnId });
+  const proxy = createProxy({ zones, upstreams, logger, instruments, cdnId, maxRequestBodyBytes: options.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_MIB * MIB });
   const upgradeDeps = { zones, upstreams, sockets, cdnId, connectTimeoutMs: options.connectTimeoutMs, responseTimeoutMs: options.responseTimeoutMs, idleTimeoutMs: options.websocketIdleTimeoutMs ?? 100_000, logger, instruments };
   const upgrade = createUpgradeHandler(upgradeDeps);
 
@@ -170,6 +173,9 @@ export function createEdge(deps: EdgeDeps): Edge {
   https.keepAliveTimeout = 65_000;
   const http2 = clientHttp2 ? serveHttp2(https, (req, res) => proxy(req, res, 'https'), { bodyTimeoutMs: options.clientBodyTimeoutMs ?? 60_000, websocket: createHttp2UpgradeHandler(upgradeDeps) }) : undefined;
   https.on('upgrade', takeUpgrade('https'));
+  // With a listener, Node leaves `Expect: 100-continue` to the edge instead of answering 100 at once.
+  http.on('checkContinue', (req, res) => proxy(req, res, 'http', true));
+  https.on('checkContinue', (req, res) => proxy(req, res, 'https', true));
   https.on('tlsClientError', () => undefined); // unknown SNI and scanners: the alert is the answer
   const setTicketKeys = (keys: Buffer) => {
     https.setTicketKeys(keys);

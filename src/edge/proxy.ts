@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../log.js';
+import { bodyTooLargeDetail, declaredBodyTooLarge, RequestBodyTooLarge } from './body-limit.js';
 import { classifyOriginError } from './classify.js';
 import { CDN_LOOP_HEADER, listsCdnId } from './cdn-loop.js';
 import { LOOP_DETECTED, NO_ZONE, OTHER_ZONE, TRACE_REFUSED, sendEdgeError, type EdgeFailure } from './error-pages.js';
@@ -24,6 +25,8 @@ export interface ProxyDeps {
   readonly instruments: EdgeInstruments;
   /** This edge's id in CDN-Loop (cdn-loop.ts). */
   readonly cdnId: string;
+  /** The largest request body passed to an origin, in bytes; 0 for no limit (body-limit.ts). */
+  readonly maxRequestBodyBytes: number;
 }
 
 /**
@@ -34,7 +37,7 @@ function answeredCode(res: ServerResponse): number {
   return res.headersSent ? res.statusCode : 499;
 }
 
-export function createProxy({ zones, upstreams, logger, instruments, cdnId }: ProxyDeps) {
+export function createProxy({ zones, upstreams, logger, instruments, cdnId, maxRequestBodyBytes }: ProxyDeps) {
   const unknownZone = instruments.forZone('unknown');
   /** An answer the edge gives before any zone is known (400, 421) is counted under zone "unknown". */
   const countAsUnknown = (res: ServerResponse, startedAt: number) =>
@@ -54,7 +57,7 @@ export function createProxy({ zones, upstreams, logger, instruments, cdnId }: Pr
 
   // HTTP/1 requests a client pipelines, waiting for their turn (see handle), by connection.
   const waiting = new WeakMap<object, number>();
-  function waitForTurn(req: IncomingMessage, res: ServerResponse, scheme: Scheme): void {
+  function waitForTurn(req: IncomingMessage, res: ServerResponse, scheme: Scheme, continueAwaited: boolean): void {
     const connection = req.socket;
     waiting.set(connection, (waiting.get(connection) ?? 0) + 1);
     connection.pause();
@@ -62,17 +65,22 @@ export function createProxy({ zones, upstreams, logger, instruments, cdnId }: Pr
       const left = waiting.get(connection)! - 1;
       waiting.set(connection, left);
       if (left === 0) connection.resume();
-      handle(req, res, scheme);
+      handle(req, res, scheme, continueAwaited);
     });
   }
 
-  function handle(req: IncomingMessage, res: ServerResponse, scheme: Scheme): void {
+  /**
+   * continueAwaited: the client sent `Expect: 100-continue` (Node's 'checkContinue'), and waits
+   * for a 100 before it sends the body. It gets one only once the request goes to an origin; any
+   * answer of the edge's own comes instead, so a body that would be refused is never sent.
+   */
+  function handle(req: IncomingMessage, res: ServerResponse, scheme: Scheme, continueAwaited = false): void {
     if (distrusted.has(req.socket)) return void res.destroy();
     // Node hands over every request a client pipelines at once, though it answers them in
     // order: one connection could hold as many origin connections as the pool has. A request
     // whose answer waits its turn (Node has not given it the connection yet) is handled when its
     // turn comes, one after another as nginx does, and the connection is read no further meanwhile.
-    if (!res.socket && req.httpVersionMajor === 1) return waitForTurn(req, res, scheme);
+    if (!res.socket && req.httpVersionMajor === 1) return waitForTurn(req, res, scheme, continueAwaited);
     const startedAt = performance.now();
     const requestId = requestIdFor(req);
     const target = requestTarget(req.url ?? '/', req.rawHeaders);
@@ -121,21 +129,25 @@ export function createProxy({ zones, upstreams, logger, instruments, cdnId }: Pr
     });
     if (decision.kind === 'no_origin') return fail(req, res, { status: 521 }, requestId, zone.name);
     if (listsCdnId(req.headers[CDN_LOOP_HEADER] as string | undefined, cdnId)) return fail(req, res, { status: 508, detail: LOOP_DETECTED }, requestId, zone.name);
+    // The client's doing, not the origin's: counted under the zone's 413s, not logged.
+    const tooLarge = () => sendEdgeError(req, res, { status: 413, detail: bodyTooLargeDetail(maxRequestBodyBytes) }, requestId);
+    if (declaredBodyTooLarge(req.headers['content-length'], maxRequestBodyBytes)) return tooLarge();
 
     relay = new OriginResponseRelay(res, {
       headers(_statusCode, headers) {
         metrics.ttfb((performance.now() - startedAt) / 1000);
         return clientResponseHeaders(headers as Record<string, string | string[]>, requestId, req.httpVersionMajor === 2);
       },
-      failed: (error) => fail(req, res, classifyOriginError(error), requestId, zone.name, error),
+      failed: (error) => (error instanceof RequestBodyTooLarge ? tooLarge() : fail(req, res, classifyOriginError(error), requestId, zone.name, error)),
       cutShort: (error) => reportCutShort(zone.name, res.statusCode, requestId, error),
     });
+    if (continueAwaited) res.writeContinue();
     upstreams.pool(decision.policy, decision.origin, host, zone.name).dispatch(
       {
         path: target.path,
         method: req.method as 'GET',
         headers: originRequestHeaders(req, scheme, requestId, target.authority!, cdnId),
-        body: originRequestBody(req, res),
+        body: originRequestBody(req, res, maxRequestBodyBytes),
       },
       relay,
     );

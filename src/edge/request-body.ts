@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { constants as http2Constants, type Http2ServerRequest } from 'node:http2';
 import { PassThrough, type Readable } from 'node:stream';
+import { limitedBody } from './body-limit.js';
 
 function hasBody(req: IncomingMessage): boolean {
   // An HTTP/2 request has a body unless its headers ended the stream; it needs no Content-Length.
@@ -17,9 +18,12 @@ function hasBody(req: IncomingMessage): boolean {
  * leaves Node's parser stopped mid-body: the client could neither finish sending nor send its
  * next request on that connection. So an HTTP/1 body goes through a pipe (about 1.1x the edge's
  * CPU on a large upload); destroying an HTTP/2 request leaves its stream alone, so it goes as it
- * is. Either way, what is still coming once the client's answer is out is dropped.
+ * is, unless it must be counted against the limit (it declared no length; a declared one was
+ * checked, and nghttp2 holds the stream to it). Either way, what is still coming once the
+ * client's answer is out is dropped. With limitBytes (0: none) the body fails with
+ * RequestBodyTooLarge at its first byte over, which stops the origin request.
  */
-export function originRequestBody(req: IncomingMessage, res: ServerResponse): Readable | null {
+export function originRequestBody(req: IncomingMessage, res: ServerResponse, limitBytes: number): Readable | null {
   if (!hasBody(req)) return null;
   if (req.httpVersionMajor === 2) {
     const stream = (req as unknown as Http2ServerRequest).stream;
@@ -29,9 +33,10 @@ export function originRequestBody(req: IncomingMessage, res: ServerResponse): Re
     // Node to send END_STREAM (its own server waits the same way); before it, the client's
     // answer would be cut short.
     stream.once('finish', () => req.complete || setImmediate(() => stream.close(http2Constants.NGHTTP2_NO_ERROR)));
-    return req;
+    if (limitBytes === 0 || req.headers['content-length'] !== undefined) return req;
+    return req.pipe(limitedBody(limitBytes)); // pipe unpipes on its error: the rest waits, unread
   }
-  const body = req.pipe(new PassThrough());
+  const body = req.pipe(limitBytes === 0 ? new PassThrough() : limitedBody(limitBytes));
   // The rest is read and dropped, as Node and nginx do, so that the connection stays usable
   // (Node's requestTimeout bounds a body that never ends).
   res.once('finish', () => {

@@ -33,3 +33,20 @@ it('refuses a ticket key rotation between 0 and a second, or over a day, saying 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+it('refuses a request body limit that is not a whole number of MiB from 0 to 1 TiB', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'strictedge-config-'));
+  try {
+    const path = join(dir, 'strictedge.yaml');
+    for (const mib of [-1, 0.5, 1_048_577, '"100"']) {
+      writeFileSync(path, `edge:\n  max_request_body_mib: ${mib}\n`);
+      assert.throws(() => loadConfig(path), (error: unknown) => error instanceof ConfigError && /edge\.max_request_body_mib/.test(error.message), String(mib));
+    }
+    for (const mib of [0, 1, 100, 1_048_576]) {
+      writeFileSync(path, `edge:\n  max_request_body_mib: ${mib}\n`);
+      assert.equal(loadConfig(path).edge.max_request_body_mib, mib);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

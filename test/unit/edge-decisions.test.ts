@@ -1,6 +1,9 @@
 // The edge's pure decisions: mode routing, zone lookup, error classification, verdicts.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Readable } from 'node:stream';
+import { bodyTooLargeDetail, declaredBodyTooLarge, limitedBody, MIB, RequestBodyTooLarge } from '../../src/edge/body-limit.js';
+import { requestBodyLimitFlag } from '../../src/cli/args.js';
 import { cdnLoopId, listsCdnId } from '../../src/edge/cdn-loop.js';
 import { classifyOriginError, cutShortReason, socketCloseReason } from '../../src/edge/classify.js';
 import { clientAddress, clientResponseHeaders } from '../../src/edge/headers.js';
@@ -277,5 +280,33 @@ describe('verdicts', () => {
     assert.equal(resumedSessionVerdict(facts(999, true, 'revoked')), 'revoked');
     assert.equal(resumedSessionVerdict(facts(999, true, 'unknown')), 'unknown_certificate');
     assert.equal(resumedSessionVerdict(facts(999, false, 'revoked')), undefined, 'public-root certificates are not in our index');
+  });
+});
+
+async function passedThrough(chunks: Buffer[], limitBytes: number): Promise<number> {
+  let length = 0;
+  for await (const chunk of Readable.from(chunks).pipe(limitedBody(limitBytes))) length += (chunk as Buffer).length;
+  return length;
+}
+
+describe('request body limit', () => {
+  it('refuses a declared length over the limit, up to and including it passes, and 0 means none', () => {
+    assert.equal(declaredBodyTooLarge('1048577', MIB), true);
+    assert.equal(declaredBodyTooLarge('1048576', MIB), false);
+    assert.equal(declaredBodyTooLarge('0', MIB), false);
+    assert.equal(declaredBodyTooLarge(undefined, MIB), false); // chunked: counted on the way
+    assert.equal(declaredBodyTooLarge('99999999999999999999', 0), false);
+    assert.equal(declaredBodyTooLarge('99999999999999999999', MIB), true);
+  });
+  it('counts a body without a declared length and fails at the first byte over', async () => {
+    assert.equal(await passedThrough([Buffer.alloc(600), Buffer.alloc(424)], 1024), 1024);
+    await assert.rejects(passedThrough([Buffer.alloc(600), Buffer.alloc(425)], 1024), (error: unknown) => error instanceof RequestBodyTooLarge && error.limitBytes === 1024);
+  });
+  it('says the limit in MiB in the 413 page, and parses the flag', () => {
+    assert.equal(bodyTooLargeDetail(100 * MIB), 'The request body is larger than this edge passes to origins (100 MiB).');
+    assert.equal(requestBodyLimitFlag('0'), 0);
+    assert.equal(requestBodyLimitFlag('100'), 100);
+    assert.equal(requestBodyLimitFlag(undefined), undefined);
+    for (const bad of ['-1', '1.5', '', '1e3', '1048577', '100MB']) assert.throws(() => requestBodyLimitFlag(bad), /--max-request-body-mib must be a whole number of MiB up to 1048576, or 0 for no limit/, bad);
   });
 });
