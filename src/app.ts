@@ -12,6 +12,7 @@ import { createChangeTracker, type ChangeTracker } from './store/read-cache.js';
 import { createRevocationIndex, type RevocationIndex } from './revocation/revocation-index.js';
 import { openEdgeCa } from './edge/edge-ca.js';
 import { createEdge, type AppliedEvent, type Edge, type EdgeOptions } from './edge/edge.js';
+import type { AccessLog } from './edge/access-log.js';
 import type { CaMetrics, EdgeMetrics } from './metrics/metrics.js';
 import type { Logger } from './log.js';
 import { ensureStateFolders, statePaths, type StatePaths } from './store/state-folder.js';
@@ -135,7 +136,7 @@ export function loadIndexFromStore(app: CaApp, index: RevocationIndex): void {
  * The edge sharing the CA's process and store (the embedded default of `serve`): events reach
  * it in memory as the CA commits them, with no polling delay.
  */
-export async function openEmbeddedEdge(app: CaApp, options: EdgeOptions, logger: Logger, clock: Clock, metrics?: EdgeMetrics): Promise<Edge> {
+export async function openEmbeddedEdge(app: CaApp, options: EdgeOptions, logger: Logger, clock: Clock, metrics?: EdgeMetrics, accessLog?: AccessLog): Promise<Edge> {
   const index = createRevocationIndex();
   let edge: Edge | undefined;
   // Subscribe before loading: an event committed meanwhile is applied twice, never missed.
@@ -152,6 +153,7 @@ export async function openEmbeddedEdge(app: CaApp, options: EdgeOptions, logger:
     initialSeq: app.certificates.lastSeq(),
     clock,
     ...(metrics ? { metrics } : {}),
+    ...(accessLog ? { accessLog } : {}),
   });
   return edge;
 }

@@ -20,6 +20,7 @@ import type { Zone } from '../store/zones.js';
 import { lockStateFolder } from '../store/state-lock.js';
 import { logLevelFlag, parseFlags, portFlag, requestBodyLimitFlag, secondsFlag, stateOption, ticketKeyRotationFlag, UsageError } from './args.js';
 import { DEFAULT_MAX_REQUEST_BODY_MIB, MIB } from '../edge/body-limit.js';
+import { openAccessLogFile } from './access-log.js';
 import { originRoots } from './edge-roots.js';
 import { readPublicRoots } from './public-roots.js';
 import { isLoopbackHost, listenOn } from './listen.js';
@@ -44,6 +45,7 @@ const FLAGS = {
   http2: { type: 'boolean', default: true },
   'ticket-key-rotation': { type: 'string', default: '3600' },
   'max-request-body-mib': { type: 'string', default: String(DEFAULT_MAX_REQUEST_BODY_MIB) },
+  'access-log': { type: 'string' },
   'shutdown-grace': { type: 'string', default: '10' },
 } as const;
 
@@ -98,6 +100,8 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
   const graceMs = secondsFlag(values['shutdown-grace'], 'shutdown-grace', { zeroAllowed: true })! * 1000;
   const ticketKeyRotationMs = ticketKeyRotationFlag(values['ticket-key-rotation'])! * 1000; // before the CA is asked for anything
   const maxRequestBodyBytes = requestBodyLimitFlag(values['max-request-body-mib'])! * MIB;
+  const accessLog = values['access-log'] === undefined ? undefined : openAccessLogFile(values['access-log']);
+  if (accessLog && 'error' in accessLog) throw new UsageError(`--access-log: ${accessLog.error}`);
   const paths = statePaths(values.state);
   ensureStateFolders(paths);
   const lock = lockStateFolder(paths.lock, paths.root);
@@ -124,6 +128,7 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
     zonesStamp: () => String(zonesVersion),
     logger,
     clock,
+    ...(accessLog ? { accessLog: accessLog.log } : {}),
     options: {
       connectTimeoutMs: milliseconds(values['origin-connect-timeout'], 'origin-connect-timeout'),
       responseTimeoutMs: milliseconds(values['origin-timeout'], 'origin-timeout'),
@@ -199,6 +204,7 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
     status.close();
     metricsServer.close();
     edge.close(graceMs).finally(() => {
+      accessLog?.log.close();
       try {
         // Mid-rebuild the running index still holds certificates the CA no longer has: no snapshot.
         if (!follower?.status().rebuilding) writeIndexSnapshot(snapshotPath, index, replica.lastSeq());

@@ -15,6 +15,8 @@ import { logLevelFlag, parseFlags, portFlag, requestBodyLimitFlag, secondsFlag, 
 import { MIB } from '../edge/body-limit.js';
 import { isLoopbackHost, listenOn } from './listen.js';
 import { readPublicRoots } from './public-roots.js';
+import { openAccessLogFile } from './access-log.js';
+import type { AccessLog } from '../edge/access-log.js';
 import { closeGracefully, exitAfterStop, STOP_SIGNALS } from '../graceful-close.js';
 import { demoUsage, ensureDemo, DEMO_ACCOUNT } from './demo.js';
 import { demoTable, startDemoOrigins } from '../origin/demo.js';
@@ -41,6 +43,7 @@ const FLAGS = {
   http2: { type: 'boolean' },
   'ticket-key-rotation': { type: 'string' },
   'max-request-body-mib': { type: 'string' },
+  'access-log': { type: 'string' },
   workers: { type: 'string' },
   'shutdown-grace': { type: 'string' },
   'api-tls-cert': { type: 'string' },
@@ -66,6 +69,14 @@ function apiTls(certPath: string | undefined, keyPath: string | undefined): { ce
     throw new ConfigError(`--api-tls-cert / --api-tls-key: ${(error as Error).message.split('\n')[0]}`);
   }
   return tls;
+}
+
+/** The access log, if one is asked for, open for appending; a path that cannot be is refused in one line. */
+function configuredAccessLog(path: string | undefined): AccessLog | undefined {
+  if (path === undefined) return undefined;
+  const opened = openAccessLogFile(path);
+  if ('error' in opened) throw new ConfigError(`--access-log / edge.access_log: ${opened.error}`);
+  return opened.log;
 }
 
 function configuredPublicRoots(setting: string): readonly string[] {
@@ -100,10 +111,14 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
 
   const graceMs = (secondsFlag(values['shutdown-grace'], 'shutdown-grace', { zeroAllowed: true }) ?? config.shutdown_grace_s) * 1000;
 
-  if (isEdgeWorker()) return serveEdgeWorker(values.state, edgeOptions, ports, host, logger, clock, graceMs);
+  const accessLogPath = values['access-log'] ?? config.edge.access_log;
+  if (isEdgeWorker()) return serveEdgeWorker(values.state, edgeOptions, ports, host, logger, clock, graceMs, configuredAccessLog(accessLogPath));
   const tls = apiTls(values['api-tls-cert'] ?? config.api_tls_cert, values['api-tls-key'] ?? config.api_tls_key); // the API is the primary's alone
   const workerCount = values.workers === undefined ? config.edge.workers : Number(values.workers);
   if (!Number.isInteger(workerCount) || workerCount < 1 || workerCount > 64) throw new ConfigError('--workers must be a whole number from 1 to 64');
+  // Checked here, before anything starts; with workers, each appends to the file on its own.
+  const accessLog = configuredAccessLog(accessLogPath);
+  if (workerCount > 1) accessLog?.close();
 
   const paths = statePaths(values.state);
   ensureStateFolders(paths);
@@ -116,7 +131,7 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
     logger.log('warn', 'the API listens beyond this machine over plain HTTP: API keys and edge tokens cross the network in clear; give --api-tls-cert and --api-tls-key', { listen: host });
   }
   const demoOrigins = values.demo ? await startDemoOrigins(app, DEMO_ACCOUNT, clock) : undefined;
-  const edgeSide = workerCount > 1 ? await startWorkers(workerCount, app, logger, clock, edgeOptions.ticketKeyRotationMs) : await startEmbeddedEdge(app, edgeOptions, ports, host, logger, clock);
+  const edgeSide = workerCount > 1 ? await startWorkers(workerCount, app, logger, clock, edgeOptions.ticketKeyRotationMs) : await startEmbeddedEdge(app, edgeOptions, ports, host, logger, clock, accessLog);
 
   const hostForUrl = host.includes(':') ? `[${host}]` : host;
   const apiPort = await listenOn(api, ports.api, host);
@@ -175,13 +190,13 @@ interface EdgeSide {
 type Ports = { readonly http: number; readonly https: number };
 
 /** The default: the edge in this process, fed by the CA's commits in memory. */
-async function startEmbeddedEdge(app: Awaited<ReturnType<typeof openCa>>, options: EdgeOptions, ports: Ports, host: string, logger: Logger, clock: Clock): Promise<EdgeSide> {
+async function startEmbeddedEdge(app: Awaited<ReturnType<typeof openCa>>, options: EdgeOptions, ports: Ports, host: string, logger: Logger, clock: Clock, accessLog?: AccessLog): Promise<EdgeSide> {
   const edgeMetrics = createEdgeMetrics();
-  const edge = await openEmbeddedEdge(app, options, logger, clock, edgeMetrics);
+  const edge = await openEmbeddedEdge(app, options, logger, clock, edgeMetrics, accessLog);
   return {
     ports: { http: await listenOn(edge.http, ports.http, host), https: await listenOn(edge.https, ports.https, host) },
     metricsServer: createMetricsServer(edgeMetrics.registry, () => edge.refreshGauges()),
-    close: (graceMs) => edge.close(graceMs),
+    close: (graceMs) => edge.close(graceMs).finally(() => accessLog?.close()),
   };
 }
 
@@ -194,7 +209,7 @@ async function startWorkers(count: number, app: Awaited<ReturnType<typeof openCa
 }
 
 /** One edge worker: the same edge as the embedded one, on the shared ports, events from the primary. */
-async function serveEdgeWorker(dir: string, options: EdgeOptions, ports: Ports, host: string, logger: Logger, clock: Clock, graceMs: number): Promise<void> {
+async function serveEdgeWorker(dir: string, options: EdgeOptions, ports: Ports, host: string, logger: Logger, clock: Clock, graceMs: number, accessLog?: AccessLog): Promise<void> {
   const events = receiveCertEvents(); // before the index loads: an event is applied twice, never missed
   const edgeMetrics = createEdgeMetrics();
   let edge: Edge | undefined;
@@ -205,7 +220,7 @@ async function serveEdgeWorker(dir: string, options: EdgeOptions, ports: Ports, 
   AggregatorRegistry.setRegistries([edgeMetrics.registry]);
   const app = await openCa({ dir, clock });
   // The primary rotates the session ticket keys for all workers at once.
-  edge = await openEmbeddedEdge(app, { ...options, ticketKeyRotationMs: 0 }, logger, clock, edgeMetrics);
+  edge = await openEmbeddedEdge(app, { ...options, ticketKeyRotationMs: 0 }, logger, clock, edgeMetrics, accessLog);
   events.attach((event) => edge!.applyCertEvent(event));
   const http = await listenOn(edge.http, ports.http, host);
   const https = await listenOn(edge.https, ports.https, host);
@@ -216,7 +231,10 @@ async function serveEdgeWorker(dir: string, options: EdgeOptions, ports: Ports, 
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    edge!.close(graceMs).finally(() => app.close().finally(() => exitAfterStop(hungUp)));
+    edge!.close(graceMs).finally(() => {
+      accessLog?.close();
+      app.close().finally(() => exitAfterStop(hungUp));
+    });
   };
   // Every SIGTERM, not just the first: systemd (KillMode=control-group) or `kill` on the group
   // signals the workers too, and then the primary passes its own on. With `once` that second

@@ -38,6 +38,8 @@ export const ConfigSchema = z
         ticket_key_rotation_s: z.number().refine(isTicketKeyRotation, TICKET_KEY_ROTATION_RANGE).default(3600),
         /** The largest request body passed to an origin, in MiB (100, as Cloudflare's Free and Pro plans); 0 for no limit. */
         max_request_body_mib: z.number().int().min(0).max(MAX_REQUEST_BODY_MIB).default(DEFAULT_MAX_REQUEST_BODY_MIB),
+        /** A file to append one JSON line per answered request to (edge/access-log.ts); none by default. */
+        access_log: z.string().min(1).optional(),
       })
       .strict()
       .default({ http_port: 8080, https_port: 8443, metrics_port: 9464, connect_timeout_s: 15, origin_timeout_s: 100, public_roots: 'system', origin_session_resumption: false, workers: 1, http2: true, ticket_key_rotation_s: 3600, max_request_body_mib: DEFAULT_MAX_REQUEST_BODY_MIB }),

@@ -15,6 +15,7 @@ import { createOriginSockets, type OriginSockets } from './origin-sockets.js';
 import { createOriginSessions } from './origin-sessions.js';
 import { cdnLoopId } from './cdn-loop.js';
 import { createProxy } from './proxy.js';
+import type { AccessLog } from './access-log.js';
 import { DEFAULT_MAX_REQUEST_BODY_MIB, MIB } from './body-limit.js';
 import { createUpstreams } from './upstream.js';
 import { serveHttp2 } from './client-http2.js';
@@ -72,6 +73,8 @@ export interface EdgeDeps {
   readonly initialSeq?: number;
   /** For origin certificates' notAfter on live sockets and resumed sessions (OpenSSL reads its own). */
   readonly clock?: Clock;
+  /** One line per answered request (--access-log); its opener closes it. */
+  readonly accessLog?: AccessLog;
 }
 
 /** A certificate event as the edge applies it; seq and at when the source knows them. */
@@ -141,7 +144,7 @@ export function createEdge(deps: EdgeDeps): Edge {
   });
   const zones = () => table;
   const cdnId = cdnLoopId(deps.edgeCa.certPem);
-  const proxy = createProxy({ zones, upstreams, logger, instruments, cdnId, maxRequestBodyBytes: options.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_MIB * MIB });
+  const proxy = createProxy({ zones, upstreams, logger, instruments, cdnId, maxRequestBodyBytes: options.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_MIB * MIB, ...(deps.accessLog ? { accessLog: deps.accessLog } : {}) });
   const upgradeDeps = { zones, upstreams, sockets, cdnId, connectTimeoutMs: options.connectTimeoutMs, responseTimeoutMs: options.responseTimeoutMs, idleTimeoutMs: options.websocketIdleTimeoutMs ?? 100_000, logger, instruments };
   const upgrade = createUpgradeHandler(upgradeDeps);
 

@@ -4,19 +4,21 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../log.js';
+import { pathWithoutQuery, type AccessLog } from './access-log.js';
 import { bodyTooLargeDetail, declaredBodyTooLarge, RequestBodyTooLarge } from './body-limit.js';
 import { classifyOriginError } from './classify.js';
 import { CDN_LOOP_HEADER, listsCdnId } from './cdn-loop.js';
 import { LOOP_DETECTED, NO_ZONE, OTHER_ZONE, TRACE_REFUSED, sendEdgeError, type EdgeFailure } from './error-pages.js';
 import { createCutShortReporter, createFailureReporter } from './failure-report.js';
-import { clientResponseHeaders, originRequestHeaders, requestIdFor, REQUEST_ID_HEADER } from './headers.js';
+import { clientAddress, clientResponseHeaders, originRequestHeaders, requestIdFor, REQUEST_ID_HEADER } from './headers.js';
 import { originRequestBody } from './request-body.js';
 import { requestTarget } from './request-target.js';
 import { decideRoute, type Scheme } from './route.js';
 import { OriginResponseRelay } from './relay.js';
 import type { Upstreams } from './upstream.js';
 import type { EdgeInstruments } from './instruments.js';
-import { hostOf, servesOnConnection, type ZoneTable } from './zone-table.js';
+import { hostOf, servesOnConnection, type EdgeZone, type ZoneTable } from './zone-table.js';
+import type { Verdict } from './verify.js';
 
 export interface ProxyDeps {
   readonly zones: () => ZoneTable;
@@ -27,6 +29,8 @@ export interface ProxyDeps {
   readonly cdnId: string;
   /** The largest request body passed to an origin, in bytes; 0 for no limit (body-limit.ts). */
   readonly maxRequestBodyBytes: number;
+  /** One line per answered request (--access-log); absent, nothing is recorded. */
+  readonly accessLog?: AccessLog;
 }
 
 /**
@@ -37,7 +41,33 @@ function answeredCode(res: ServerResponse): number {
   return res.headersSent ? res.statusCode : 499;
 }
 
-export function createProxy({ zones, upstreams, logger, instruments, cdnId, maxRequestBodyBytes }: ProxyDeps) {
+/** Records a request once it is answered (or its client left), with what routing learned of it. */
+function recordAccess(accessLog: AccessLog, req: IncomingMessage, res: ServerResponse, scheme: Scheme, startedAt: number, requestId: string, routed: () => { host?: string; zone?: EdgeZone; verdict?: Verdict }) {
+  // Read now: an HTTP/2 stream's socket may be gone by the time it closes.
+  const clientIp = clientAddress(req.socket.remoteAddress);
+  res.once('close', () => {
+    const { host, zone, verdict } = routed();
+    const userAgent = req.headers['user-agent'];
+    accessLog.write({
+      time: new Date(performance.timeOrigin + startedAt).toISOString(),
+      request_id: requestId,
+      client_ip: clientIp,
+      protocol: req.httpVersionMajor === 2 ? 'HTTP/2' : `HTTP/${req.httpVersion}`,
+      scheme,
+      method: req.method ?? '',
+      ...(host !== undefined ? { host } : {}),
+      path: pathWithoutQuery(req.url ?? '/'),
+      zone: zone?.name ?? 'unknown',
+      ...(zone ? { mode: zone.mode } : {}),
+      status: answeredCode(res),
+      ...(verdict ? { verdict } : {}),
+      duration_ms: Math.round((performance.now() - startedAt) * 1000) / 1000,
+      ...(userAgent !== undefined ? { user_agent: userAgent } : {}),
+    });
+  });
+}
+
+export function createProxy({ zones, upstreams, logger, instruments, cdnId, maxRequestBodyBytes, accessLog }: ProxyDeps) {
   const unknownZone = instruments.forZone('unknown');
   /** An answer the edge gives before any zone is known (400, 421) is counted under zone "unknown". */
   const countAsUnknown = (res: ServerResponse, startedAt: number) =>
@@ -83,6 +113,11 @@ export function createProxy({ zones, upstreams, logger, instruments, cdnId, maxR
     if (!res.socket && req.httpVersionMajor === 1) return waitForTurn(req, res, scheme, continueAwaited);
     const startedAt = performance.now();
     const requestId = requestIdFor(req);
+    // What routing learns, for the access log: the zone only once the request is counted under it.
+    let loggedHost: string | undefined;
+    let loggedZone: EdgeZone | undefined;
+    let loggedVerdict: Verdict | undefined;
+    if (accessLog) recordAccess(accessLog, req, res, scheme, startedAt, requestId, () => ({ host: loggedHost, zone: loggedZone, verdict: loggedVerdict }));
     const target = requestTarget(req.url ?? '/', req.rawHeaders);
     if (!target.ok) {
       countAsUnknown(res, startedAt);
@@ -99,6 +134,7 @@ export function createProxy({ zones, upstreams, logger, instruments, cdnId, maxR
       return sendEdgeError(req, res, { status: 405, detail: TRACE_REFUSED }, requestId);
     }
     const host = hostOf(target.authority);
+    loggedHost = host;
     const table = zones();
     const zone = host === undefined ? undefined : table.lookup(host);
     if (!zone || host === undefined) {
@@ -110,6 +146,7 @@ export function createProxy({ zones, upstreams, logger, instruments, cdnId, maxR
       countAsUnknown(res, startedAt);
       return sendEdgeError(req, res, { status: 421, detail: OTHER_ZONE }, requestId);
     }
+    loggedZone = zone;
     const metrics = instruments.forZone(zone.name);
     const decision = decideRoute(zone, scheme);
     if (decision.kind === 'redirect_to_http') {
@@ -138,7 +175,12 @@ export function createProxy({ zones, upstreams, logger, instruments, cdnId, maxR
         metrics.ttfb((performance.now() - startedAt) / 1000);
         return clientResponseHeaders(headers as Record<string, string | string[]>, requestId, req.httpVersionMajor === 2);
       },
-      failed: (error) => (error instanceof RequestBodyTooLarge ? tooLarge() : fail(req, res, classifyOriginError(error), requestId, zone.name, error)),
+      failed: (error) => {
+        if (error instanceof RequestBodyTooLarge) return tooLarge();
+        const failure = classifyOriginError(error);
+        loggedVerdict = failure.verdict;
+        fail(req, res, failure, requestId, zone.name, error);
+      },
       cutShort: (error) => reportCutShort(zone.name, res.statusCode, requestId, error),
     });
     if (continueAwaited) res.writeContinue();

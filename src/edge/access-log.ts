@@ -1,0 +1,79 @@
+// The edge's access log (`--access-log FILE`, off by default): one JSON line per answered
+// request, as nginx's access_log or Cloudflare's HTTP request logs give, for what metrics cannot
+// say (which client, which path, which request id). The path is logged without its query, which
+// often carries tokens (signed URLs, OAuth codes) the log's readers must not see. Lines go out
+// through pino's destination (sonic-boom), written behind the requests, never in their way.
+import { openSync } from 'node:fs';
+import pino from 'pino';
+
+export interface AccessEntry {
+  /** When the request arrived (ISO 8601). */
+  readonly time: string;
+  readonly request_id: string;
+  readonly client_ip: string;
+  /** HTTP/1.0, HTTP/1.1 or HTTP/2. */
+  readonly protocol: string;
+  readonly scheme: 'http' | 'https';
+  readonly method: string;
+  /** The authority the request was routed by; absent when it named none the edge could use. */
+  readonly host?: string;
+  /** The request's path, without its query. */
+  readonly path: string;
+  /** The zone it was routed to, or "unknown" (400, 405, 421). */
+  readonly zone: string;
+  readonly mode?: string;
+  /** What the client got; 499 when it left before any status line. */
+  readonly status: number;
+  /** Strict mode's verdict on the origin's certificate, on a 526. */
+  readonly verdict?: string;
+  readonly duration_ms: number;
+  readonly user_agent?: string;
+}
+
+/** The path part of a request target, without its query. */
+export function pathWithoutQuery(target: string): string {
+  const query = target.indexOf('?');
+  return query === -1 ? target : target.slice(0, query);
+}
+
+/** One line of the log: JSON, which escapes whatever a client put in its path or User-Agent. */
+export function accessLogLine(entry: AccessEntry): string {
+  return `${JSON.stringify(entry)}\n`;
+}
+
+export interface AccessLog {
+  write(entry: AccessEntry): void;
+  /** Writes what is buffered and closes the file. */
+  close(): void;
+}
+
+/** Lines kept while the file cannot be written (a full disk), before new ones are dropped. */
+const UNWRITTEN_MAX_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Opens (creates, 0640, or appends to) the access log. The file is opened here, at once, so that
+ * a path that cannot be written is refused before the edge starts; appending, so that logrotate's
+ * copytruncate and several edge workers writing the same file both keep whole lines (each write
+ * is whole lines, and appends do not overwrite one another).
+ */
+export function openAccessLog(path: string): AccessLog {
+  const fd = openSync(path, 'a', 0o640);
+  const destination = pino.destination({ fd, sync: false, maxLength: UNWRITTEN_MAX_BYTES });
+  let broken = false;
+  // A write error must never reach the requests: the log stops, the edge goes on.
+  destination.on('error', () => (broken = true));
+  return {
+    write(entry) {
+      if (!broken) destination.write(accessLogLine(entry));
+    },
+    close() {
+      if (broken) return;
+      try {
+        destination.flushSync();
+      } catch {
+        // what could not be written is lost with the log, not the shutdown
+      }
+      destination.end();
+    },
+  };
+}

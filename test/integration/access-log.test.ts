@@ -1,0 +1,116 @@
+// `--access-log FILE` end to end, through the real `strictedge serve`: one JSON line per answered
+// request with what routing learned (zone, mode, the 526 verdict, 421s under "unknown"), the path
+// without its query, HTTP/2 clients' addresses, lines flushed at shutdown, the file 0640; two
+// edge workers appending to one file without tearing a line; a path that cannot be appended to
+// refused in one line before anything starts.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { connect as http2Connect } from 'node:http2';
+import { request as httpsRequest } from 'node:https';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { cli, startServe, type Served } from '../helpers/serve.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const PORTS = ['--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0', '--log-level', 'warn'];
+
+type Line = Record<string, unknown>;
+
+function readLines(path: string): Line[] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as Line);
+}
+
+/** One HTTP/1.1 request to the edge; its status and request id. */
+function get(ready: Record<string, string>, scheme: 'http' | 'https', host: string, path: string): Promise<{ status: number; requestId: string }> {
+  return new Promise((resolve, reject) => {
+    const onResponse = (res: import('node:http').IncomingMessage) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode!, requestId: String(res.headers['x-request-id']) }));
+    };
+    const common = { host: '127.0.0.1', path, headers: { host, 'user-agent': 'access-log-test/1' }, agent: false as const };
+    const req =
+      scheme === 'https'
+        ? httpsRequest({ ...common, port: Number(new URL(ready.https!).port), servername: host, ca: readFileSync(ready.edge_ca!, 'utf8') }, onResponse)
+        : httpRequest({ ...common, port: Number(new URL(ready.http!).port) }, onResponse);
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('serve --access-log', () => {
+  const dir = tempDir('strictedge-access-log-');
+  let served: Served | undefined;
+  after(() => served?.stop());
+
+  it('writes one line per answered request, the path without its query, and flushes them at shutdown', async () => {
+    const logPath = join(dir, 'access.log');
+    served = await startServe(['--demo', '--state', join(dir, 'state'), ...PORTS, '--access-log', logPath]);
+    const ready = served.ready;
+    const ok = await get(ready, 'https', 'strict-ecc.test', '/a/b?token=secret-in-query');
+    const refused = await get(ready, 'https', 'expired.test', '/');
+    const noZone = await get(ready, 'http', 'nowhere.test', '/x?y=1');
+    assert.deepEqual([ok.status, refused.status, noZone.status], [200, 526, 421]);
+    const session = http2Connect(ready.https, { ca: readFileSync(ready.edge_ca, 'utf8'), servername: 'strict-rsa.test' });
+    const h2Status = await new Promise<number>((resolve, reject) => {
+      const stream = session.request({ ':path': '/h2', ':authority': 'strict-rsa.test' });
+      stream.on('response', (headers) => resolve(Number(headers[':status'])));
+      stream.on('error', reject);
+      stream.resume();
+    });
+    session.close();
+    assert.equal(h2Status, 200);
+    await served.stop();
+    served = undefined;
+
+    const text = readFileSync(logPath, 'utf8');
+    assert.doesNotMatch(text, /secret-in-query|y=1/, 'queries stay out of the log');
+    const lines = readLines(logPath);
+    assert.equal(lines.length, 4);
+    const [first, second, third, fourth] = lines as [Line, Line, Line, Line];
+    assert.deepEqual(
+      { ...first, time: undefined, duration_ms: undefined },
+      { time: undefined, duration_ms: undefined, request_id: ok.requestId, client_ip: '127.0.0.1', protocol: 'HTTP/1.1', scheme: 'https', method: 'GET', host: 'strict-ecc.test', path: '/a/b', zone: 'strict-ecc.test', mode: 'strict', status: 200, user_agent: 'access-log-test/1' },
+    );
+    assert.ok(Math.abs(Date.parse(first.time as string) - Date.now()) < 60_000);
+    assert.equal(typeof first.duration_ms, 'number');
+    assert.deepEqual([second.request_id, second.zone, second.status, second.verdict], [refused.requestId, 'expired.test', 526, 'expired']);
+    assert.deepEqual([third.request_id, third.host, third.zone, third.mode, third.status, third.path], [noZone.requestId, 'nowhere.test', 'unknown', undefined, 421, '/x']);
+    assert.deepEqual([fourth.protocol, fourth.client_ip, fourth.zone, fourth.status, fourth.path], ['HTTP/2', '127.0.0.1', 'strict-rsa.test', 200, '/h2']);
+    assert.equal(statSync(logPath).mode & 0o777, 0o640);
+  });
+
+  it('keeps every line whole with two edge workers appending to the same file', { timeout: 60_000 }, async () => {
+    const logPath = join(dir, 'workers-access.log');
+    served = await startServe(['--demo', '--workers', '2', '--state', join(dir, 'state-workers'), ...PORTS, '--access-log', logPath]);
+    const ready = served.ready;
+    const ids = new Set<string>();
+    for (let batch = 0; batch < 10; batch++) {
+      const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => get(ready, 'http', 'flexible.test', `/batch/${batch}/${i}`)));
+      for (const answer of answers) {
+        assert.equal(answer.status, 200);
+        ids.add(answer.requestId);
+      }
+    }
+    await served.stop();
+    served = undefined;
+    const lines = readLines(logPath); // throws on a torn line
+    assert.equal(lines.length, 300);
+    assert.deepEqual(new Set(lines.map((line) => line.request_id)), ids);
+  });
+
+  it('refuses a path it cannot append to in one line, before anything starts', () => {
+    const state = join(dir, 'never-made');
+    const result = cli(['serve', '--state', state, ...PORTS, '--access-log', join(dir, 'no-such-folder', 'access.log')]);
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /^strictedge: --access-log \/ edge\.access_log: cannot append to .*no-such-folder\/access\.log \(ENOENT\)\n$/);
+    assert.equal(existsSync(state), false);
+    const edge = cli(['edge', '--ca-url', 'http://127.0.0.1:9/client/v4', '--edge-token', `edge-v1-${'a'.repeat(24)}-${'b'.repeat(64)}`, '--state', state, '--access-log', dir]);
+    assert.equal(edge.status, 2);
+    assert.match(edge.stderr, /^strictedge: --access-log: cannot append to .* \(EISDIR\)\n$/);
+    assert.equal(existsSync(state), false);
+  });
+});
