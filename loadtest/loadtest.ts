@@ -37,6 +37,8 @@ const { values } = parseArgs({
     ab: { type: 'boolean', default: false },
     'b-env': { type: 'string', multiple: true, default: [] },
     'b-node-flag': { type: 'string', multiple: true, default: [] },
+    // B's own `serve` arguments on top of A's (--b-arg=--access-log=/tmp/b.log).
+    'b-arg': { type: 'string', multiple: true, default: [] },
     // B on another Node binary and/or another built checkout (its own native modules, or another commit).
     'b-node': { type: 'string' },
     'b-root': { type: 'string' },
@@ -62,6 +64,7 @@ const INDEX_LABEL = INDEX.issued >= 1_000_000 ? `${INDEX.issued / 1_000_000}M` :
 const PATH = '/bytes/6';
 
 const B_NODE_FLAGS = values['b-node-flag'];
+const B_ARGS = values['b-arg'];
 const B_ENV = (() => {
   try {
     return parseEnvPairs(values['b-env']);
@@ -86,13 +89,14 @@ const B_PROGRAM = (() => {
   return { node, cli };
 })();
 /** --ab, or what B differs by: a second strict edge, started with these on top of A's. */
-const AB = values.ab || B_NODE_FLAGS.length > 0 || Object.keys(B_ENV).length > 0 || B_PROGRAM.node !== undefined || B_PROGRAM.cli !== undefined;
+const AB = values.ab || B_NODE_FLAGS.length > 0 || B_ARGS.length > 0 || Object.keys(B_ENV).length > 0 || B_PROGRAM.node !== undefined || B_PROGRAM.cli !== undefined;
 const AB_TEXT =
   [
     ...(B_PROGRAM.node ? [`node ${B_PROGRAM.node}`] : []),
     ...(B_PROGRAM.cli ? [`CLI ${B_PROGRAM.cli}`] : []),
     ...Object.entries(B_ENV).map(([name, value]) => `${name}=${value}`),
     ...B_NODE_FLAGS,
+    ...B_ARGS.map((arg) => `serve ${arg}`),
   ].join(' ') || 'identical (A/A)';
 const SCENARIOS = edgeScenarios(INDEX_LABEL, AB);
 if (values.soak !== undefined && !(Number(values.soak) >= 1)) usageError('--soak takes a number of seconds (300 for the issue\'s five minutes)');
@@ -276,7 +280,7 @@ async function main(): Promise<void> {
   if (SELECTION.runners.has('resume')) starting.push(startEdge(copy('state-resume'), ['--origin-session-resumption'], profile).then((edge) => (runners.resume = edge)));
   if (SELECTION.runners.has('workers')) starting.push(startEdge(copy('state-workers'), ['--workers', '2'], profile).then((edge) => (runners.workers = edge)));
   if (bigState) starting.push(startEdge(bigState, [], profile).then((edge) => (runners.big = edge)));
-  if (SELECTION.runners.has('b')) starting.push(startEdge(copy('state-b'), [], [...profile, ...B_NODE_FLAGS], B_ENV, B_PROGRAM).then((edge) => (runners.b = edge)));
+  if (SELECTION.runners.has('b')) starting.push(startEdge(copy('state-b'), B_ARGS, [...profile, ...B_NODE_FLAGS], B_ENV, B_PROGRAM).then((edge) => (runners.b = edge)));
   if (SELECTION.runners.has('minimal-keepalive')) starting.push(startMinimalProxy(fixtures, ports.https, ZONES.strict, profile).then((proxy) => (runners['minimal-keepalive'] = proxy)));
   if (SELECTION.runners.has('minimal-new')) starting.push(startMinimalProxy(fixtures, ports.close, ZONES.strictNew, profile).then((proxy) => (runners['minimal-new'] = proxy)));
   const [anchors] = await Promise.all([anchorsStarting, ...starting]);
