@@ -100,7 +100,7 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
   const graceMs = secondsFlag(values['shutdown-grace'], 'shutdown-grace', { zeroAllowed: true })! * 1000;
   const ticketKeyRotationMs = ticketKeyRotationFlag(values['ticket-key-rotation'])! * 1000; // before the CA is asked for anything
   const maxRequestBodyBytes = requestBodyLimitFlag(values['max-request-body-mib'])! * MIB;
-  const accessLog = values['access-log'] === undefined ? undefined : openAccessLogFile(values['access-log']);
+  const accessLog = values['access-log'] === undefined ? undefined : openAccessLogFile(values['access-log'], logger);
   if (accessLog && 'error' in accessLog) throw new UsageError(`--access-log: ${accessLog.error}`);
   const paths = statePaths(values.state);
   ensureStateFolders(paths);
@@ -203,8 +203,7 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
     follower?.stop();
     status.close();
     metricsServer.close();
-    edge.close(graceMs).finally(() => {
-      accessLog?.log.close();
+    edge.close(graceMs).finally(() => accessLog?.log.close()).finally(() => {
       try {
         // Mid-rebuild the running index still holds certificates the CA no longer has: no snapshot.
         if (!follower?.status().rebuilding) writeIndexSnapshot(snapshotPath, index, replica.lastSeq());

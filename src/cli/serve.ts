@@ -72,9 +72,9 @@ function apiTls(certPath: string | undefined, keyPath: string | undefined): { ce
 }
 
 /** The access log, if one is asked for, open for appending; a path that cannot be is refused in one line. */
-function configuredAccessLog(path: string | undefined): AccessLog | undefined {
+function configuredAccessLog(path: string | undefined, logger: Logger): AccessLog | undefined {
   if (path === undefined) return undefined;
-  const opened = openAccessLogFile(path);
+  const opened = openAccessLogFile(path, logger);
   if ('error' in opened) throw new ConfigError(`--access-log / edge.access_log: ${opened.error}`);
   return opened.log;
 }
@@ -112,13 +112,13 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
   const graceMs = (secondsFlag(values['shutdown-grace'], 'shutdown-grace', { zeroAllowed: true }) ?? config.shutdown_grace_s) * 1000;
 
   const accessLogPath = values['access-log'] ?? config.edge.access_log;
-  if (isEdgeWorker()) return serveEdgeWorker(values.state, edgeOptions, ports, host, logger, clock, graceMs, configuredAccessLog(accessLogPath));
+  if (isEdgeWorker()) return serveEdgeWorker(values.state, edgeOptions, ports, host, logger, clock, graceMs, configuredAccessLog(accessLogPath, logger));
   const tls = apiTls(values['api-tls-cert'] ?? config.api_tls_cert, values['api-tls-key'] ?? config.api_tls_key); // the API is the primary's alone
   const workerCount = values.workers === undefined ? config.edge.workers : Number(values.workers);
   if (!Number.isInteger(workerCount) || workerCount < 1 || workerCount > 64) throw new ConfigError('--workers must be a whole number from 1 to 64');
   // Checked here, before anything starts; with workers, each appends to the file on its own.
-  const accessLog = configuredAccessLog(accessLogPath);
-  if (workerCount > 1) accessLog?.close();
+  const accessLog = configuredAccessLog(accessLogPath, logger);
+  if (workerCount > 1) void accessLog?.close();
 
   const paths = statePaths(values.state);
   ensureStateFolders(paths);
@@ -231,10 +231,10 @@ async function serveEdgeWorker(dir: string, options: EdgeOptions, ports: Ports, 
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    edge!.close(graceMs).finally(() => {
-      accessLog?.close();
-      app.close().finally(() => exitAfterStop(hungUp));
-    });
+    edge!
+      .close(graceMs)
+      .finally(() => accessLog?.close())
+      .finally(() => app.close().finally(() => exitAfterStop(hungUp)));
   };
   // Every SIGTERM, not just the first: systemd (KillMode=control-group) or `kill` on the group
   // signals the workers too, and then the primary passes its own on. With `once` that second

@@ -43,12 +43,16 @@ export function accessLogLine(entry: AccessEntry): string {
 
 export interface AccessLog {
   write(entry: AccessEntry): void;
-  /** Writes what is buffered and closes the file. */
-  close(): void;
+  /** Writes what is buffered (giving up after CLOSE_WAIT_MS) and closes the file. */
+  close(): Promise<void>;
 }
 
 /** Lines kept while the file cannot be written (a full disk), before new ones are dropped. */
 const UNWRITTEN_MAX_BYTES = 4 * 1024 * 1024;
+/** Errors after which the descriptor takes no more lines (as for the process log, log.ts). */
+const FILE_GONE = new Set(['EBADF', 'EIO', 'EPIPE']);
+/** How long closing waits for buffered lines to be written. */
+const CLOSE_WAIT_MS = 2000;
 
 /**
  * Opens (creates, 0640, or appends to) the access log. The file is opened here, at once, so that
@@ -56,26 +60,39 @@ const UNWRITTEN_MAX_BYTES = 4 * 1024 * 1024;
  * copytruncate and several edge workers writing the same file both keep whole lines (each write
  * is whole lines, and appends do not overwrite one another).
  */
-export function openAccessLog(path: string): AccessLog {
+export function openAccessLog(path: string, onWriteError: (code: string) => void = () => undefined): AccessLog {
   const fd = openSync(path, 'a', 0o640);
   // Lines are gathered into writes of 8 KiB or a second's worth, whichever comes first: one
   // write per line cost the edge 1.13x its CPU per request under load (loadtest --b-arg).
   const destination = pino.destination({ fd, sync: false, minLength: 8192, periodicFlush: 1000, maxLength: UNWRITTEN_MAX_BYTES });
   let broken = false;
-  // A write error must never reach the requests: the log stops, the edge goes on.
-  destination.on('error', () => (broken = true));
+  let failing = false;
+  // A write error must never reach the requests. sonic-boom keeps what it could not write (up to
+  // UNWRITTEN_MAX_BYTES) and tries again with the next lines, so a disk that fills up and is
+  // cleared loses only what overflowed; a descriptor that is gone takes no more. The operator
+  // hears of it once per spell of failures, not once per request.
+  destination.on('error', (error: NodeJS.ErrnoException) => {
+    if (FILE_GONE.has(error.code ?? '')) broken = true;
+    if (!failing) onWriteError(error.code ?? String(error));
+    failing = true;
+  });
+  destination.on('write', () => (failing = false));
   return {
     write(entry) {
       if (!broken) destination.write(accessLogLine(entry));
     },
+    // Not sonic-boom's flushSync, which retries a full disk's ENOSPC for ever: shutdown would hang.
     close() {
-      if (broken) return;
-      try {
-        destination.flushSync();
-      } catch {
-        // what could not be written is lost with the log, not the shutdown
-      }
-      destination.end();
+      return new Promise((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          destination.destroy(); // what could not be written is lost with the log, not the shutdown
+          resolve();
+        };
+        const timer = setTimeout(done, CLOSE_WAIT_MS);
+        if (broken) return done();
+        destination.flush(done);
+      });
     },
   };
 }

@@ -1,8 +1,9 @@
 // `--access-log FILE` end to end, through the real `strictedge serve`: one JSON line per answered
 // request with what routing learned (zone, mode, the 526 verdict, 421s under "unknown"), the path
 // without its query, HTTP/2 clients' addresses, lines flushed at shutdown, the file 0640; two
-// edge workers appending to one file without tearing a line; a path that cannot be appended to
-// refused in one line before anything starts.
+// edge workers appending to one file without tearing a line; a log that cannot be written (a
+// full disk) said once while the edge goes on; a path that cannot be appended to refused in one
+// line before anything starts.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
@@ -100,6 +101,25 @@ describe('serve --access-log', () => {
     const lines = readLines(logPath); // throws on a torn line
     assert.equal(lines.length, 300);
     assert.deepEqual(new Set(lines.map((line) => line.request_id)), ids);
+  });
+
+  it('goes on answering when the log cannot be written (a full disk: /dev/full), and says so once', { timeout: 60_000 }, async () => {
+    served = await startServe(['--demo', '--state', join(dir, 'state-full'), ...PORTS, '--access-log', '/dev/full']);
+    const ready = served.ready;
+    for (let batch = 0; batch < 5; batch++) {
+      const answers = await Promise.all(Array.from({ length: 100 }, (_, i) => get(ready, 'http', 'flexible.test', `/full/${i}`)));
+      assert.deepEqual(new Set(answers.map((answer) => answer.status)), new Set([200]));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // past the once-a-second flush
+    const { process: child, stderr } = served;
+    await served.stop();
+    served = undefined;
+    assert.equal(child.exitCode, 0, stderr());
+    const warnings = stderr()
+      .split('\n')
+      .filter((line) => line.includes('the access log cannot be written'));
+    assert.equal(warnings.length, 1, stderr());
+    assert.deepEqual([JSON.parse(warnings[0]!).path, JSON.parse(warnings[0]!).code], ['/dev/full', 'ENOSPC']);
   });
 
   it('refuses a path it cannot append to in one line, before anything starts', () => {
