@@ -55,6 +55,8 @@ export interface EdgeOptions {
   readonly ticketKeyRotationMs?: number;
   /** The largest request body passed to an origin (default 100 MiB, as Cloudflare); 0 for no limit. */
   readonly maxRequestBodyBytes?: number;
+  /** How long a client has from its TCP connect to a finished TLS handshake (default 10 s). */
+  readonly clientHandshakeTimeoutMs?: number;
 }
 
 export interface EdgeDeps {
@@ -103,6 +105,8 @@ export interface Edge {
    */
   close(graceMs?: number): Promise<void>;
 }
+
+const CLIENT_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export function createEdge(deps: EdgeDeps): Edge {
   const { options, logger } = deps;
@@ -162,6 +166,10 @@ export function createEdge(deps: EdgeDeps): Edge {
       // Client-initiated renegotiation costs the edge a full handshake for nothing; nginx refuses
       // it too (Node would allow three per connection every ten minutes).
       secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
+      // Node's default is 120 s: a connection that never sends its ClientHello would hold a socket
+      // and its buffers that long, so a few hundred new ones a second could use up the edge's file
+      // descriptors. A real client's handshake takes a few round trips: well under a second.
+      handshakeTimeout: options.clientHandshakeTimeoutMs ?? CLIENT_HANDSHAKE_TIMEOUT_MS,
       SNICallback: (servername, callback) => {
         const zone = table.lookup(servername.toLowerCase());
         // The default context has no certificate, so OpenSSL ends the handshake with an alert
