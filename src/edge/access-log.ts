@@ -67,13 +67,14 @@ export function openAccessLog(path: string, onWriteError: (code: string) => void
   const destination = pino.destination({ fd, sync: false, minLength: 8192, periodicFlush: 1000, maxLength: UNWRITTEN_MAX_BYTES });
   let broken = false;
   let failing = false;
+  let closing = false;
   // A write error must never reach the requests. sonic-boom keeps what it could not write (up to
   // UNWRITTEN_MAX_BYTES) and tries again with the next lines, so a disk that fills up and is
   // cleared loses only what overflowed; a descriptor that is gone takes no more. The operator
   // hears of it once per spell of failures, not once per request.
   destination.on('error', (error: NodeJS.ErrnoException) => {
     if (FILE_GONE.has(error.code ?? '')) broken = true;
-    if (!failing) onWriteError(error.code ?? String(error));
+    if (!failing && !closing) onWriteError(error.code ?? String(error));
     failing = true;
   });
   destination.on('write', () => (failing = false));
@@ -83,6 +84,7 @@ export function openAccessLog(path: string, onWriteError: (code: string) => void
     },
     // Not sonic-boom's flushSync, which retries a full disk's ENOSPC for ever: shutdown would hang.
     close() {
+      closing = true; // a write cut short by the close below is no news
       return new Promise((resolve) => {
         const done = () => {
           clearTimeout(timer);
