@@ -4,6 +4,7 @@
 // often carries tokens (signed URLs, OAuth codes) the log's readers must not see. Lines go out
 // through pino's destination (sonic-boom), written behind the requests, never in their way.
 import { openSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import pino from 'pino';
 
 export interface AccessEntry {
@@ -28,6 +29,44 @@ export interface AccessEntry {
   readonly verdict?: string;
   readonly duration_ms: number;
   readonly user_agent?: string;
+}
+
+/** What the edge knows of a request once it is answered, for its line. */
+export interface AccessFacts {
+  readonly req: IncomingMessage;
+  readonly scheme: 'http' | 'https';
+  /** performance.now() when the request arrived, and when it was answered. */
+  readonly startedAt: number;
+  readonly answeredAt: number;
+  readonly requestId: string;
+  /** Read when the request arrived: an HTTP/2 stream's socket may be gone by the time it closes. */
+  readonly clientIp: string;
+  readonly host?: string;
+  readonly zone?: { readonly name: string; readonly mode: string };
+  readonly status: number;
+  readonly verdict?: string;
+}
+
+/** A request's line: one shape for plain requests and WebSocket upgrades. */
+export function accessEntry(facts: AccessFacts): AccessEntry {
+  const { req, zone, host, verdict } = facts;
+  const userAgent = req.headers['user-agent'];
+  return {
+    time: new Date(performance.timeOrigin + facts.startedAt).toISOString(),
+    request_id: facts.requestId,
+    client_ip: facts.clientIp,
+    protocol: req.httpVersionMajor === 2 ? 'HTTP/2' : `HTTP/${req.httpVersion}`,
+    scheme: facts.scheme,
+    method: req.method ?? '',
+    ...(host !== undefined ? { host } : {}),
+    path: pathWithoutQuery(req.url ?? '/'),
+    zone: zone?.name ?? 'unknown',
+    ...(zone ? { mode: zone.mode } : {}),
+    status: facts.status,
+    ...(verdict ? { verdict } : {}),
+    duration_ms: Math.round((facts.answeredAt - facts.startedAt) * 1000) / 1000,
+    ...(userAgent !== undefined ? { user_agent: userAgent } : {}),
+  };
 }
 
 /** The path part of a request target, without its query. */

@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../log.js';
-import { pathWithoutQuery, type AccessLog } from './access-log.js';
+import { accessEntry, type AccessLog } from './access-log.js';
 import { bodyTooLargeDetail, declaredBodyTooLarge, RequestBodyTooLarge } from './body-limit.js';
 import { classifyOriginError } from './classify.js';
 import { CDN_LOOP_HEADER, listsCdnId } from './cdn-loop.js';
@@ -45,26 +45,7 @@ function answeredCode(res: ServerResponse): number {
 function recordAccess(accessLog: AccessLog, req: IncomingMessage, res: ServerResponse, scheme: Scheme, startedAt: number, requestId: string, routed: () => { host?: string; zone?: EdgeZone; verdict?: Verdict }) {
   // Read now: an HTTP/2 stream's socket may be gone by the time it closes.
   const clientIp = clientAddress(req.socket.remoteAddress);
-  res.once('close', () => {
-    const { host, zone, verdict } = routed();
-    const userAgent = req.headers['user-agent'];
-    accessLog.write({
-      time: new Date(performance.timeOrigin + startedAt).toISOString(),
-      request_id: requestId,
-      client_ip: clientIp,
-      protocol: req.httpVersionMajor === 2 ? 'HTTP/2' : `HTTP/${req.httpVersion}`,
-      scheme,
-      method: req.method ?? '',
-      ...(host !== undefined ? { host } : {}),
-      path: pathWithoutQuery(req.url ?? '/'),
-      zone: zone?.name ?? 'unknown',
-      ...(zone ? { mode: zone.mode } : {}),
-      status: answeredCode(res),
-      ...(verdict ? { verdict } : {}),
-      duration_ms: Math.round((performance.now() - startedAt) * 1000) / 1000,
-      ...(userAgent !== undefined ? { user_agent: userAgent } : {}),
-    });
-  });
+  res.once('close', () => accessLog.write(accessEntry({ req, scheme, startedAt, answeredAt: performance.now(), requestId, clientIp, ...routed(), status: answeredCode(res) })));
 }
 
 export function createProxy({ zones, upstreams, logger, instruments, cdnId, maxRequestBodyBytes, accessLog }: ProxyDeps) {

@@ -14,7 +14,7 @@ import { sendEdgeError, type EdgeFailure } from './error-pages.js';
 import { classifyOriginError } from './classify.js';
 import { createFailureReporter } from './failure-report.js';
 import { clientResponseHeaders, originRequestHeaders, requestIdFor, REQUEST_ID_HEADER } from './headers.js';
-import { connectUpgradeOrigin, requestOriginUpgrade, routeUpgrade, upgradeError, type UpgradeDeps } from './websocket.js';
+import { connectUpgradeOrigin, requestOriginUpgrade, routeUpgrade, upgradeCounter, upgradeError, type UpgradeDeps } from './websocket.js';
 
 const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const EDGE_HANDSHAKE_HEADER = /^sec-websocket-(key|accept)$/i;
@@ -33,7 +33,7 @@ export function createHttp2UpgradeHandler(deps: UpgradeDeps) {
     const stream = h2req.stream;
     const requestId = requestIdFor(req);
     const route = routeUpgrade(deps.zones, req, (req.socket as TLSSocket).servername, 'https', deps.cdnId);
-    const count = (code: number, opened = false) => deps.instruments.forZone(route.zoneName).websocket(code, opened);
+    const count = upgradeCounter(deps, req, 'https', requestId, route);
     if (route.kind === 'refuse') {
       count(route.failure.status);
       return sendEdgeError(req, res, route.failure, requestId);
@@ -54,7 +54,7 @@ export function createHttp2UpgradeHandler(deps: UpgradeDeps) {
       if (stream.destroyed) return clientLeft();
       if (settled) return;
       settled = true;
-      count(failure.status);
+      count(failure.status, false, failure.verdict);
       reportOriginFailure(route.zoneName, failure, requestId, error, true);
       sendEdgeError(req, res, failure, requestId);
     };

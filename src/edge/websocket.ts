@@ -16,12 +16,14 @@ import { CDN_LOOP_HEADER, listsCdnId } from './cdn-loop.js';
 import { edgeErrorHead, LOOP_DETECTED, NO_ZONE, OTHER_ZONE, renderEdgeError, type EdgeFailure } from './error-pages.js';
 import { createFailureReporter } from './failure-report.js';
 import type { EdgeInstruments } from './instruments.js';
-import { clientResponseHeaders, originRequestHeaders, passableReason, requestIdFor } from './headers.js';
+import { clientAddress, clientResponseHeaders, originRequestHeaders, passableReason, requestIdFor } from './headers.js';
 import { connectOrigin } from './origin-connector.js';
 import { requestTarget } from './request-target.js';
 import { decideRoute, type Scheme } from './route.js';
 import { parseOrigin, type PolicyKind, type Upstreams } from './upstream.js';
-import { hostOf, servesOnConnection, type ZoneTable } from './zone-table.js';
+import { hostOf, servesOnConnection, type EdgeZone, type ZoneTable } from './zone-table.js';
+import { accessEntry, type AccessLog } from './access-log.js';
+import type { Verdict } from './verify.js';
 import type { OriginSockets } from './origin-sockets.js';
 
 export interface UpgradeDeps {
@@ -41,6 +43,21 @@ export interface UpgradeDeps {
   readonly instruments: EdgeInstruments;
   /** This edge's id in CDN-Loop (cdn-loop.ts). */
   readonly cdnId: string;
+  /** One line per upgrade request, once the client has its answer (101 when the WebSocket opens). */
+  readonly accessLog?: AccessLog;
+}
+
+/**
+ * Counts an upgrade request's answer (websockets_total, and the open gauge when it opened) and
+ * writes its access-log line. Returns the open WebSocket's handle, to be closed with it.
+ */
+export function upgradeCounter(deps: UpgradeDeps, req: IncomingMessage, scheme: Scheme, requestId: string, route: UpgradeRoute) {
+  const startedAt = performance.now();
+  const clientIp = clientAddress(req.socket.remoteAddress);
+  return (code: number, opened = false, verdict?: Verdict) => {
+    deps.accessLog?.write(accessEntry({ req, scheme, startedAt, answeredAt: performance.now(), requestId, clientIp, ...route.logged, status: code, ...(verdict ? { verdict } : {}) }));
+    return deps.instruments.forZone(route.zoneName).websocket(code, opened);
+  };
 }
 
 const noop = () => undefined;
@@ -98,25 +115,30 @@ export function answerWithoutUpgrade(req: IncomingMessage, client: Duplex, handl
  * Where an upgrade request goes: to an origin, or the edge answers it itself. `zoneName` is what
  * it is counted under: "unknown" when refused before a zone is known, as requests are.
  */
-export type UpgradeRoute =
+export type UpgradeRoute = (
   | { readonly kind: 'refuse'; readonly failure: EdgeFailure; readonly zoneName: string }
   | { readonly kind: 'redirect'; readonly location: string; readonly zoneName: string }
-  | { readonly kind: 'origin'; readonly zoneName: string; readonly host: string; readonly authority: string; readonly path: string; readonly policy: PolicyKind; readonly origin: string };
+  | { readonly kind: 'origin'; readonly zoneName: string; readonly host: string; readonly authority: string; readonly path: string; readonly policy: PolicyKind; readonly origin: string }
+) & {
+  /** For the access log: the host the request named and the zone it is counted under, when known. */
+  readonly logged: { readonly host?: string; readonly zone?: EdgeZone };
+};
 
 /** `servername` is the TLS server name of the client's connection (none over plain HTTP); `cdnId` this edge's id in CDN-Loop. */
 export function routeUpgrade(zones: () => ZoneTable, req: IncomingMessage, servername: string | false | null | undefined, scheme: Scheme, cdnId: string): UpgradeRoute {
   const target = requestTarget(req.url ?? '/', req.rawHeaders);
-  if (!target.ok) return { kind: 'refuse', failure: { status: 400, detail: target.why }, zoneName: 'unknown' };
+  if (!target.ok) return { kind: 'refuse', failure: { status: 400, detail: target.why }, zoneName: 'unknown', logged: {} };
   const host = hostOf(target.authority);
   const table = zones();
   const zone = host === undefined ? undefined : table.lookup(host);
-  if (!zone || host === undefined) return { kind: 'refuse', failure: { status: 421, detail: NO_ZONE }, zoneName: 'unknown' };
-  if (!servesOnConnection(table, zone, servername)) return { kind: 'refuse', failure: { status: 421, detail: OTHER_ZONE }, zoneName: 'unknown' };
+  if (!zone || host === undefined) return { kind: 'refuse', failure: { status: 421, detail: NO_ZONE }, zoneName: 'unknown', logged: { host } };
+  if (!servesOnConnection(table, zone, servername)) return { kind: 'refuse', failure: { status: 421, detail: OTHER_ZONE }, zoneName: 'unknown', logged: { host } };
+  const logged = { host, zone };
   const decision = decideRoute(zone, scheme);
-  if (decision.kind === 'redirect_to_http') return { kind: 'redirect', location: `http://${host}${target.path}`, zoneName: zone.name };
-  if (decision.kind === 'no_origin') return { kind: 'refuse', failure: { status: 521 }, zoneName: zone.name };
-  if (listsCdnId(req.headers[CDN_LOOP_HEADER] as string | undefined, cdnId)) return { kind: 'refuse', failure: { status: 508, detail: LOOP_DETECTED }, zoneName: zone.name };
-  return { kind: 'origin', zoneName: zone.name, host, authority: target.authority!, path: target.path, policy: decision.policy, origin: decision.origin };
+  if (decision.kind === 'redirect_to_http') return { kind: 'redirect', location: `http://${host}${target.path}`, zoneName: zone.name, logged };
+  if (decision.kind === 'no_origin') return { kind: 'refuse', failure: { status: 521 }, zoneName: zone.name, logged };
+  if (listsCdnId(req.headers[CDN_LOOP_HEADER] as string | undefined, cdnId)) return { kind: 'refuse', failure: { status: 508, detail: LOOP_DETECTED }, zoneName: zone.name, logged };
+  return { kind: 'origin', zoneName: zone.name, host, authority: target.authority!, path: target.path, policy: decision.policy, origin: decision.origin, logged };
 }
 
 /**
@@ -190,7 +212,7 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
     const requestId = requestIdFor(req);
     client.on('error', () => client.destroy());
     const route = routeUpgrade(deps.zones, req, (client as TLSSocket).servername, scheme, deps.cdnId);
-    const count = (code: number, opened = false) => deps.instruments.forZone(route.zoneName).websocket(code, opened);
+    const count = upgradeCounter(deps, req, scheme, requestId, route);
     if (route.kind === 'refuse') {
       count(route.failure.status);
       return refuse(req, client, route.failure, requestId);
@@ -201,7 +223,7 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
       return closeAfterWrites(client);
     }
     const fail = (failure: EdgeFailure, error: unknown) => {
-      count(failure.status);
+      count(failure.status, false, failure.verdict);
       reportOriginFailure(route.zoneName, failure, requestId, error, true);
       refuse(req, client, failure, requestId);
     };

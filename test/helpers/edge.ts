@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import { openCa, openEmbeddedEdge, type CaApp } from '../../src/app.js';
 import { createApiServer, API_BASE } from '../../src/api/server.js';
 import type { Edge } from '../../src/edge/edge.js';
+import type { AccessLog } from '../../src/edge/access-log.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import { systemClock, type Clock } from '../../src/clock.js';
 import { readFileSync } from 'node:fs';
@@ -34,11 +35,11 @@ async function listen(server: Server): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-export async function startTestEdge(dir: string, options: { connectTimeoutMs?: number; responseTimeoutMs?: number; originSessionResumption?: boolean; edgeLogger?: Logger; edgeClock?: Clock; maxOriginPools?: number; clientBodyTimeoutMs?: number; websocketIdleTimeoutMs?: number; ticketKeyRotationMs?: number; maxRequestBodyBytes?: number; clientHandshakeTimeoutMs?: number } = {}): Promise<TestEdge> {
+export async function startTestEdge(dir: string, options: { connectTimeoutMs?: number; responseTimeoutMs?: number; originSessionResumption?: boolean; edgeLogger?: Logger; edgeClock?: Clock; maxOriginPools?: number; clientBodyTimeoutMs?: number; websocketIdleTimeoutMs?: number; ticketKeyRotationMs?: number; maxRequestBodyBytes?: number; clientHandshakeTimeoutMs?: number; accessLog?: AccessLog } = {}): Promise<TestEdge> {
   const caMetrics = createCaMetrics();
   const edgeMetrics = createEdgeMetrics();
   const app = await openCa({ dir, clock: systemClock, metrics: caMetrics });
-  const edge = await openEmbeddedEdge(app, { connectTimeoutMs: options.connectTimeoutMs ?? 2000, responseTimeoutMs: options.responseTimeoutMs ?? 1500, publicRoots: [], zoneRefreshMs: 100, originSessionResumption: options.originSessionResumption ?? false, ...(options.maxOriginPools ? { maxOriginPools: options.maxOriginPools } : {}), ...(options.clientBodyTimeoutMs ? { clientBodyTimeoutMs: options.clientBodyTimeoutMs } : {}), ...(options.websocketIdleTimeoutMs ? { websocketIdleTimeoutMs: options.websocketIdleTimeoutMs } : {}), ...(options.ticketKeyRotationMs ? { ticketKeyRotationMs: options.ticketKeyRotationMs } : {}), ...(options.maxRequestBodyBytes !== undefined ? { maxRequestBodyBytes: options.maxRequestBodyBytes } : {}), ...(options.clientHandshakeTimeoutMs ? { clientHandshakeTimeoutMs: options.clientHandshakeTimeoutMs } : {}) }, options.edgeLogger ?? silentLogger, options.edgeClock ?? systemClock, edgeMetrics);
+  const edge = await openEmbeddedEdge(app, { connectTimeoutMs: options.connectTimeoutMs ?? 2000, responseTimeoutMs: options.responseTimeoutMs ?? 1500, publicRoots: [], zoneRefreshMs: 100, originSessionResumption: options.originSessionResumption ?? false, ...(options.maxOriginPools ? { maxOriginPools: options.maxOriginPools } : {}), ...(options.clientBodyTimeoutMs ? { clientBodyTimeoutMs: options.clientBodyTimeoutMs } : {}), ...(options.websocketIdleTimeoutMs ? { websocketIdleTimeoutMs: options.websocketIdleTimeoutMs } : {}), ...(options.ticketKeyRotationMs ? { ticketKeyRotationMs: options.ticketKeyRotationMs } : {}), ...(options.maxRequestBodyBytes !== undefined ? { maxRequestBodyBytes: options.maxRequestBodyBytes } : {}), ...(options.clientHandshakeTimeoutMs ? { clientHandshakeTimeoutMs: options.clientHandshakeTimeoutMs } : {}) }, options.edgeLogger ?? silentLogger, options.edgeClock ?? systemClock, edgeMetrics, options.accessLog);
   const api = createApiServer({ accounts: app.accounts, ca: app.ca, zones: app.zones, crls: app.crls, roots: app.roots, edgeFeed: app.edgeFeed, metrics: caMetrics, logger: silentLogger });
   const metricsServer = createMetricsServer(edgeMetrics.registry, () => edge.refreshGauges());
   const [apiPort, httpPort, httpsPort, metricsPort] = [await listen(api), await listen(edge.http), await listen(edge.https), await listen(metricsServer)];

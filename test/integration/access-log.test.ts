@@ -11,6 +11,7 @@ import { connect as http2Connect } from 'node:http2';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { WebSocket } from 'ws';
 import { cli, startServe, type Served } from '../helpers/serve.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -82,6 +83,33 @@ describe('serve --access-log', () => {
     assert.deepEqual([third.request_id, third.host, third.zone, third.mode, third.status, third.path], [noZone.requestId, 'nowhere.test', 'unknown', undefined, 421, '/x']);
     assert.deepEqual([fourth.protocol, fourth.client_ip, fourth.zone, fourth.status, fourth.path], ['HTTP/2', '127.0.0.1', 'strict-rsa.test', 200, '/h2']);
     assert.equal(statSync(logPath).mode & 0o777, 0o640);
+  });
+
+  it('writes a line for a WebSocket upgrade once it is answered: refused by strict mode with its verdict, or with no zone', async () => {
+    const logPath = join(dir, 'upgrades.log');
+    served = await startServe(['--demo', '--state', join(dir, 'state-upgrades'), ...PORTS, '--access-log', logPath]);
+    const ready = served.ready;
+    /** Opens a WebSocket through the edge; resolves with the status it was refused with. */
+    const refusedWith = (url: string, host: string) =>
+      new Promise<number>((resolve, reject) => {
+        const socket = new WebSocket(url, { headers: { host }, servername: host, ca: readFileSync(ready.edge_ca, 'utf8') } as never);
+        socket.on('unexpected-response', (_req, res) => resolve(res.statusCode!));
+        socket.on('open', () => reject(new Error('opened')));
+        socket.on('error', () => undefined);
+      });
+    assert.equal(await refusedWith(`wss://127.0.0.1:${new URL(ready.https).port}/live?session=s3cret`, 'expired.test'), 526);
+    assert.equal(await refusedWith(`ws://127.0.0.1:${new URL(ready.http).port}/live`, 'nowhere.test'), 421);
+    await served.stop();
+    served = undefined;
+    assert.doesNotMatch(readFileSync(logPath, 'utf8'), /s3cret/);
+    const lines = readLines(logPath);
+    assert.deepEqual(
+      lines.map((line) => [line.scheme, line.host, line.path, line.zone, line.mode, line.status, line.verdict]),
+      [
+        ['https', 'expired.test', '/live', 'expired.test', 'strict', 526, 'expired'],
+        ['http', 'nowhere.test', '/live', 'unknown', undefined, 421, undefined],
+      ],
+    );
   });
 
   it('keeps every line whole with two edge workers appending to the same file', { timeout: 60_000 }, async () => {

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { request as httpsRequest } from 'node:https';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
@@ -13,6 +14,7 @@ import { WebSocket, WebSocketServer, type ClientOptions } from 'ws';
 import type { DemoOrigins } from '../../src/origin/demo.js';
 import type { SslMode } from '../../src/store/zones.js';
 import { startEdgeWithDemo, startTestEdge, type TestEdge } from '../helpers/edge.js';
+import { openAccessLog, type AccessLog } from '../../src/edge/access-log.js';
 import { tempDir } from '../helpers/tmp.js';
 
 function echoThroughEdge(edge: TestEdge, scheme: 'ws' | 'wss', host: string): Promise<string> {
@@ -35,13 +37,17 @@ describe('WebSockets and large bodies through the edge', () => {
   let edge: TestEdge;
   let demo: DemoOrigins;
   const sockets: WebSocketServer[] = [];
+  const accessLogPath = join(dir, 'access.log');
+  let accessLog: AccessLog | undefined;
   after(async () => {
     for (const server of sockets) server.close();
     await demo?.close();
     await edge?.close();
+    await accessLog?.close();
   });
   before(async () => {
-    ({ edge, demo } = await startEdgeWithDemo(join(dir, 'state'), { responseTimeoutMs: 30_000 }));
+    accessLog = openAccessLog(accessLogPath);
+    ({ edge, demo } = await startEdgeWithDemo(join(dir, 'state'), { responseTimeoutMs: 30_000, accessLog }));
     for (const origin of demo.origins) {
       const wss = new WebSocketServer({ server: origin.server });
       wss.on('connection', (socket) => socket.on('message', (data) => socket.send(`${origin.name} echoes: ${data}`)));
@@ -103,6 +109,14 @@ describe('WebSockets and large bodies through the edge', () => {
     assert.equal(await metric(open), 0);
     await assert.rejects(echoThroughEdge(edge, 'ws', 'no-such-zone.invalid'), /upgrade refused with 421/);
     assert.ok((await metric(noZone)) >= 1);
+    // The access log has the WebSocket as its client's answer: 101 when it opened.
+    const openedLine = async () => {
+      const text = existsSync(accessLogPath) ? readFileSync(accessLogPath, 'utf8') : '';
+      return text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => line.status === 101 && line.zone === 'strict-ecc.test');
+    };
+    for (let i = 0; i < 60 && !(await openedLine()); i++) await new Promise((resolve) => setTimeout(resolve, 50)); // written within a second
+    const line = await openedLine();
+    assert.deepEqual([line?.scheme, line?.host, line?.path, line?.mode, line?.protocol], ['https', 'strict-ecc.test', '/chat', 'strict', 'HTTP/1.1']);
   });
 
   it('stops the origin response when the client leaves in the middle of it', { timeout: 15_000 }, async () => {
