@@ -9,16 +9,20 @@ export type OriginPhase = 'tcp' | 'tcp_timeout' | 'tls' | 'tls_timeout';
 export interface TaggedError {
   readonly code?: string;
   readonly originPhase?: OriginPhase;
+  /** 'getaddrinfo' when the origin's name did not resolve. */
+  readonly syscall?: string;
 }
 
 const RESPONSE_TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 export function classifyOriginError(error: unknown): EdgeFailure {
   if (error instanceof OriginVerifyError) return { status: 526, verdict: error.verdict };
-  const { code = '', originPhase } = (error ?? {}) as TaggedError;
+  const { code = '', originPhase, syscall } = (error ?? {}) as TaggedError;
   switch (originPhase) {
     case 'tcp':
-      return { status: 521 };
+      // An origin given by a name that does not resolve is not "down": Cloudflare answers 530
+      // (its error 1016, "Origin DNS error"), which sends the operator to DNS, not the server.
+      return syscall === 'getaddrinfo' ? { status: 530 } : { status: 521 };
     case 'tcp_timeout':
       return { status: 522 };
     case 'tls':

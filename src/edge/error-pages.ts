@@ -1,12 +1,13 @@
-// The edge's own answers: Cloudflare's 52x codes, 421 for a host with no zone (or another zone
-// than the connection's TLS server name), 400 for a request no origin should see (two Host
-// lines, `OPTIONS *`), 405 for TRACE, 413 for a body over the limit (body-limit.ts) and 508 for
-// a request that came back to the edge (cdn-loop.ts). Each page names the code and the request
-// id, never the origin's address or an internal error text.
+// The edge's own answers: Cloudflare's 52x codes and its 530 (the origin's name does not
+// resolve), 421 for a host with no zone (or another zone than the connection's TLS server name),
+// 400 for a request no origin should see (two Host lines, `OPTIONS *`), 405 for TRACE, 413 for a
+// body over the limit (body-limit.ts) and 508 for a request that came back to the edge
+// (cdn-loop.ts). Each page names the code and the request id, never the origin's address or an
+// internal error text.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Verdict } from './verify.js';
 
-export type EdgeStatus = 400 | 405 | 413 | 421 | 508 | 520 | 521 | 522 | 524 | 525 | 526;
+export type EdgeStatus = 400 | 405 | 413 | 421 | 508 | 520 | 521 | 522 | 524 | 525 | 526 | 530;
 
 const TITLES: Record<EdgeStatus, string> = {
   400: 'The request cannot be proxied',
@@ -20,10 +21,11 @@ const TITLES: Record<EdgeStatus, string> = {
   524: 'The origin did not answer in time',
   525: 'The TLS handshake with the origin failed',
   526: 'The origin presented an invalid certificate',
+  530: "The origin's name could not be resolved",
 };
 
 /**
- * The status line's reason phrase: Cloudflare's names for its 52x codes (Node knows none of
+ * The status line's reason phrase: Cloudflare's names for its 52x and 530 codes (Node knows none of
  * them and would say "unknown"), the standard ones for 400, 405, 413, 421 and 508.
  */
 const REASON_PHRASES: Record<EdgeStatus, string> = {
@@ -38,6 +40,7 @@ const REASON_PHRASES: Record<EdgeStatus, string> = {
   524: 'A Timeout Occurred',
   525: 'SSL Handshake Failed',
   526: 'Invalid SSL Certificate',
+  530: 'Origin DNS Error',
 };
 
 /**

@@ -202,6 +202,18 @@ describe('edge modes and errors', () => {
     assert.ok(Date.now() - started >= 1900, 'waited for the connect timeout');
   });
 
+  it("answers 530 (Cloudflare's origin DNS error), not 521, when the origin's name does not resolve; an upgrade too", async () => {
+    // .invalid never resolves (RFC 6761): the resolver says so at once.
+    const zone = edge.app.admin.addZone({ name: 'nxdomain.test', account: 'site', mode: 'strict', originHttps: 'origin.nxdomain.invalid:443', originHttp: 'origin.nxdomain.invalid:80' });
+    edge.edge.refreshZones();
+    for (const scheme of ['https', 'http'] as const) {
+      const response = await edgeRequest(edge, { scheme, host: zone.name, headers: { accept: 'application/json' } });
+      assert.deepEqual([response.status, response.reason, JSON.parse(response.body.toString()).error.code], [530, 'Origin DNS Error', 530], scheme);
+    }
+    const upgrade = await edgeRequest(edge, { scheme: 'http', host: zone.name, headers: { connection: 'upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' } });
+    assert.equal(upgrade.status, 530);
+  });
+
   it('answers 520 when the origin sends something that is not HTTP, or closes without answering', async () => {
     for (const [name, reply] of [['garbage', 'SSH-2.0-OpenSSH_9.2\r\n'], ['empty', '']] as const) {
       const origin = createNetServer((socket) => socket.once('data', () => socket.end(reply)));

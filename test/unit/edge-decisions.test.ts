@@ -212,6 +212,9 @@ describe('classifyOriginError', () => {
   const tag = (code: string, originPhase?: string) => Object.assign(new Error(code), { code, ...(originPhase ? { originPhase } : {}) });
   const cases: [unknown, number, string | undefined][] = [
     [tag('ECONNREFUSED', 'tcp'), 521, undefined],
+    [Object.assign(tag('ENOTFOUND', 'tcp'), { syscall: 'getaddrinfo' }), 530, undefined],
+    [Object.assign(tag('EAI_AGAIN', 'tcp'), { syscall: 'getaddrinfo' }), 530, undefined],
+    [Object.assign(tag('ECONNREFUSED', 'tcp'), { syscall: 'connect' }), 521, undefined],
     [tag('STRICTEDGE_ORIGIN_TIMEOUT', 'tcp_timeout'), 522, undefined],
     [tag('UND_ERR_HEADERS_TIMEOUT'), 524, undefined],
     [tag('UND_ERR_BODY_TIMEOUT'), 524, undefined],
