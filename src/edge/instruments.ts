@@ -28,6 +28,8 @@ export interface ZoneInstruments {
    */
   websocket(code: number, opened: boolean): { close(): void } | undefined;
   cutShort(reason: CutShortReason): void;
+  /** A request sent once more because its connection was lost before any answer (classify.ts). */
+  retried(): void;
 }
 
 export function createEdgeInstruments(metrics: EdgeMetrics | undefined) {
@@ -35,7 +37,7 @@ export function createEdgeInstruments(metrics: EdgeMetrics | undefined) {
   function make(zone: string): ZoneInstruments & { live: number } {
     if (!metrics) {
       const noop = () => undefined;
-      return { live: 0, inflight: 0, answered: noop, ttfb: noop, verifyFailure: noop, cutShort: noop, websocket: noop, connect: { tcpConnected: noop, tlsHandshake: noop, handshakeBytes: noop, opened: noop, closed: noop } };
+      return { live: 0, inflight: 0, answered: noop, ttfb: noop, verifyFailure: noop, cutShort: noop, retried: noop, websocket: noop, connect: { tcpConnected: noop, tlsHandshake: noop, handshakeBytes: noop, opened: noop, closed: noop } };
     }
     const counters = new Map<string, Counter.Internal>();
     const durations = new Map<string, Histogram.Internal<string>>();
@@ -67,6 +69,7 @@ export function createEdgeInstruments(metrics: EdgeMetrics | undefined) {
       },
       ttfb: (seconds) => ttfb.observe(seconds),
       verifyFailure: (reason) => metrics.verifyFailures.labels(zone, reason).inc(),
+      retried: () => metrics.originRetries.labels(zone).inc(),
       websocket(code, opened) {
         metrics.websockets.labels(zone, String(code)).inc();
         if (!opened) return undefined;

@@ -6,7 +6,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../log.js';
 import { accessEntry, type AccessLog } from './access-log.js';
 import { bodyTooLargeDetail, declaredBodyTooLarge, RequestBodyTooLarge } from './body-limit.js';
-import { classifyOriginError } from './classify.js';
+import { classifyOriginError, sendAgainOnAnotherConnection } from './classify.js';
 import { CDN_LOOP_HEADER, listsCdnId } from './cdn-loop.js';
 import { LOOP_DETECTED, NO_ZONE, OTHER_ZONE, TRACE_REFUSED, sendEdgeError, type EdgeFailure } from './error-pages.js';
 import { createCutShortReporter, createFailureReporter } from './failure-report.js';
@@ -151,29 +151,35 @@ export function createProxy({ zones, upstreams, logger, instruments, cdnId, maxR
     const tooLarge = () => sendEdgeError(req, res, { status: 413, detail: bodyTooLargeDetail(maxRequestBodyBytes) }, requestId);
     if (declaredBodyTooLarge(req.headers['content-length'], maxRequestBodyBytes)) return tooLarge();
 
-    relay = new OriginResponseRelay(res, {
-      headers(_statusCode, headers) {
-        metrics.ttfb((performance.now() - startedAt) / 1000);
-        return clientResponseHeaders(headers as Record<string, string | string[]>, requestId, req.httpVersionMajor === 2);
-      },
-      failed: (error) => {
-        if (error instanceof RequestBodyTooLarge) return tooLarge();
-        const failure = classifyOriginError(error);
-        loggedVerdict = failure.verdict;
-        fail(req, res, failure, requestId, zone.name, error);
-      },
-      cutShort: (error) => reportCutShort(zone.name, res.statusCode, requestId, error),
-    });
+    const pool = upstreams.pool(decision.policy, decision.origin, host, zone.name);
+    const originRequest = {
+      path: target.path,
+      method: req.method as 'GET',
+      headers: originRequestHeaders(req, scheme, requestId, target.authority!, cdnId),
+      body: originRequestBody(req, res, maxRequestBodyBytes),
+    };
+    const send = (retried: boolean) => {
+      relay = new OriginResponseRelay(res, {
+        headers(_statusCode, headers) {
+          metrics.ttfb((performance.now() - startedAt) / 1000);
+          return clientResponseHeaders(headers as Record<string, string | string[]>, requestId, req.httpVersionMajor === 2);
+        },
+        failed: (error) => {
+          if (error instanceof RequestBodyTooLarge) return tooLarge();
+          if (!retried && sendAgainOnAnotherConnection(originRequest.method, originRequest.body !== null, error)) {
+            metrics.retried();
+            return send(true);
+          }
+          const failure = classifyOriginError(error);
+          loggedVerdict = failure.verdict;
+          fail(req, res, failure, requestId, zone.name, error);
+        },
+        cutShort: (error) => reportCutShort(zone.name, res.statusCode, requestId, error),
+      });
+      pool.dispatch(originRequest, relay);
+    };
     if (continueAwaited) res.writeContinue();
-    upstreams.pool(decision.policy, decision.origin, host, zone.name).dispatch(
-      {
-        path: target.path,
-        method: req.method as 'GET',
-        headers: originRequestHeaders(req, scheme, requestId, target.authority!, cdnId),
-        body: originRequestBody(req, res, maxRequestBodyBytes),
-      },
-      relay,
-    );
+    send(false);
   }
   return handle;
 }

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cdnLoopId } from '../../src/edge/cdn-loop.js';
 import { createLogger } from '../../src/log.js';
-import { startTestEdge, type TestEdge } from '../helpers/edge.js';
+import { edgeRequest, startTestEdge, type TestEdge } from '../helpers/edge.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /** One raw HTTP/2 frame: SETTINGS (type 4) on the connection, every other type on stream 1. */
@@ -112,6 +112,45 @@ describe('origin answers through the edge', () => {
       agent.destroy();
     }
   }
+
+  it('a request lost with a kept-alive origin connection is sent once more on another (GET, DELETE), never one with a body or a POST', async () => {
+    const retries = async (zone: string) => Number(new RegExp(`^strictedge_edge_origin_retries_total\\{zone="${zone.replaceAll('.', '\\.')}"\\} (\\d+)$`, 'm').exec(await (await fetch(edge.metricsUrl)).text())?.[1] ?? 0);
+    const ask = (host: string, method: string, body?: string) => edgeRequest(edge, { scheme: 'http', host, method, ...(body !== undefined ? { body } : {}) });
+
+    // What an origin closing an idle kept-alive connection just as a request arrives does: the
+    // first connection answers one request and closes on the next without a word; the others
+    // answer everything. The client never sees the lost request.
+    const lost: string[] = [];
+    let connections = 0;
+    await routeZone('lost.test', createServer((socket) => {
+      const first = ++connections === 1;
+      let requests = 0;
+      socket.on('error', () => undefined);
+      socket.on('data', (chunk: Buffer) => {
+        lost.push(chunk.toString('latin1').split(' ')[0]!);
+        if (first && ++requests === 2) return void socket.destroy();
+        socket.write('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n');
+      });
+    }));
+    for (const method of ['GET', 'DELETE', 'GET']) assert.equal((await ask('lost.test', method)).status, 200, method);
+    assert.deepEqual(lost, ['GET', 'DELETE', 'DELETE', 'GET'], 'the DELETE lost on the kept-alive connection sent once more, on another');
+    assert.equal(await retries('lost.test'), 1);
+
+    // An origin that drops every request: a GET is sent twice, then 520; a body or a POST never twice.
+    const dropped: string[] = [];
+    await routeZone('drops.test', createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.on('data', (chunk: Buffer) => {
+        dropped.push(chunk.toString('latin1').split(' ')[0]!);
+        socket.destroy();
+      });
+    }));
+    assert.equal((await ask('drops.test', 'GET')).status, 520);
+    assert.equal((await ask('drops.test', 'PUT', 'a body')).status, 520);
+    assert.equal((await ask('drops.test', 'POST')).status, 520);
+    assert.deepEqual(dropped, ['GET', 'GET', 'PUT', 'POST']);
+    assert.equal(await retries('drops.test'), 1);
+  });
 
   it('a 304 with the representation\'s Content-Length reaches the client whole, and its connection stays usable', async () => {
     await zoneAnswering('not-modified.test', 'HTTP/1.1 304 Not Modified\r\netag: "v1"\r\ncontent-length: 1234\r\n\r\n');

@@ -90,10 +90,15 @@ describe('origin sockets closed, by why', () => {
     await new Promise<void>((resolve) => resetting.listen(0, '127.0.0.1', resolve));
     t.after(() => resetting.close());
     await zoneAt('reset.test', `127.0.0.1:${(resetting.address() as AddressInfo).port}`);
+    // A POST: a GET lost with its connection is sent once more on another, and both are counted.
     const added = await closesDuring(1, async () => {
-      assert.equal((await edgeRequest(edge, { scheme: 'https', host: 'reset.test' })).status, 520);
+      assert.equal((await edgeRequest(edge, { scheme: 'https', host: 'reset.test', method: 'POST' })).status, 520);
     });
     assert.deepEqual(added, { idle: 0, origin_closed: 0, error: 1, expired: 0 });
+    const again = await closesDuring(2, async () => {
+      assert.equal((await edgeRequest(edge, { scheme: 'https', host: 'reset.test' })).status, 520);
+    });
+    assert.deepEqual(again, { idle: 0, origin_closed: 0, error: 2, expired: 0 });
   });
 
   it('names made up under a zone do not pile up origin pools: plain HTTP shares one, TLS ones are bounded', async (t) => {

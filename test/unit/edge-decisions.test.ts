@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { bodyTooLargeDetail, declaredBodyTooLarge, limitedBody, MIB, RequestBodyTooLarge } from '../../src/edge/body-limit.js';
 import { requestBodyLimitFlag } from '../../src/cli/args.js';
 import { cdnLoopId, listsCdnId } from '../../src/edge/cdn-loop.js';
-import { classifyOriginError, cutShortReason, socketCloseReason } from '../../src/edge/classify.js';
+import { classifyOriginError, cutShortReason, sendAgainOnAnotherConnection, socketCloseReason } from '../../src/edge/classify.js';
 import { clientAddress, clientResponseHeaders } from '../../src/edge/headers.js';
 import { requestTarget } from '../../src/edge/request-target.js';
 import { decideRoute } from '../../src/edge/route.js';
@@ -311,5 +311,19 @@ describe('request body limit', () => {
     assert.equal(requestBodyLimitFlag('100'), 100);
     assert.equal(requestBodyLimitFlag(undefined), undefined);
     for (const bad of ['-1', '1.5', '', '1e3', '1048577', '100MB']) assert.throws(() => requestBodyLimitFlag(bad), /--max-request-body-mib must be a whole number of MiB up to 1048576, or 0 for no limit/, bad);
+  });
+});
+
+describe('sendAgainOnAnotherConnection', () => {
+  const lost = (code: string, originPhase?: string) => Object.assign(new Error(code), { code, ...(originPhase ? { originPhase } : {}) });
+  it('sends a bodiless GET, HEAD, OPTIONS or DELETE once more when its connection was lost before any answer', () => {
+    for (const method of ['GET', 'HEAD', 'OPTIONS', 'DELETE']) for (const code of ['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']) assert.equal(sendAgainOnAnotherConnection(method, false, lost(code)), true, `${method} ${code}`);
+  });
+  it('never a request with a body, a POST or PATCH, a new connection that failed, or a timeout or a malformed answer', () => {
+    assert.equal(sendAgainOnAnotherConnection('GET', true, lost('UND_ERR_SOCKET')), false);
+    for (const method of ['POST', 'PATCH', 'PUT', 'CONNECT']) assert.equal(sendAgainOnAnotherConnection(method, false, lost('UND_ERR_SOCKET')), false, method);
+    for (const phase of ['tcp', 'tcp_timeout', 'tls', 'tls_timeout']) assert.equal(sendAgainOnAnotherConnection('GET', false, lost('ECONNRESET', phase)), false, phase);
+    for (const code of ['UND_ERR_HEADERS_TIMEOUT', 'HPE_INVALID_CONSTANT', 'STRICTEDGE_CLIENT_GONE']) assert.equal(sendAgainOnAnotherConnection('GET', false, lost(code)), false, code);
+    assert.equal(sendAgainOnAnotherConnection('GET', false, new OriginVerifyError('revoked')), false);
   });
 });
