@@ -46,7 +46,7 @@ const CONNECTION_LOST: ReadonlySet<string> = new Set(['UND_ERR_SOCKET', 'ECONNRE
  * not refused, and the client would get a 520 for nothing (1 in 20 requests in a test against an
  * origin closing its connections 30 ms after each answer). nginx sends such requests again too.
  * Only a request without a body (a body is streamed once) whose method may be repeated, and only
- * when the connection was lost, not when a new one could not be made (521, 522, 525, 526):
+ * when the connection was lost, not when a new one could not be made (521, 522, 525, 526, 530):
  * the caller sends it once more at most.
  */
 export function sendAgainOnAnotherConnection(method: string, hasBody: boolean, error: unknown): boolean {
