@@ -34,7 +34,11 @@ export const DEMO_CASES: readonly DemoCase[] = [
   { zone: 'down.test', mode: 'strict', scheme: 'https', status: 521, what: 'nothing listening' },
   { zone: 'slow.test', mode: 'flexible', scheme: 'https', status: 524, what: 'origin never answers' },
   { zone: 'tls-garbage.test', mode: 'full', scheme: 'https', status: 525, what: 'plain HTTP on the TLS port' },
+  { zone: 'nxdomain.test', mode: 'strict', scheme: 'https', status: 530, what: "origin's name does not resolve" },
 ];
+
+/** The nxdomain.test origin: .invalid never resolves (RFC 6761). */
+const UNRESOLVABLE_ORIGIN = 'origin.nxdomain.invalid';
 
 interface KeyAndCert {
   readonly cert: string;
@@ -107,6 +111,7 @@ export async function startDemoOrigins(app: CaApp, accountName: string, clock: C
     'down.test': `127.0.0.1:${await closedPort()}`,
     'slow.test': null,
     'tls-garbage.test': httpOrigin.address,
+    'nxdomain.test': `${UNRESOLVABLE_ORIGIN}:443`,
   };
   const slow = await startOrigin({ name: 'slow', behaviour: 'silent' });
   origins.push(slow);
@@ -114,7 +119,7 @@ export async function startDemoOrigins(app: CaApp, accountName: string, clock: C
   const at = now.toISOString();
   for (const demo of DEMO_CASES) {
     const id = zoneIds.get(demo.zone)!;
-    const originHttp = demo.zone === 'slow.test' ? slow.address : demo.zone === 'down.test' ? httpsOrigins['down.test']! : httpOrigin.address;
+    const originHttp = demo.zone === 'slow.test' ? slow.address : demo.zone === 'down.test' ? httpsOrigins['down.test']! : demo.zone === 'nxdomain.test' ? `${UNRESOLVABLE_ORIGIN}:80` : httpOrigin.address;
     app.zoneStore.setOrigins(id, originHttp, httpsOrigins[demo.zone] ?? null, at);
     app.zoneStore.setMode(id, demo.mode, at);
   }

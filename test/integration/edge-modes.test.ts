@@ -16,7 +16,7 @@ import { opensslCsr, writeTemp } from '../helpers/openssl.js';
 import { tempDir } from '../helpers/tmp.js';
 import { join } from 'node:path';
 
-/** The reason phrases Cloudflare gives its 52x codes. */
+/** The reason phrases Cloudflare gives its 52x codes, and the edge's for 530 (Cloudflare's "Origin DNS error"). */
 const CLOUDFLARE_REASONS: Record<number, string> = {
   520: 'Web Server Returned an Unknown Error',
   521: 'Web Server Is Down',
@@ -24,6 +24,7 @@ const CLOUDFLARE_REASONS: Record<number, string> = {
   524: 'A Timeout Occurred',
   525: 'SSL Handshake Failed',
   526: 'Invalid SSL Certificate',
+  530: 'Origin DNS Error',
 };
 
 describe('edge modes and errors', () => {
@@ -204,7 +205,7 @@ describe('edge modes and errors', () => {
 
   it("answers 530 (Cloudflare's origin DNS error), not 521, when the origin's name does not resolve; an upgrade too", async () => {
     // .invalid never resolves (RFC 6761): the resolver says so at once.
-    const zone = edge.app.admin.addZone({ name: 'nxdomain.test', account: 'site', mode: 'strict', originHttps: 'origin.nxdomain.invalid:443', originHttp: 'origin.nxdomain.invalid:80' });
+    const zone = edge.app.admin.addZone({ name: 'unresolvable.test', account: 'site', mode: 'strict', originHttps: 'origin.unresolvable.invalid:443', originHttp: 'origin.unresolvable.invalid:80' });
     edge.edge.refreshZones();
     for (const scheme of ['https', 'http'] as const) {
       const response = await edgeRequest(edge, { scheme, host: zone.name, headers: { accept: 'application/json' } });
