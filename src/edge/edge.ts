@@ -156,7 +156,7 @@ export function createEdge(deps: EdgeDeps): Edge {
   const http = createHttpServer({ keepAliveTimeout: 65_000 }, (req, res) => proxy(req, res, 'http'));
   /** Node hands over every request with an Upgrade header; only a WebSocket's becomes a tunnel. */
   const takeUpgrade = (scheme: Scheme) => (req: IncomingMessage, socket: Duplex, head: Buffer) =>
-    isWebSocketUpgrade(req) ? upgrade(req, socket, head, scheme) : answerWithoutUpgrade(req, socket, (r, res) => proxy(r, res, scheme), instruments);
+    isWebSocketUpgrade(req) ? upgrade(req, socket, head, scheme) : answerWithoutUpgrade(req, socket, scheme, (r, res) => proxy(r, res, scheme), instruments, deps.accessLog);
   http.on('upgrade', takeUpgrade('http'));
   const https = createHttpsServer(
     {

@@ -96,13 +96,16 @@ export function isWebSocketUpgrade(req: IncomingMessage): boolean {
  * head, so a body cannot be passed on: such a request gets 400, counted in requests_total under
  * zone "unknown" like the request handler's other refusals.
  */
-export function answerWithoutUpgrade(req: IncomingMessage, client: Duplex, handle: (req: IncomingMessage, res: ServerResponse) => void, instruments: EdgeInstruments): void {
+export function answerWithoutUpgrade(req: IncomingMessage, client: Duplex, scheme: Scheme, handle: (req: IncomingMessage, res: ServerResponse) => void, instruments: EdgeInstruments, accessLog?: AccessLog): void {
   client.on('error', () => client.destroy());
   if (req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0') {
-    // Counted as the request handler counts the edge's own refusals: under zone "unknown". It is
-    // answered from the request head alone, at once.
+    // Counted and logged as the request handler does the edge's own refusals: under zone
+    // "unknown". It is answered from the request head alone, at once.
+    const requestId = requestIdFor(req);
+    const now = performance.now();
     instruments.forZone('unknown').answered('none', 400, 0);
-    return refuse(req, client, { status: 400, detail: 'This edge takes a body with an Upgrade header only for a WebSocket; send the request without the Upgrade.' }, requestIdFor(req));
+    accessLog?.write(accessEntry({ req, scheme, startedAt: now, answeredAt: now, requestId, clientIp: clientAddress(req.socket.remoteAddress), status: 400 }));
+    return refuse(req, client, { status: 400, detail: 'This edge takes a body with an Upgrade header only for a WebSocket; send the request without the Upgrade.' }, requestId);
   }
   const res = new ServerResponse(req);
   res.shouldKeepAlive = false;

@@ -9,6 +9,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect as http2Connect } from 'node:http2';
 import { request as httpsRequest } from 'node:https';
+import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
@@ -99,6 +100,19 @@ describe('serve --access-log', () => {
       });
     assert.equal(await refusedWith(`wss://127.0.0.1:${new URL(ready.https).port}/live?session=s3cret`, 'expired.test'), 526);
     assert.equal(await refusedWith(`ws://127.0.0.1:${new URL(ready.http).port}/live`, 'nowhere.test'), 421);
+    // An h2c upgrade is a plain request to the edge: with a body it is refused from its head (400).
+    const h2c = (body: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = tcpConnect(Number(new URL(ready.http).port), '127.0.0.1', () =>
+          socket.write(`POST /h2c HTTP/1.1\r\nHost: flexible.test\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABk\r\ncontent-length: ${body.length}\r\n\r\n${body}`),
+        );
+        let answer = '';
+        socket.setEncoding('latin1').on('data', (chunk: string) => (answer += chunk));
+        socket.on('close', () => resolve(answer.split('\r\n')[0]!));
+        socket.on('error', reject);
+      });
+    assert.equal(await h2c('hello'), 'HTTP/1.1 400 Bad Request');
+    assert.equal(await h2c(''), 'HTTP/1.1 200 OK');
     await served.stop();
     served = undefined;
     assert.doesNotMatch(readFileSync(logPath, 'utf8'), /s3cret/);
@@ -108,6 +122,8 @@ describe('serve --access-log', () => {
       [
         ['https', 'expired.test', '/live', 'expired.test', 'strict', 526, 'expired'],
         ['http', 'nowhere.test', '/live', 'unknown', undefined, 421, undefined],
+        ['http', undefined, '/h2c', 'unknown', undefined, 400, undefined],
+        ['http', 'flexible.test', '/h2c', 'flexible.test', 'flexible', 200, undefined],
       ],
     );
   });
