@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { startCheckpointer } from '../../src/store/checkpointer.js';
 import { openDatabase, type Db } from '../../src/store/db.js';
 import { tempDir } from '../helpers/tmp.js';
+import { until } from '../helpers/until.js';
 
 const MB = 1024 * 1024;
 
@@ -19,14 +19,6 @@ function openWithTable(path: string): Db {
 function writeBlobs(db: Db, count: number): void {
   const insert = db.prepare('INSERT INTO blobs (data) VALUES (?)');
   for (let i = 0; i < count; i++) insert.run(Buffer.alloc(256 * 1024, i)); // one commit each
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting: ${what}`);
-    await sleep(20);
-  }
 }
 
 describe('WAL checkpointer', () => {

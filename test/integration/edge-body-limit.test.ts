@@ -14,6 +14,7 @@ import { MIB } from '../../src/edge/body-limit.js';
 import { createLogger } from '../../src/log.js';
 import { edgeRequest, startTestEdge, type TestEdge } from '../helpers/edge.js';
 import { tempDir } from '../helpers/tmp.js';
+import { until } from '../helpers/until.js';
 
 const HOST = 'body.test';
 const LIMIT = MIB;
@@ -192,7 +193,7 @@ describe('the request body limit (1 MiB here)', () => {
     } finally {
       agent.destroy();
     }
-    await waitFor(() => saw.length === 2);
+    await until(() => saw.length === 2, 'the origin saw both requests');
     const [cut, after] = saw;
     assert.equal(cut!.complete, false);
     assert.ok(cut!.length <= LIMIT, `the origin got ${cut!.length} bytes of it, no more than the limit`);
@@ -215,7 +216,7 @@ describe('the request body limit (1 MiB here)', () => {
     } finally {
       session.close();
     }
-    await waitFor(() => saw.length === 3);
+    await until(() => saw.length === 3, 'the origin saw the three requests with bodies');
     assert.equal(saw[0]!.complete, false);
     assert.ok(saw[0]!.length <= LIMIT);
     assert.deepEqual(saw.slice(1), [
@@ -224,11 +225,3 @@ describe('the request body limit (1 MiB here)', () => {
     ]);
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
