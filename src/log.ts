@@ -10,8 +10,8 @@ export interface Logger {
   log(level: Exclude<LogLevel, 'silent'>, msg: string, fields?: Record<string, unknown>): void;
 }
 
-/** Errors after which the log's file descriptor takes no more lines: its reader went away, or its terminal hung up. */
-const SINK_GONE = new Set(['EPIPE', 'EIO', 'EBADF']);
+/** Errors after which a log's file descriptor takes no more lines: its reader went away, or its terminal hung up. */
+export const SINK_GONE: ReadonlySet<string> = new Set(['EPIPE', 'EIO', 'EBADF']);
 /** Lines a log that cannot be written keeps (a full disk) before it drops new ones. */
 const UNWRITTEN_MAX_BYTES = 1024 * 1024;
 

@@ -6,6 +6,7 @@
 import { openSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import pino from 'pino';
+import { SINK_GONE } from '../log.js';
 
 export interface AccessEntry {
   /** When the request arrived (ISO 8601). */
@@ -87,9 +88,7 @@ export interface AccessLog {
 }
 
 /** Lines kept while the file cannot be written (a full disk), before new ones are dropped. */
-const UNWRITTEN_MAX_BYTES = 4 * 1024 * 1024;
-/** Errors after which the descriptor takes no more lines (as for the process log, log.ts). */
-const FILE_GONE = new Set(['EBADF', 'EIO', 'EPIPE']);
+export const UNWRITTEN_MAX_BYTES = 4 * 1024 * 1024;
 /** How long closing waits for buffered lines to be written. */
 const CLOSE_WAIT_MS = 2000;
 
@@ -112,7 +111,7 @@ export function openAccessLog(path: string, onWriteError: (code: string) => void
   // cleared loses only what overflowed; a descriptor that is gone takes no more. The operator
   // hears of it once per spell of failures, not once per request.
   destination.on('error', (error: NodeJS.ErrnoException) => {
-    if (FILE_GONE.has(error.code ?? '')) broken = true;
+    if (SINK_GONE.has(error.code ?? '')) broken = true; // as for the process log
     if (!failing && !closing) onWriteError(error.code ?? String(error));
     failing = true;
   });
