@@ -44,6 +44,11 @@ export interface EdgeOptions {
   readonly originSessionResumption?: boolean;
   /** How long an HTTP/2 request body may go without a frame before its stream is reset (default 60 s). */
   readonly clientBodyTimeoutMs?: number;
+  /**
+   * How long a client may take none of its answer before the edge cuts it off and stops the
+   * origin request (nginx's send_timeout; default 60 s; 0: for ever). See send-watch.ts.
+   */
+  readonly clientSendTimeoutMs?: number;
   /** Offer HTTP/2 to clients (default true); off, they stay on HTTP/1.1. */
   readonly clientHttp2?: boolean;
   /** A WebSocket with no byte either way for this long is closed at both ends (default 100 s, as Cloudflare). */
@@ -107,6 +112,7 @@ export interface Edge {
 }
 
 const CLIENT_HANDSHAKE_TIMEOUT_MS = 10_000;
+const CLIENT_SEND_TIMEOUT_MS = 60_000;
 
 export function createEdge(deps: EdgeDeps): Edge {
   const { options, logger } = deps;
@@ -148,7 +154,7 @@ export function createEdge(deps: EdgeDeps): Edge {
   });
   const zones = () => table;
   const cdnId = cdnLoopId(deps.edgeCa.certPem);
-  const proxy = createProxy({ zones, upstreams, logger, instruments, cdnId, maxRequestBodyBytes: options.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_MIB * MIB, ...(deps.accessLog ? { accessLog: deps.accessLog } : {}) });
+  const proxy = createProxy({ zones, upstreams, logger, instruments, cdnId, maxRequestBodyBytes: options.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_MIB * MIB, clientSendTimeoutMs: options.clientSendTimeoutMs ?? CLIENT_SEND_TIMEOUT_MS, ...(deps.accessLog ? { accessLog: deps.accessLog } : {}) });
   const upgradeDeps = { zones, upstreams, sockets, cdnId, connectTimeoutMs: options.connectTimeoutMs, responseTimeoutMs: options.responseTimeoutMs, idleTimeoutMs: options.websocketIdleTimeoutMs ?? 100_000, logger, instruments, ...(deps.accessLog ? { accessLog: deps.accessLog } : {}) };
   const upgrade = createUpgradeHandler(upgradeDeps);
 

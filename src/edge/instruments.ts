@@ -30,6 +30,8 @@ export interface ZoneInstruments {
   cutShort(reason: CutShortReason): void;
   /** A request sent once more because its connection was lost before any answer (classify.ts). */
   retried(): void;
+  /** A client took none of its answer for the send timeout and was cut off (send-watch.ts). */
+  clientStalled(): void;
 }
 
 export function createEdgeInstruments(metrics: EdgeMetrics | undefined) {
@@ -37,7 +39,7 @@ export function createEdgeInstruments(metrics: EdgeMetrics | undefined) {
   function make(zone: string): ZoneInstruments & { live: number } {
     if (!metrics) {
       const noop = () => undefined;
-      return { live: 0, inflight: 0, answered: noop, ttfb: noop, verifyFailure: noop, cutShort: noop, retried: noop, websocket: noop, connect: { tcpConnected: noop, tlsHandshake: noop, handshakeBytes: noop, opened: noop, closed: noop } };
+      return { live: 0, inflight: 0, answered: noop, ttfb: noop, verifyFailure: noop, cutShort: noop, retried: noop, clientStalled: noop, websocket: noop, connect: { tcpConnected: noop, tlsHandshake: noop, handshakeBytes: noop, opened: noop, closed: noop } };
     }
     const counters = new Map<string, Counter.Internal>();
     const durations = new Map<string, Histogram.Internal<string>>();
@@ -70,6 +72,7 @@ export function createEdgeInstruments(metrics: EdgeMetrics | undefined) {
       ttfb: (seconds) => ttfb.observe(seconds),
       verifyFailure: (reason) => metrics.verifyFailures.labels(zone, reason).inc(),
       retried: () => metrics.originRetries.labels(zone).inc(),
+      clientStalled: () => metrics.clientSendTimeouts.labels(zone).inc(),
       websocket(code, opened) {
         metrics.websockets.labels(zone, String(code)).inc();
         if (!opened) return undefined;

@@ -31,6 +31,8 @@ export interface ProxyDeps {
   readonly maxRequestBodyBytes: number;
   /** One line per answered request (--access-log); absent, nothing is recorded. */
   readonly accessLog?: AccessLog;
+  /** How long a client may take none of its answer before it is cut off (send-watch.ts); 0 for ever. */
+  readonly clientSendTimeoutMs: number;
 }
 
 /**
@@ -48,7 +50,7 @@ function recordAccess(accessLog: AccessLog, req: IncomingMessage, res: ServerRes
   res.once('close', () => accessLog.write(accessEntry({ req, scheme, startedAt, answeredAt: performance.now(), requestId, clientIp, ...routed(), status: answeredCode(res) })));
 }
 
-export function createProxy({ zones, upstreams, logger, instruments, cdnId, maxRequestBodyBytes, accessLog }: ProxyDeps) {
+export function createProxy({ zones, upstreams, logger, instruments, cdnId, maxRequestBodyBytes, accessLog, clientSendTimeoutMs }: ProxyDeps) {
   const unknownZone = instruments.forZone('unknown');
   /** An answer the edge gives before any zone is known (400, 421) is counted under zone "unknown". */
   const countAsUnknown = (res: ServerResponse, startedAt: number) =>
@@ -175,7 +177,11 @@ export function createProxy({ zones, upstreams, logger, instruments, cdnId, maxR
           fail(req, res, failure, requestId, zone.name, error);
         },
         cutShort: (error) => reportCutShort(zone.name, res.statusCode, requestId, error),
-      });
+        clientStalled: () => {
+          metrics.clientStalled();
+          if (logger.enabled('info')) logger.log('info', 'client took none of its answer: cut off', { zone: zone.name, status: res.statusCode, request_id: requestId, send_timeout_ms: clientSendTimeoutMs });
+        },
+      }, clientSendTimeoutMs);
       pool.dispatch(originRequest, relay);
     };
     if (continueAwaited) res.writeContinue();

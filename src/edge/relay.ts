@@ -2,11 +2,13 @@
 // arrive, body chunks with backpressure (the origin is paused while the client is slow), and an
 // abort of the origin request when the client leaves. Using dispatch() directly rather than
 // Pool.stream() saves, per request, the AsyncResource, the promise, the AbortSignal listeners
-// and the stream.finished() listeners that stream() adds around the same handler.
+// and the stream.finished() listeners that stream() adds around the same handler. A client that
+// takes none of its answer for the send timeout is cut off (send-watch.ts).
 import type { ServerResponse } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { passableReason } from './headers.js';
+import { watchClientSend, type SendWatch } from './send-watch.js';
 
 type Controller = Dispatcher.DispatchController;
 
@@ -17,23 +19,43 @@ export interface RelayEvents {
   failed(error: Error): void;
   /** The exchange failed after the client got the status line: the response is cut short. */
   cutShort(error: Error): void;
+  /** The client took none of its answer for the send timeout: it is cut off, the origin request stopped. */
+  clientStalled(): void;
 }
 
 const CLIENT_GONE = Object.assign(new Error('the client closed the connection'), { code: 'STRICTEDGE_CLIENT_GONE' });
+const CLIENT_STALLED = Object.assign(new Error('the client took none of its answer for the send timeout'), { code: 'STRICTEDGE_CLIENT_SEND_TIMEOUT' });
 
 export class OriginResponseRelay implements Dispatcher.DispatchHandler {
   #controller: Controller | undefined;
   #clientGone = false;
+  /** Made the first time the client falls behind: most answers never wait on their client. */
+  #watch: SendWatch | undefined;
 
+  /** sendTimeoutMs: how long the client may take none of its answer (0: for ever). */
   constructor(
     private readonly res: ServerResponse,
     private readonly events: RelayEvents,
+    private readonly sendTimeoutMs: number,
   ) {}
+
+  get #sendWatch(): SendWatch {
+    return (this.#watch ??= watchClientSend(this.res, this.sendTimeoutMs, () => this.#stalled()));
+  }
 
   /** The client went away before the response was complete: stop asking the origin. */
   clientGone(): void {
     this.#clientGone = true;
+    this.#watch?.flowing();
     this.#controller?.abort(CLIENT_GONE);
+  }
+
+  #stalled(): void {
+    if (this.#clientGone || this.res.destroyed) return;
+    this.#clientGone = true;
+    this.events.clientStalled();
+    this.#controller?.abort(CLIENT_STALLED);
+    this.res.destroy();
   }
 
   onRequestStart(controller: Controller): void {
@@ -86,11 +108,20 @@ export class OriginResponseRelay implements Dispatcher.DispatchHandler {
     if (this.res.writableEnded) return;
     if (this.res.write(chunk)) return;
     controller.pause();
-    this.res.once('drain', () => controller.resume());
+    this.#sendWatch.waiting();
+    this.res.once('drain', () => {
+      this.#sendWatch.flowing();
+      controller.resume();
+    });
   }
 
   onResponseEnd(): void {
-    if (!this.res.writableEnded) this.res.end();
+    if (this.res.writableEnded) return;
+    this.res.end();
+    // The origin is done, but the client may not have taken the last bytes: watched until it does.
+    if (this.res.writableFinished || this.res.destroyed) return;
+    this.#sendWatch.waiting();
+    this.res.once('finish', () => this.#sendWatch.flowing());
   }
 
   onResponseError(_controller: Controller, error: Error): void {
