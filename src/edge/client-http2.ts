@@ -22,9 +22,9 @@ export interface ClientHttp2 {
 
 export interface ClientHttp2Options {
   /**
-   * How long a request body may go without a frame. HTTP/1 requests must arrive whole within
-   * Node's requestTimeout; HTTP/2 has none, so a client could hold a stream and its origin
-   * request open for ever by never finishing a body (nginx's client_body_timeout is 60 s).
+   * How long a request body may go without a frame, as HTTP/1 bodies may go without a byte
+   * (request-body.ts): else a client could hold a stream and its origin request open for ever by
+   * never finishing a body (nginx's client_body_timeout is 60 s).
    */
   readonly bodyTimeoutMs: number;
   /**

@@ -42,7 +42,11 @@ export interface EdgeOptions {
   readonly zoneRefreshMs?: number;
   /** Resume TLS sessions to strict origins (re-checked against the index on every resumption). */
   readonly originSessionResumption?: boolean;
-  /** How long an HTTP/2 request body may go without a frame before its stream is reset (default 60 s). */
+  /**
+   * How long a request body may stop coming (default 60 s, nginx's client_body_timeout): over
+   * HTTP/1.1 the client then gets 408 and its connection is closed (request-body.ts), over HTTP/2
+   * its stream is reset (client-http2.ts).
+   */
   readonly clientBodyTimeoutMs?: number;
   /**
    * How long a client may take none of its answer before the edge cuts it off and stops the
@@ -113,6 +117,7 @@ export interface Edge {
 
 const CLIENT_HANDSHAKE_TIMEOUT_MS = 10_000;
 const CLIENT_SEND_TIMEOUT_MS = 60_000;
+const CLIENT_BODY_TIMEOUT_MS = 60_000;
 
 export function createEdge(deps: EdgeDeps): Edge {
   const { options, logger } = deps;
@@ -154,12 +159,16 @@ export function createEdge(deps: EdgeDeps): Edge {
   });
   const zones = () => table;
   const cdnId = cdnLoopId(deps.edgeCa.certPem);
-  const proxy = createProxy({ zones, upstreams, logger, instruments, cdnId, maxRequestBodyBytes: options.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_MIB * MIB, clientSendTimeoutMs: options.clientSendTimeoutMs ?? CLIENT_SEND_TIMEOUT_MS, ...(deps.accessLog ? { accessLog: deps.accessLog } : {}) });
+  const clientBodyTimeoutMs = options.clientBodyTimeoutMs ?? CLIENT_BODY_TIMEOUT_MS;
+  const proxy = createProxy({ zones, upstreams, logger, instruments, cdnId, maxRequestBodyBytes: options.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_MIB * MIB, clientSendTimeoutMs: options.clientSendTimeoutMs ?? CLIENT_SEND_TIMEOUT_MS, clientBodyTimeoutMs, ...(deps.accessLog ? { accessLog: deps.accessLog } : {}) });
   const upgradeDeps = { zones, upstreams, sockets, cdnId, connectTimeoutMs: options.connectTimeoutMs, responseTimeoutMs: options.responseTimeoutMs, idleTimeoutMs: options.websocketIdleTimeoutMs ?? 100_000, logger, instruments, ...(deps.accessLog ? { accessLog: deps.accessLog } : {}) };
   const upgrade = createUpgradeHandler(upgradeDeps);
 
   const clientHttp2 = options.clientHttp2 ?? true;
-  const http = createHttpServer({ keepAliveTimeout: 65_000 }, (req, res) => proxy(req, res, 'http'));
+  // Node's requestTimeout (300 s) bounds a whole request, however steadily its body comes: a large
+  // upload over a slow link got 408 half-way. The body timeout bounds a body that stops coming
+  // instead, and Node's headersTimeout (60 s) still bounds the head.
+  const http = createHttpServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => proxy(req, res, 'http'));
   /** Node hands over every request with an Upgrade header; only a WebSocket's becomes a tunnel. */
   const takeUpgrade = (scheme: Scheme) => (req: IncomingMessage, socket: Duplex, head: Buffer) =>
     isWebSocketUpgrade(req) ? upgrade(req, socket, head, scheme) : answerWithoutUpgrade(req, socket, scheme, (r, res) => proxy(r, res, scheme), instruments, deps.accessLog);
@@ -176,6 +185,7 @@ export function createEdge(deps: EdgeDeps): Edge {
       // and its buffers that long, so a few hundred new ones a second could use up the edge's file
       // descriptors. A real client's handshake takes a few round trips: well under a second.
       handshakeTimeout: options.clientHandshakeTimeoutMs ?? CLIENT_HANDSHAKE_TIMEOUT_MS,
+      requestTimeout: 0, // as the plain server's, above
       SNICallback: (servername, callback) => {
         const zone = table.lookup(servername.toLowerCase());
         // The default context has no certificate, so OpenSSL ends the handshake with an alert
@@ -188,7 +198,7 @@ export function createEdge(deps: EdgeDeps): Edge {
     (req, res) => proxy(req, res, 'https'),
   );
   https.keepAliveTimeout = 65_000;
-  const http2 = clientHttp2 ? serveHttp2(https, (req, res) => proxy(req, res, 'https'), { bodyTimeoutMs: options.clientBodyTimeoutMs ?? 60_000, websocket: createHttp2UpgradeHandler(upgradeDeps) }) : undefined;
+  const http2 = clientHttp2 ? serveHttp2(https, (req, res) => proxy(req, res, 'https'), { bodyTimeoutMs: clientBodyTimeoutMs, websocket: createHttp2UpgradeHandler(upgradeDeps) }) : undefined;
   https.on('upgrade', takeUpgrade('https'));
   // With a listener, Node leaves `Expect: 100-continue` to the edge instead of answering 100 at once.
   http.on('checkContinue', (req, res) => proxy(req, res, 'http', true));

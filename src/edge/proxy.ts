@@ -11,7 +11,7 @@ import { CDN_LOOP_HEADER, listsCdnId } from './cdn-loop.js';
 import { LOOP_DETECTED, NO_ZONE, OTHER_ZONE, TRACE_REFUSED, sendEdgeError, type EdgeFailure } from './error-pages.js';
 import { createCutShortReporter, createFailureReporter } from './failure-report.js';
 import { clientAddress, clientResponseHeaders, originRequestHeaders, requestIdFor, REQUEST_ID_HEADER } from './headers.js';
-import { originRequestBody } from './request-body.js';
+import { bodyTimedOutDetail, originRequestBody, RequestBodyTimedOut } from './request-body.js';
 import { requestTarget } from './request-target.js';
 import { decideRoute, type Scheme } from './route.js';
 import { OriginResponseRelay } from './relay.js';
@@ -33,6 +33,8 @@ export interface ProxyDeps {
   readonly accessLog?: AccessLog;
   /** How long a client may take none of its answer before it is cut off (send-watch.ts); 0 for ever. */
   readonly clientSendTimeoutMs: number;
+  /** How long an HTTP/1 request body may stop coming before the client gets 408 (request-body.ts); 0 for ever. */
+  readonly clientBodyTimeoutMs: number;
 }
 
 /**
@@ -50,7 +52,7 @@ function recordAccess(accessLog: AccessLog, req: IncomingMessage, res: ServerRes
   res.once('close', () => accessLog.write(accessEntry({ req, scheme, startedAt, answeredAt: performance.now(), requestId, clientIp, ...routed(), status: answeredCode(res) })));
 }
 
-export function createProxy({ zones, upstreams, logger, instruments, cdnId, maxRequestBodyBytes, accessLog, clientSendTimeoutMs }: ProxyDeps) {
+export function createProxy({ zones, upstreams, logger, instruments, cdnId, maxRequestBodyBytes, accessLog, clientSendTimeoutMs, clientBodyTimeoutMs }: ProxyDeps) {
   const unknownZone = instruments.forZone('unknown');
   /** An answer the edge gives before any zone is known (400, 421) is counted under zone "unknown". */
   const countAsUnknown = (res: ServerResponse, startedAt: number) =>
@@ -152,13 +154,18 @@ export function createProxy({ zones, upstreams, logger, instruments, cdnId, maxR
     // The client's doing, not the origin's: counted under the zone's 413s, not logged.
     const tooLarge = () => sendEdgeError(req, res, { status: 413, detail: bodyTooLargeDetail(maxRequestBodyBytes) }, requestId);
     if (declaredBodyTooLarge(req.headers['content-length'], maxRequestBodyBytes)) return tooLarge();
+    // Also the client's doing. What is left of its body will not come: the connection cannot go on.
+    const bodyTimedOut = () => {
+      res.setHeader('connection', 'close');
+      sendEdgeError(req, res, { status: 408, detail: bodyTimedOutDetail(clientBodyTimeoutMs) }, requestId);
+    };
 
     const pool = upstreams.pool(decision.policy, decision.origin, host, zone.name);
     const originRequest = {
       path: target.path,
       method: req.method as 'GET',
       headers: originRequestHeaders(req, scheme, requestId, target.authority!, cdnId),
-      body: originRequestBody(req, res, maxRequestBodyBytes),
+      body: originRequestBody(req, res, maxRequestBodyBytes, clientBodyTimeoutMs),
     };
     const send = (retried: boolean) => {
       relay = new OriginResponseRelay(res, {
@@ -168,6 +175,7 @@ export function createProxy({ zones, upstreams, logger, instruments, cdnId, maxR
         },
         failed: (error) => {
           if (error instanceof RequestBodyTooLarge) return tooLarge();
+          if (error instanceof RequestBodyTimedOut) return bodyTimedOut();
           if (!retried && sendAgainOnAnotherConnection(originRequest.method, originRequest.body !== null, error)) {
             metrics.retried();
             return send(true);

@@ -67,6 +67,9 @@ export async function startOrigin(options: OriginOptions): Promise<RunningOrigin
   };
   const server: Server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handler) : createHttpServer(handler);
   server.keepAliveTimeout = 10_000;
+  // Node would cut any upload still arriving after 300 s with 408; the demo's /upload shows the
+  // edge passing a slow one whole.
+  server.requestTimeout = 0;
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,11 +1,16 @@
-// A client that stops taking its answer (a slow-read attack, or a peer gone without a reset) is
-// cut off after the send timeout, and its origin request with it, over HTTP/1.1 and HTTP/2,
-// whether the origin is still sending or done; a slow client that keeps taking is served whole.
-// Without the timeout each such client held its connection, the buffered answer and, while the
-// origin was paused behind it, an origin connection from the zone's pool, for ever.
+// The edge's timeouts on slow clients, both ways.
+// The send timeout: a client that stops taking its answer (a slow-read attack, or a peer gone
+// without a reset) is cut off, and its origin request with it, over HTTP/1.1 and HTTP/2, whether
+// the origin is still sending or done; a slow client that keeps taking is served whole. Without
+// it each such client held its connection, the buffered answer and, while the origin was paused
+// behind it, an origin connection from the zone's pool, for ever.
+// The body timeout over HTTP/1.1 (HTTP/2's is in the HTTP/2 test): a body that stops coming gets
+// 408 and stops the origin request; one that comes steadily arrives whole however long it takes
+// (Node's requestTimeout cut any request at 300 s), and one the edge holds back for a slow origin
+// is not the client's idleness.
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
-import { createServer, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,21 +22,40 @@ import { tempDir } from '../helpers/tmp.js';
 import { until } from '../helpers/until.js';
 
 const SEND_TIMEOUT_MS = 1000;
+const BODY_TIMEOUT_MS = 1000;
 const BIG = 64 * 1024 * 1024; // more than loopback's socket buffers on both legs can hold
 const CHUNK = Buffer.alloc(64 * 1024, 0x61);
 
-describe('the client send timeout', () => {
-  const dir = tempDir('strictedge-send-timeout-');
+describe('client timeouts', () => {
+  const dir = tempDir('strictedge-client-timeouts-');
   let edge: TestEdge;
   const logLines: Record<string, unknown>[] = [];
   /** How each origin answer ended, by the request's path. */
   const originAnswers = new Map<string, 'finished' | 'cut'>();
+  /** How much of each upload the origin got, and whether whole, by the request's path. */
+  const uploads = new Map<string, { received: number; whole: boolean }>();
   const origin = createServer((req, res) => {
+    if (req.method === 'POST') return takeUpload(req, res);
     const size = Number(/^\/bytes\/(\d+)/.exec(req.url ?? '')?.[1] ?? 0);
     res.once('close', () => originAnswers.set(req.url!, res.writableFinished ? 'finished' : 'cut'));
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size });
     pump(res, size);
   });
+
+  /**
+   * /upload reads the body and answers with its length; /upload-later waits 2.5 body timeouts
+   * before it reads; /refuse answers 401 at once and reads nothing.
+   */
+  function takeUpload(req: IncomingMessage, res: ServerResponse): void {
+    const path = req.url!;
+    let received = 0;
+    req.on('close', () => uploads.set(path, { received, whole: req.complete }));
+    if (path.startsWith('/refuse')) return void res.writeHead(401, { 'content-length': 0 }).end();
+    const read = () => req.on('data', (chunk: Buffer) => (received += chunk.length));
+    if (path.startsWith('/upload-later')) setTimeout(read, BODY_TIMEOUT_MS * 2.5);
+    else read();
+    req.on('end', () => res.end(JSON.stringify({ received })));
+  }
 
   function pump(res: ServerResponse, size: number): void {
     let left = size;
@@ -48,7 +72,9 @@ describe('the client send timeout', () => {
 
   before(async () => {
     const edgeLogger = createLogger('info', { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) });
-    edge = await startTestEdge(join(dir, 'state'), { edgeLogger, clientSendTimeoutMs: SEND_TIMEOUT_MS });
+    // An origin timeout well over the 2.5 body timeouts /upload-later takes nothing (undici counts
+    // them against it: no answer, and no byte of the body taken).
+    edge = await startTestEdge(join(dir, 'state'), { edgeLogger, clientSendTimeoutMs: SEND_TIMEOUT_MS, clientBodyTimeoutMs: BODY_TIMEOUT_MS, responseTimeoutMs: BODY_TIMEOUT_MS * 6 });
     edge.app.admin.createAccount('site');
     await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
     const zone = edge.app.admin.addZone({ name: 'reads.test', account: 'site', mode: 'flexible' });
@@ -195,5 +221,68 @@ describe('the client send timeout', () => {
     const got = await stalled.drain();
     assert.ok(got < 10240, `the client got ${got} of 10240 bytes: its stream was reset`);
     session.close();
+  });
+
+  /** A raw HTTP/1.1 connection to the edge, what came back on it, and whether it closed. */
+  async function rawClient() {
+    const client: Socket = connect({ port: edge.httpPort, host: '127.0.0.1' });
+    let received = '';
+    let closed = false;
+    client.setEncoding('latin1').on('data', (chunk: string) => (received += chunk));
+    client.on('error', () => undefined);
+    client.on('close', () => (closed = true));
+    await once(client, 'connect');
+    return { client, received: () => received, closed: () => closed };
+  }
+
+  const count408 = async () => Number(/^strictedge_edge_requests_total\{zone="reads\.test",mode="flexible",code="408"\} (\d+)$/m.exec(await (await fetch(edge.metricsUrl)).text())?.[1] ?? 0);
+
+  it('answers 408 for an HTTP/1.1 body that stops coming, stops the origin request and closes the connection', async () => {
+    const before = await count408();
+    const { client, received, closed } = await rawClient();
+    client.write('POST /upload?stops HTTP/1.1\r\nHost: reads.test\r\nContent-Length: 1000\r\n\r\n' + 'x'.repeat(100));
+    await until(closed, 'the edge to close the connection', 10_000);
+    assert.match(received(), /^HTTP\/1\.1 408 Request Timeout\r\n/);
+    assert.match(received(), /\r\nconnection: close\r\n/i);
+    assert.match(received(), /stopped coming for 1 s/);
+    await until(() => uploads.has('/upload?stops'), 'the origin request to end');
+    assert.deepEqual(uploads.get('/upload?stops'), { received: 100, whole: false });
+    assert.equal(await count408(), before + 1);
+  });
+
+  it('takes an HTTP/1.1 body that comes steadily, however long it takes in all', async () => {
+    assert.equal(edge.edge.http.requestTimeout, 0, "Node's bound on a whole request is off");
+    assert.equal(edge.edge.https.requestTimeout, 0);
+    const { client, received } = await rawClient();
+    const size = 40;
+    client.write(`POST /upload?steady HTTP/1.1\r\nHost: reads.test\r\nContent-Length: ${size}\r\n\r\n`);
+    // 4 bytes every 0.3 body timeouts: the whole body takes 3 body timeouts.
+    for (let sent = 0; sent < size; sent += 4) {
+      await sleep(BODY_TIMEOUT_MS * 0.3);
+      client.write('abcd');
+    }
+    await until(() => received().endsWith('{"received":40}'), 'the origin to answer', 10_000);
+    assert.match(received(), /^HTTP\/1\.1 200 OK\r\n/);
+    client.destroy();
+  });
+
+  it('does not count the time it holds a body back for an origin that is slow to take it', async () => {
+    const size = 32 * 1024 * 1024; // more than loopback's socket buffers on both legs can hold
+    const { client, received } = await rawClient();
+    client.write(`POST /upload-later HTTP/1.1\r\nHost: reads.test\r\nContent-Length: ${size}\r\n\r\n`);
+    client.write(Buffer.alloc(size, 0x61));
+    await until(() => received().includes(`{"received":${size}}`), 'the origin to answer', 20_000);
+    assert.match(received(), /^HTTP\/1\.1 200 OK\r\n/);
+    assert.deepEqual(uploads.get('/upload-later'), { received: size, whole: true });
+    client.destroy();
+  });
+
+  it('closes the connection of a client whose body stops coming after the origin answered it', async () => {
+    const { client, received, closed } = await rawClient();
+    client.write('POST /refuse HTTP/1.1\r\nHost: reads.test\r\nContent-Length: 1000\r\n\r\n' + 'x'.repeat(100));
+    await until(() => received().startsWith('HTTP/1.1 401 '), 'the origin answer');
+    assert.equal(closed(), false, 'the rest of the body may still come');
+    await until(closed, 'the edge to close the connection', 10_000);
+    assert.doesNotMatch(received(), /408/);
   });
 });
