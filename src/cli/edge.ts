@@ -20,7 +20,7 @@ import type { Zone } from '../store/zones.js';
 import { lockStateFolder } from '../store/state-lock.js';
 import { logLevelFlag, parseFlags, portFlag, requestBodyLimitFlag, secondsFlag, stateOption, ticketKeyRotationFlag, UsageError } from './args.js';
 import { DEFAULT_MAX_REQUEST_BODY_MIB, MIB } from '../edge/body-limit.js';
-import { openAccessLogFile } from './access-log.js';
+import { openAccessLogFile, reopenOnSignal } from './access-log.js';
 import { originRoots } from './edge-roots.js';
 import { readPublicRoots } from './public-roots.js';
 import { isLoopbackHost, listenOn } from './listen.js';
@@ -215,4 +215,5 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
     });
   };
   for (const signal of STOP_SIGNALS) process.once(signal, stop);
+  reopenOnSignal(() => accessLog?.log.reopen());
 }

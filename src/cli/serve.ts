@@ -15,14 +15,14 @@ import { logLevelFlag, parseFlags, portFlag, requestBodyLimitFlag, secondsFlag, 
 import { MIB } from '../edge/body-limit.js';
 import { isLoopbackHost, listenOn } from './listen.js';
 import { readPublicRoots } from './public-roots.js';
-import { openAccessLogFile } from './access-log.js';
+import { openAccessLogFile, reopenOnSignal } from './access-log.js';
 import type { AccessLog } from '../edge/access-log.js';
 import { closeGracefully, exitAfterStop, STOP_SIGNALS } from '../graceful-close.js';
 import { demoUsage, ensureDemo, DEMO_ACCOUNT } from './demo.js';
 import { demoTable, startDemoOrigins } from '../origin/demo.js';
 import { openEdgeCa } from '../edge/edge-ca.js';
 import type { Edge, EdgeOptions } from '../edge/edge.js';
-import { isEdgeWorker, receiveCertEvents, receiveTicketKeys, startEdgeWorkers, WORKER_MESSAGES } from '../edge/workers.js';
+import { isEdgeWorker, receiveCertEvents, receiveReopenAccessLog, receiveTicketKeys, startEdgeWorkers, WORKER_MESSAGES } from '../edge/workers.js';
 import type { Logger } from '../log.js';
 import { ensureStateFolders, statePaths } from '../store/state-folder.js';
 import { lockStateFolder } from '../store/state-lock.js';
@@ -179,11 +179,14 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
       });
   };
   for (const signal of STOP_SIGNALS) process.once(signal, stop);
+  reopenOnSignal(() => edgeSide.reopenAccessLog());
 }
 
 interface EdgeSide {
   readonly ports: { readonly http: number; readonly https: number };
   readonly metricsServer: ReturnType<typeof createMetricsServer>;
+  /** Reopens the access log, in this process or in every worker (SIGUSR2). */
+  reopenAccessLog(): void;
   close(graceMs: number): Promise<void>;
 }
 
@@ -196,6 +199,7 @@ async function startEmbeddedEdge(app: Awaited<ReturnType<typeof openCa>>, option
   return {
     ports: { http: await listenOn(edge.http, ports.http, host), https: await listenOn(edge.https, ports.https, host) },
     metricsServer: createMetricsServer(edgeMetrics.registry, () => edge.refreshGauges()),
+    reopenAccessLog: () => accessLog?.reopen(),
     close: (graceMs) => edge.close(graceMs).finally(() => accessLog?.close()),
   };
 }
@@ -205,7 +209,7 @@ async function startWorkers(count: number, app: Awaited<ReturnType<typeof openCa
   await openEdgeCa(app.paths, clock); // made once here, so that workers only read it
   const workers = startEdgeWorkers(count, logger, ticketKeyRotationMs);
   app.onCertEvent((event) => workers.forward(event));
-  return { ports: await workers.listening, metricsServer: createMetricsServer(workers.metrics), close: (graceMs) => workers.stop(graceMs) };
+  return { ports: await workers.listening, metricsServer: createMetricsServer(workers.metrics), reopenAccessLog: () => workers.reopenAccessLogs(), close: (graceMs) => workers.stop(graceMs) };
 }
 
 /** One edge worker: the same edge as the embedded one, on the shared ports, events from the primary. */
@@ -225,6 +229,9 @@ async function serveEdgeWorker(dir: string, options: EdgeOptions, ports: Ports, 
   const http = await listenOn(edge.http, ports.http, host);
   const https = await listenOn(edge.https, ports.https, host);
   receiveTicketKeys((keys) => edge!.setTicketKeys(keys));
+  // From the primary, or the signal itself when it reached the whole group.
+  receiveReopenAccessLog(() => accessLog?.reopen());
+  reopenOnSignal(() => accessLog?.reopen());
   process.send!({ type: WORKER_MESSAGES.listening, http, https });
   let stopping = false;
   let hungUp = false;

@@ -83,8 +83,20 @@ export function accessLogLine(entry: AccessEntry): string {
 
 export interface AccessLog {
   write(entry: AccessEntry): void;
+  /**
+   * Opens the path anew (SIGUSR2, after logrotate moved the file away): later lines go to the new
+   * file, what was written behind goes on to the old one. A path that cannot be opened keeps the
+   * old file, and says why.
+   */
+  reopen(): void;
   /** Writes what is buffered (giving up after CLOSE_WAIT_MS) and closes the file. */
   close(): Promise<void>;
+}
+
+/** What the access log tells its operator: a spell of failed writes, a reopen that failed. */
+export interface AccessLogEvents {
+  writeFailed(code: string): void;
+  reopenFailed(code: string): void;
 }
 
 /** Lines kept while the file cannot be written (a full disk), before new ones are dropped. */
@@ -92,47 +104,71 @@ export const UNWRITTEN_MAX_BYTES = 4 * 1024 * 1024;
 /** How long closing waits for buffered lines to be written. */
 const CLOSE_WAIT_MS = 2000;
 
+const openForAppending = (path: string) => openSync(path, 'a', 0o640);
+
 /**
  * Opens (creates, 0640, or appends to) the access log. The file is opened here, at once, so that
  * a path that cannot be written is refused before the edge starts; appending, so that logrotate's
  * copytruncate and several edge workers writing the same file both keep whole lines (each write
  * is whole lines, and appends do not overwrite one another).
  */
-export function openAccessLog(path: string, onWriteError: (code: string) => void = () => undefined): AccessLog {
-  const fd = openSync(path, 'a', 0o640);
-  // Lines are gathered into writes of 8 KiB or a second's worth, whichever comes first: one
-  // write per line cost the edge 1.13x its CPU per request under load (loadtest --b-arg).
-  const destination = pino.destination({ fd, sync: false, minLength: 8192, periodicFlush: 1000, maxLength: UNWRITTEN_MAX_BYTES });
-  let broken = false;
+export function openAccessLog(path: string, events: Partial<AccessLogEvents> = {}): AccessLog {
   let failing = false;
   let closing = false;
   // A write error must never reach the requests. sonic-boom keeps what it could not write (up to
   // UNWRITTEN_MAX_BYTES) and tries again with the next lines, so a disk that fills up and is
   // cleared loses only what overflowed; a descriptor that is gone takes no more. The operator
   // hears of it once per spell of failures, not once per request.
-  destination.on('error', (error: NodeJS.ErrnoException) => {
-    if (SINK_GONE.has(error.code ?? '')) broken = true; // as for the process log
-    if (!failing && !closing) onWriteError(error.code ?? String(error));
-    failing = true;
-  });
-  destination.on('write', () => (failing = false));
+  const sink = (fd: number) => {
+    // Lines are gathered into writes of 8 KiB or a second's worth, whichever comes first: one
+    // write per line cost the edge 1.13x its CPU per request under load (loadtest --b-arg).
+    const destination = pino.destination({ fd, sync: false, minLength: 8192, periodicFlush: 1000, maxLength: UNWRITTEN_MAX_BYTES });
+    const state = { destination, broken: false };
+    destination.on('error', (error: NodeJS.ErrnoException) => {
+      if (SINK_GONE.has(error.code ?? '')) state.broken = true; // as for the process log
+      if (!failing && !closing) events.writeFailed?.(error.code ?? String(error));
+      failing = true;
+    });
+    destination.on('write', () => (failing = false));
+    return state;
+  };
+  let current = sink(openForAppending(path));
   return {
     write(entry) {
-      if (!broken) destination.write(accessLogLine(entry));
+      if (!current.broken) current.destination.write(accessLogLine(entry));
     },
-    // Not sonic-boom's flushSync, which retries a full disk's ENOSPC for ever: shutdown would hang.
+    reopen() {
+      if (closing) return;
+      let fd: number;
+      try {
+        fd = openForAppending(path);
+      } catch (error) {
+        return events.reopenFailed?.((error as NodeJS.ErrnoException).code ?? String(error));
+      }
+      const old = current;
+      current = sink(fd);
+      void retire(old); // its lines written, then its descriptor closed
+    },
     close() {
       closing = true; // a write cut short by the close below is no news
-      return new Promise((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          destination.destroy(); // what could not be written is lost with the log, not the shutdown
-          resolve();
-        };
-        const timer = setTimeout(done, CLOSE_WAIT_MS);
-        if (broken) return done();
-        destination.flush(done);
-      });
+      return retire(current);
     },
   };
+}
+
+/**
+ * Writes what a sink holds, giving up after CLOSE_WAIT_MS, and closes its descriptor. Not
+ * sonic-boom's flushSync, which retries a full disk's ENOSPC for ever: shutdown would hang.
+ */
+function retire({ destination, broken }: { destination: ReturnType<typeof pino.destination>; broken: boolean }): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      destination.destroy(); // what could not be written is lost with the log, not the shutdown
+      resolve();
+    };
+    const timer = setTimeout(done, CLOSE_WAIT_MS);
+    if (broken) return done();
+    destination.flush(done);
+  });
 }

@@ -12,7 +12,7 @@ import type { MetricsSource } from '../metrics/server.js';
 import { withServerNodeFlags } from '../node-flags.js';
 import { rotateTicketKeys } from './ticket-keys.js';
 
-export const WORKER_MESSAGES = { certEvent: 'strictedge:cert-event', listening: 'strictedge:listening', ticketKeys: 'strictedge:ticket-keys' } as const;
+export const WORKER_MESSAGES = { certEvent: 'strictedge:cert-event', listening: 'strictedge:listening', ticketKeys: 'strictedge:ticket-keys', reopenAccessLog: 'strictedge:reopen-access-log' } as const;
 
 export interface ListeningPorts {
   readonly http: number;
@@ -23,6 +23,8 @@ export interface EdgeWorkers {
   /** Resolves once every worker listens, with the ports they share. */
   readonly listening: Promise<ListeningPorts>;
   forward(event: AppliedEvent): void;
+  /** Tells every worker to reopen its access log (the primary writes none). */
+  reopenAccessLogs(): void;
   readonly metrics: MetricsSource;
   /** SIGTERMs every worker, which drains for up to graceMs; one still running 5 s later is killed. */
   stop(graceMs: number): Promise<void>;
@@ -81,6 +83,9 @@ export function startEdgeWorkers(count: number, logger: Logger, ticketKeyRotatio
     forward(event) {
       for (const worker of workers) if (worker.isConnected()) worker.send({ type: WORKER_MESSAGES.certEvent, event });
     },
+    reopenAccessLogs() {
+      for (const worker of workers) if (worker.isConnected()) worker.send({ type: WORKER_MESSAGES.reopenAccessLog });
+    },
     metrics: { metrics: () => aggregator.clusterMetrics(), contentType: aggregator.contentType },
     async stop(graceMs) {
       stopping = true;
@@ -124,6 +129,11 @@ export function receiveTicketKeys(apply: (keys: Buffer) => void): void {
   process.on('message', (message: { type?: string; keys?: string }) => {
     if (message?.type === WORKER_MESSAGES.ticketKeys && typeof message.keys === 'string') apply(Buffer.from(message.keys, 'base64'));
   });
+}
+
+/** In a worker: reopens the access log when the primary says to. */
+export function receiveReopenAccessLog(reopen: () => void): void {
+  process.on('message', (message: { type?: string }) => message?.type === WORKER_MESSAGES.reopenAccessLog && reopen());
 }
 
 export function isEdgeWorker(): boolean {

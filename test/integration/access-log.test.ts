@@ -3,18 +3,21 @@
 // without its query, HTTP/2 clients' addresses, lines flushed at shutdown, the file 0640; two
 // edge workers appending to one file without tearing a line; a log that cannot be written (a
 // full disk) said once while the edge goes on; a path that cannot be appended to refused in one
-// line before anything starts.
+// line before anything starts; the file reopened on SIGUSR2 once logrotate has moved it, by every
+// worker, and kept when the path cannot be opened.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, statSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect as http2Connect } from 'node:http2';
 import { request as httpsRequest } from 'node:https';
 import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { after, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
 import { cli, startServe, type Served } from '../helpers/serve.js';
 import { tempDir } from '../helpers/tmp.js';
+import { until } from '../helpers/until.js';
 
 const PORTS = ['--api-port', '0', '--http-port', '0', '--https-port', '0', '--metrics-port', '0', '--log-level', 'warn'];
 
@@ -42,6 +45,24 @@ function get(ready: Record<string, string>, scheme: 'http' | 'https', host: stri
     req.on('error', reject);
     req.end();
   });
+}
+
+/** The files a process holds open, by path. */
+function openFiles(pid: number): string[] {
+  const fds = `/proc/${pid}/fd`;
+  return readdirSync(fds).flatMap((fd) => {
+    try {
+      return [readlinkSync(join(fds, fd))];
+    } catch {
+      return []; // closed meanwhile
+    }
+  });
+}
+
+/** The processes that write the access log: `serve` itself, or its edge workers. */
+function writers(pid: number, workers: boolean): number[] {
+  if (!workers) return [pid];
+  return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).trim().split('\n').map(Number);
 }
 
 describe('serve --access-log', () => {
@@ -176,5 +197,45 @@ describe('serve --access-log', () => {
     assert.equal(edge.status, 2);
     assert.match(edge.stderr, /^strictedge: --access-log: cannot append to .* \(EISDIR\)\n$/);
     assert.equal(existsSync(state), false);
+  });
+
+  for (const workers of [false, true]) {
+    it(`reopens the file on SIGUSR2 once logrotate moved it away${workers ? ', in every edge worker' : ''}`, { timeout: 60_000 }, async () => {
+      const logPath = join(dir, `rotated-${workers}.log`);
+      served = await startServe(['--demo', '--state', join(dir, `state-rotated-${workers}`), ...PORTS, '--access-log', logPath, ...(workers ? ['--workers', '2'] : [])]);
+      const ready = served.ready;
+      const pids = writers(served.process.pid!, workers);
+      assert.equal(pids.length, workers ? 2 : 1);
+      const before = await Promise.all(Array.from({ length: 20 }, (_, i) => get(ready, 'http', 'flexible.test', `/before/${i}`)));
+      renameSync(logPath, `${logPath}.1`);
+      process.kill(served.process.pid!, 'SIGUSR2'); // as logrotate's postrotate does: the main process alone
+      await until(() => pids.every((pid) => openFiles(pid).includes(logPath)), 'every writer to open the new file');
+      // The old file's lines were written and its descriptor closed.
+      await until(() => pids.every((pid) => !openFiles(pid).includes(`${logPath}.1`)), 'every writer to close the old file');
+      const afterwards = await Promise.all(Array.from({ length: 20 }, (_, i) => get(ready, 'http', 'flexible.test', `/after/${i}`)));
+      const { process: child, stderr } = served;
+      await served.stop();
+      served = undefined;
+      assert.equal(child.exitCode, 0, stderr());
+      assert.deepEqual(new Set(readLines(`${logPath}.1`).map((line) => line.request_id)), new Set(before.map((answer) => answer.requestId)));
+      assert.deepEqual(new Set(readLines(logPath).map((line) => line.request_id)), new Set(afterwards.map((answer) => answer.requestId)));
+      assert.equal(statSync(logPath).mode & 0o777, 0o640);
+    });
+  }
+
+  it('keeps writing to the file it has when the path cannot be opened anew, and says why', { timeout: 60_000 }, async () => {
+    mkdirSync(join(dir, 'logs'));
+    const logPath = join(dir, 'logs', 'access.log');
+    served = await startServe(['--demo', '--state', join(dir, 'state-unreopenable'), ...PORTS, '--access-log', logPath]);
+    renameSync(join(dir, 'logs'), join(dir, 'logs-moved')); // the path's folder is gone
+    process.kill(served.process.pid!, 'SIGUSR2');
+    await until(() => served!.stderr().includes('the access log cannot be reopened'), 'the warning');
+    const answer = await get(served.ready, 'http', 'flexible.test', '/kept');
+    const { stderr } = served;
+    await served.stop();
+    served = undefined;
+    const warning = JSON.parse(stderr().split('\n').find((line) => line.includes('cannot be reopened'))!) as Line;
+    assert.deepEqual([warning.path, warning.code], [logPath, 'ENOENT']);
+    assert.deepEqual(readLines(join(dir, 'logs-moved', 'access.log')).map((line) => line.request_id), [answer.requestId]);
   });
 });
