@@ -22,12 +22,6 @@ export interface ClientHttp2 {
 
 export interface ClientHttp2Options {
   /**
-   * How long a request body may go without a frame, as HTTP/1 bodies may go without a byte
-   * (request-body.ts): else a client could hold a stream and its origin request open for ever by
-   * never finishing a body (nginx's client_body_timeout is 60 s).
-   */
-  readonly bodyTimeoutMs: number;
-  /**
    * Takes the extended CONNECT streams that open a WebSocket (RFC 8441); without it the edge
    * does not offer them, and browsers open their WebSockets on HTTP/1.1 connections.
    */
@@ -46,10 +40,6 @@ export function serveHttp2(https: HttpsServer, handle: (req: IncomingMessage, re
       // A stream the client resets (RST_STREAM) is only 'aborted': Node keeps it open until its
       // answer is ended, so the response would never 'close' and the origin would go on sending.
       req.once('aborted', () => res.destroy());
-      if (!req.stream.endAfterHeaders) {
-        req.setTimeout(options.bodyTimeoutMs, () => res.destroy());
-        req.once('end', () => req.setTimeout(0));
-      }
       handle(req as unknown as IncomingMessage, res as unknown as ServerResponse);
     },
   );

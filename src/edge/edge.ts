@@ -43,9 +43,8 @@ export interface EdgeOptions {
   /** Resume TLS sessions to strict origins (re-checked against the index on every resumption). */
   readonly originSessionResumption?: boolean;
   /**
-   * How long a request body may stop coming (default 60 s, nginx's client_body_timeout): over
-   * HTTP/1.1 the client then gets 408 and its connection is closed (request-body.ts), over HTTP/2
-   * its stream is reset (client-http2.ts).
+   * How long a request body may stop coming (default 60 s, nginx's client_body_timeout) before
+   * the client gets 408 and the origin request stops (body-timeout.ts).
    */
   readonly clientBodyTimeoutMs?: number;
   /**
@@ -198,7 +197,7 @@ export function createEdge(deps: EdgeDeps): Edge {
     (req, res) => proxy(req, res, 'https'),
   );
   https.keepAliveTimeout = 65_000;
-  const http2 = clientHttp2 ? serveHttp2(https, (req, res) => proxy(req, res, 'https'), { bodyTimeoutMs: clientBodyTimeoutMs, websocket: createHttp2UpgradeHandler(upgradeDeps) }) : undefined;
+  const http2 = clientHttp2 ? serveHttp2(https, (req, res) => proxy(req, res, 'https'), { websocket: createHttp2UpgradeHandler(upgradeDeps) }) : undefined;
   https.on('upgrade', takeUpgrade('https'));
   // With a listener, Node leaves `Expect: 100-continue` to the edge instead of answering 100 at once.
   http.on('checkContinue', (req, res) => proxy(req, res, 'http', true));

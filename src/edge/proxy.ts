@@ -11,7 +11,8 @@ import { CDN_LOOP_HEADER, listsCdnId } from './cdn-loop.js';
 import { LOOP_DETECTED, NO_ZONE, OTHER_ZONE, TRACE_REFUSED, sendEdgeError, type EdgeFailure } from './error-pages.js';
 import { createCutShortReporter, createFailureReporter } from './failure-report.js';
 import { clientAddress, clientResponseHeaders, originRequestHeaders, requestIdFor, REQUEST_ID_HEADER } from './headers.js';
-import { bodyTimedOutDetail, originRequestBody, RequestBodyTimedOut } from './request-body.js';
+import { hasBody, originRequestBody } from './request-body.js';
+import { bodyTimedOutDetail, RequestBodyTimedOut, watchRequestBody } from './body-timeout.js';
 import { requestTarget } from './request-target.js';
 import { decideRoute, type Scheme } from './route.js';
 import { OriginResponseRelay } from './relay.js';
@@ -33,7 +34,7 @@ export interface ProxyDeps {
   readonly accessLog?: AccessLog;
   /** How long a client may take none of its answer before it is cut off (send-watch.ts); 0 for ever. */
   readonly clientSendTimeoutMs: number;
-  /** How long an HTTP/1 request body may stop coming before the client gets 408 (request-body.ts); 0 for ever. */
+  /** How long a request body may stop coming before the client gets 408 (body-timeout.ts); 0 for ever. */
   readonly clientBodyTimeoutMs: number;
 }
 
@@ -50,6 +51,15 @@ function recordAccess(accessLog: AccessLog, req: IncomingMessage, res: ServerRes
   // Read now: an HTTP/2 stream's socket may be gone by the time it closes.
   const clientIp = clientAddress(req.socket.remoteAddress);
   res.once('close', () => accessLog.write(accessEntry({ req, scheme, startedAt, answeredAt: performance.now(), requestId, clientIp, ...routed(), status: answeredCode(res) })));
+}
+
+/**
+ * 408, the client's doing, like a 413: counted under the zone, not logged. What is left of an
+ * HTTP/1 body will not come, so its connection cannot go on.
+ */
+function answerBodyTimedOut(req: IncomingMessage, res: ServerResponse, error: RequestBodyTimedOut, requestId: string): void {
+  if (req.httpVersionMajor === 1) res.setHeader('connection', 'close');
+  sendEdgeError(req, res, { status: 408, detail: bodyTimedOutDetail(error.timeoutMs) }, requestId);
 }
 
 export function createProxy({ zones, upstreams, logger, instruments, cdnId, maxRequestBodyBytes, accessLog, clientSendTimeoutMs, clientBodyTimeoutMs }: ProxyDeps) {
@@ -103,6 +113,15 @@ export function createProxy({ zones, upstreams, logger, instruments, cdnId, maxR
     let loggedZone: EdgeZone | undefined;
     let loggedVerdict: Verdict | undefined;
     if (accessLog) recordAccess(accessLog, req, res, scheme, startedAt, requestId, () => ({ host: loggedHost, zone: loggedZone, verdict: loggedVerdict }));
+    let relay: OriginResponseRelay | undefined;
+    if (clientBodyTimeoutMs > 0 && hasBody(req)) {
+      watchRequestBody(req, res, clientBodyTimeoutMs, () => {
+        const timedOut = new RequestBodyTimedOut(clientBodyTimeoutMs);
+        // The origin request fails with it, and `failed` below answers 408.
+        if (relay) relay.abort(timedOut);
+        else answerBodyTimedOut(req, res, timedOut, requestId);
+      });
+    }
     const target = requestTarget(req.url ?? '/', req.rawHeaders);
     if (!target.ok) {
       countAsUnknown(res, startedAt);
@@ -142,7 +161,6 @@ export function createProxy({ zones, upstreams, logger, instruments, cdnId, maxR
       return;
     }
     metrics.inflight++;
-    let relay: OriginResponseRelay | undefined;
     // One listener for both jobs: the request's metrics, and stopping the origin if the client left early.
     res.once('close', () => {
       metrics.inflight--;
@@ -154,18 +172,13 @@ export function createProxy({ zones, upstreams, logger, instruments, cdnId, maxR
     // The client's doing, not the origin's: counted under the zone's 413s, not logged.
     const tooLarge = () => sendEdgeError(req, res, { status: 413, detail: bodyTooLargeDetail(maxRequestBodyBytes) }, requestId);
     if (declaredBodyTooLarge(req.headers['content-length'], maxRequestBodyBytes)) return tooLarge();
-    // Also the client's doing. What is left of its body will not come: the connection cannot go on.
-    const bodyTimedOut = () => {
-      res.setHeader('connection', 'close');
-      sendEdgeError(req, res, { status: 408, detail: bodyTimedOutDetail(clientBodyTimeoutMs) }, requestId);
-    };
 
     const pool = upstreams.pool(decision.policy, decision.origin, host, zone.name);
     const originRequest = {
       path: target.path,
       method: req.method as 'GET',
       headers: originRequestHeaders(req, scheme, requestId, target.authority!, cdnId),
-      body: originRequestBody(req, res, maxRequestBodyBytes, clientBodyTimeoutMs),
+      body: originRequestBody(req, res, maxRequestBodyBytes),
     };
     const send = (retried: boolean) => {
       relay = new OriginResponseRelay(res, {
@@ -175,7 +188,7 @@ export function createProxy({ zones, upstreams, logger, instruments, cdnId, maxR
         },
         failed: (error) => {
           if (error instanceof RequestBodyTooLarge) return tooLarge();
-          if (error instanceof RequestBodyTimedOut) return bodyTimedOut();
+          if (error instanceof RequestBodyTimedOut) return answerBodyTimedOut(req, res, error, requestId);
           if (!retried && sendAgainOnAnotherConnection(originRequest.method, originRequest.body !== null, error)) {
             metrics.retried();
             return send(true);

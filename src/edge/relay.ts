@@ -29,6 +29,7 @@ const CLIENT_STALLED = Object.assign(new Error('the client took none of its answ
 export class OriginResponseRelay implements Dispatcher.DispatchHandler {
   #controller: Controller | undefined;
   #clientGone = false;
+  #abortedWith: Error | undefined;
   /** Made the first time the client falls behind: most answers never wait on their client. */
   #watch: SendWatch | undefined;
 
@@ -50,6 +51,12 @@ export class OriginResponseRelay implements Dispatcher.DispatchHandler {
     this.#controller?.abort(CLIENT_GONE);
   }
 
+  /** Stops the origin request with `error`, which `failed` gets if the client has no status line yet. */
+  abort(error: Error): void {
+    this.#abortedWith = error;
+    this.#controller?.abort(error);
+  }
+
   #stalled(): void {
     if (this.#clientGone || this.res.destroyed) return;
     this.#clientGone = true;
@@ -61,6 +68,7 @@ export class OriginResponseRelay implements Dispatcher.DispatchHandler {
   onRequestStart(controller: Controller): void {
     this.#controller = controller;
     if (this.#clientGone) controller.abort(CLIENT_GONE);
+    else if (this.#abortedWith) controller.abort(this.#abortedWith);
   }
 
   onResponseStart(_controller: Controller, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {

@@ -1,58 +1,15 @@
-// The client's request body on its way to the origin, what happens to the part of it undici
-// leaves unread when the origin answers first (an upload it refuses or answers at the head), and
-// how long an HTTP/1 body may stop coming (HTTP/2's is client-http2.ts's).
+// The client's request body on its way to the origin, and what happens to the part of it undici
+// leaves unread when the origin answers first (an upload it refuses or answers at the head).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import { constants as http2Constants, type Http2ServerRequest } from 'node:http2';
 import { PassThrough, type Readable } from 'node:stream';
 import { limitedBody } from './body-limit.js';
 
-function hasBody(req: IncomingMessage): boolean {
+export function hasBody(req: IncomingMessage): boolean {
   // An HTTP/2 request has a body unless its headers ended the stream; it needs no Content-Length.
   if (req.httpVersionMajor === 2) return !(req as unknown as Http2ServerRequest).stream.endAfterHeaders;
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-}
-
-/** A request body that stopped coming for the body timeout (nginx's client_body_timeout): 408. */
-export class RequestBodyTimedOut extends Error {
-  readonly code = 'STRICTEDGE_BODY_TIMEOUT';
-  constructor(readonly timeoutMs: number) {
-    super(`no byte of the request body for ${timeoutMs} ms`);
-  }
-}
-
-/** What a 408 says. */
-export function bodyTimedOutDetail(timeoutMs: number): string {
-  return `The request body stopped coming for ${timeoutMs / 1000} s; the edge gave up on it.`;
-}
-
-/**
- * Gives up on an HTTP/1 body once the client has sent nothing for timeoutMs while the edge was
- * reading it: before the answer began, the body fails with RequestBodyTimedOut (the origin
- * request stops, the client gets 408); once the answer is out, the connection is closed (the
- * rest of the body was being dropped). Idle time while the edge holds the body back, because the
- * origin is slow to take it or has not been reached yet, or while the answer is still going out,
- * is not the client's and does not count. Node's own requestTimeout, which bounds the whole
- * request however steadily it comes, is off at the edge: a 100 MiB upload at 2 Mbit/s takes 7
- * minutes, and nginx has no such bound either.
- */
-function watchHttp1Body(req: IncomingMessage, res: ServerResponse, body: Readable, timeoutMs: number): void {
-  const socket = req.socket as Socket;
-  let seen = socket.bytesRead;
-  const timer = setTimeout(() => {
-    if (socket.destroyed || req.complete) return;
-    const read = socket.bytesRead;
-    if (read !== seen || req.isPaused() || (res.headersSent && !res.writableFinished)) {
-      seen = read;
-      timer.refresh();
-      return;
-    }
-    if (res.headersSent) socket.destroy();
-    else body.destroy(new RequestBodyTimedOut(timeoutMs));
-  }, timeoutMs);
-  timer.unref();
-  req.once('end', () => clearTimeout(timer));
 }
 
 /**
@@ -64,10 +21,9 @@ function watchHttp1Body(req: IncomingMessage, res: ServerResponse, body: Readabl
  * is, unless it must be counted against the limit (it declared no length; a declared one was
  * checked, and nghttp2 holds the stream to it). Either way, what is still coming once the
  * client's answer is out is dropped. With limitBytes (0: none) the body fails with
- * RequestBodyTooLarge at its first byte over, which stops the origin request; with bodyTimeoutMs
- * (0: none) an HTTP/1 body that stops coming fails with RequestBodyTimedOut (watchHttp1Body).
+ * RequestBodyTooLarge at its first byte over, which stops the origin request.
  */
-export function originRequestBody(req: IncomingMessage, res: ServerResponse, limitBytes: number, bodyTimeoutMs: number): Readable | null {
+export function originRequestBody(req: IncomingMessage, res: ServerResponse, limitBytes: number): Readable | null {
   if (!hasBody(req)) return null;
   if (req.httpVersionMajor === 2) {
     const stream = (req as unknown as Http2ServerRequest).stream;
@@ -81,7 +37,6 @@ export function originRequestBody(req: IncomingMessage, res: ServerResponse, lim
     return req.pipe(limitedBody(limitBytes)); // pipe unpipes on its error: the rest waits, unread
   }
   const body = req.pipe(limitBytes === 0 ? new PassThrough() : limitedBody(limitBytes));
-  if (bodyTimeoutMs > 0) watchHttp1Body(req, res, body, bodyTimeoutMs);
   // The rest is read and dropped, as Node and nginx do, so that the connection stays usable
   // (the body timeout bounds a body that stops coming).
   res.once('finish', () => {

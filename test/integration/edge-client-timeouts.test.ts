@@ -4,10 +4,10 @@
 // the origin is still sending or done; a slow client that keeps taking is served whole. Without
 // it each such client held its connection, the buffered answer and, while the origin was paused
 // behind it, an origin connection from the zone's pool, for ever.
-// The body timeout over HTTP/1.1 (HTTP/2's is in the HTTP/2 test): a body that stops coming gets
-// 408 and stops the origin request; one that comes steadily arrives whole however long it takes
-// (Node's requestTimeout cut any request at 300 s), and one the edge holds back for a slow origin
-// is not the client's idleness.
+// The body timeout: a body that stops coming gets 408 and stops the origin request (HTTP/1.1
+// here, HTTP/2 in the HTTP/2 test); one that comes steadily arrives whole however long it takes
+// (Node's requestTimeout cut any HTTP/1.1 request at 300 s), and one the edge holds back for a
+// slow origin is not the client's idleness, over HTTP/1.1 and HTTP/2 (where it reset the stream).
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -284,5 +284,29 @@ describe('client timeouts', () => {
     assert.equal(closed(), false, 'the rest of the body may still come');
     await until(closed, 'the edge to close the connection', 10_000);
     assert.doesNotMatch(received(), /408/);
+  });
+
+  it('does not count it against an HTTP/2 body either', async () => {
+    const size = 32 * 1024 * 1024;
+    const session = await h2Session();
+    const stream = session.request({ ':method': 'POST', ':path': '/upload-later?h2', ':authority': 'reads.test', 'content-length': String(size) });
+    stream.on('error', () => undefined);
+    stream.end(Buffer.alloc(size, 0x61));
+    let status = 0;
+    let body = '';
+    stream.on('response', (head) => (status = Number(head[':status'])));
+    stream.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+    await once(stream, 'close');
+    assert.equal(stream.rstCode, 0, 'the stream was not reset');
+    assert.equal(status, 200);
+    assert.equal(body, JSON.stringify({ received: size }));
+    session.close();
+  });
+
+  it('closes the connection that waits for the rest of a body the edge answered itself (421)', async () => {
+    const { client, received, closed } = await rawClient();
+    client.write('POST /x HTTP/1.1\r\nHost: nowhere.test\r\nContent-Length: 1000\r\n\r\n' + 'x'.repeat(100));
+    await until(() => received().startsWith('HTTP/1.1 421 '), 'the edge answer');
+    await until(closed, 'the edge to close the connection', 10_000);
   });
 });

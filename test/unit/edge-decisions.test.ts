@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { Readable } from 'node:stream';
 import { bodyTooLargeDetail, declaredBodyTooLarge, limitedBody, MIB, RequestBodyTooLarge } from '../../src/edge/body-limit.js';
 import { requestBodyLimitFlag } from '../../src/cli/args.js';
+import { bodyIdleAction } from '../../src/edge/body-timeout.js';
 import { cdnLoopId, listsCdnId } from '../../src/edge/cdn-loop.js';
 import { classifyOriginError, cutShortReason, sendAgainOnAnotherConnection, socketCloseReason } from '../../src/edge/classify.js';
 import { clientAddress, clientResponseHeaders } from '../../src/edge/headers.js';
@@ -325,5 +326,21 @@ describe('sendAgainOnAnotherConnection', () => {
     for (const phase of ['tcp', 'tcp_timeout', 'tls', 'tls_timeout']) assert.equal(sendAgainOnAnotherConnection('GET', false, lost('ECONNRESET', phase)), false, phase);
     for (const code of ['UND_ERR_HEADERS_TIMEOUT', 'HPE_INVALID_CONSTANT', 'STRICTEDGE_CLIENT_GONE']) assert.equal(sendAgainOnAnotherConnection('GET', false, lost(code)), false, code);
     assert.equal(sendAgainOnAnotherConnection('GET', false, new OriginVerifyError('revoked')), false);
+  });
+});
+
+describe('bodyIdleAction', () => {
+  const idle = (answerSent: boolean, answerStarted: boolean, edgeReading: boolean) => bodyIdleAction({ answerSent, answerStarted, edgeReading });
+  it('gives up (408) on a body that stopped coming while the edge was reading it and nothing was answered', () => {
+    assert.equal(idle(false, false, true), 'give_up');
+  });
+  it('waits while the edge holds the body back (a slow origin, none reached yet) or the answer is going out', () => {
+    assert.equal(idle(false, false, false), 'wait');
+    assert.equal(idle(false, true, true), 'wait');
+    assert.equal(idle(false, true, false), 'wait');
+  });
+  it('cuts what still waits for a body once the answer is out', () => {
+    assert.equal(idle(true, true, true), 'cut');
+    assert.equal(idle(true, true, false), 'cut');
   });
 });
