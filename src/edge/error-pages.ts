@@ -2,8 +2,8 @@
 // resolve), 421 for a host with no zone (or another zone than the connection's TLS server name),
 // 400 for a request no origin should see (two Host lines, `OPTIONS *`), 405 for TRACE, 408 for a
 // body that stopped coming (body-timeout.ts), 413 for a body over the limit (body-limit.ts) and
-// 508 for a request that came back to the edge (cdn-loop.ts). Each page names the code and the request id, never the origin's address or an
-// internal error text.
+// 508 for a request that came back to the edge (cdn-loop.ts). Each page names the code and the
+// request id, never the origin's address or an internal error text.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Verdict } from './verify.js';
 
