@@ -1,6 +1,7 @@
 // Flag parsing on node:util parseArgs. Both cfca's "-flag" and "--flag" spellings work.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { MAX_REQUEST_BODY_MIB } from '../edge/body-limit.js';
+import { MAX_ORIGIN_CONNECTIONS } from '../config/schema.js';
 import { isTicketKeyRotation, TICKET_KEY_ROTATION_MAX_S, TICKET_KEY_ROTATION_RANGE } from '../edge/ticket-keys.js';
 
 export class UsageError extends Error {}
@@ -73,6 +74,14 @@ export function requestBodyLimitFlag(value: string | undefined): number | undefi
   const mib = Number(value);
   if (!/^\d+$/.test(value) || mib > MAX_REQUEST_BODY_MIB) throw new UsageError(`--max-request-body-mib must be a whole number of MiB up to ${MAX_REQUEST_BODY_MIB}, or 0 for no limit`);
   return mib;
+}
+
+/** --max-origin-connections: a whole number, 0 for no limit (edge/upstream.ts); undefined when not given. */
+export function originConnectionLimitFlag(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const count = Number(value);
+  if (!/^\d+$/.test(value) || count > MAX_ORIGIN_CONNECTIONS) throw new UsageError(`--max-origin-connections must be a whole number up to ${MAX_ORIGIN_CONNECTIONS}, or 0 for no limit`);
+  return count;
 }
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;

@@ -18,7 +18,7 @@ import { readIndexSnapshot, writeIndexSnapshot } from '../revocation/index-snaps
 import { ensureStateFolders, statePaths } from '../store/state-folder.js';
 import type { Zone } from '../store/zones.js';
 import { lockStateFolder } from '../store/state-lock.js';
-import { logLevelFlag, parseFlags, portFlag, requestBodyLimitFlag, secondsFlag, stateOption, ticketKeyRotationFlag, UsageError } from './args.js';
+import { logLevelFlag, originConnectionLimitFlag, parseFlags, portFlag, requestBodyLimitFlag, secondsFlag, stateOption, ticketKeyRotationFlag, UsageError } from './args.js';
 import { DEFAULT_MAX_REQUEST_BODY_MIB, MIB } from '../edge/body-limit.js';
 import { openAccessLogFile, reopenOnSignal } from './access-log.js';
 import { originRoots } from './edge-roots.js';
@@ -45,6 +45,7 @@ const FLAGS = {
   http2: { type: 'boolean', default: true },
   'ticket-key-rotation': { type: 'string', default: '3600' },
   'max-request-body-mib': { type: 'string', default: String(DEFAULT_MAX_REQUEST_BODY_MIB) },
+  'max-origin-connections': { type: 'string', default: '0' },
   'access-log': { type: 'string' },
   'shutdown-grace': { type: 'string', default: '10' },
 } as const;
@@ -100,6 +101,7 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
   const graceMs = secondsFlag(values['shutdown-grace'], 'shutdown-grace', { zeroAllowed: true })! * 1000;
   const ticketKeyRotationMs = ticketKeyRotationFlag(values['ticket-key-rotation'])! * 1000; // before the CA is asked for anything
   const maxRequestBodyBytes = requestBodyLimitFlag(values['max-request-body-mib'])! * MIB;
+  const maxOriginConnections = originConnectionLimitFlag(values['max-origin-connections'])!;
   const accessLog = values['access-log'] === undefined ? undefined : openAccessLogFile(values['access-log'], logger);
   if (accessLog && 'error' in accessLog) throw new UsageError(`--access-log: ${accessLog.error}`);
   const paths = statePaths(values.state);
@@ -137,6 +139,7 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
       clientHttp2: values.http2,
       ticketKeyRotationMs,
       maxRequestBodyBytes,
+      maxOriginConnections,
     },
   });
   follower = createFollower({

@@ -11,7 +11,7 @@ import type { Config } from '../config/schema.js';
 import { createLogger } from '../log.js';
 import { createCaMetrics, createEdgeMetrics } from '../metrics/metrics.js';
 import { createMetricsServer } from '../metrics/server.js';
-import { logLevelFlag, parseFlags, portFlag, requestBodyLimitFlag, secondsFlag, stateOption, ticketKeyRotationFlag } from './args.js';
+import { logLevelFlag, originConnectionLimitFlag, parseFlags, portFlag, requestBodyLimitFlag, secondsFlag, stateOption, ticketKeyRotationFlag } from './args.js';
 import { MIB } from '../edge/body-limit.js';
 import { isLoopbackHost, listenOn } from './listen.js';
 import { readPublicRoots } from './public-roots.js';
@@ -43,6 +43,7 @@ const FLAGS = {
   http2: { type: 'boolean' },
   'ticket-key-rotation': { type: 'string' },
   'max-request-body-mib': { type: 'string' },
+  'max-origin-connections': { type: 'string' },
   'access-log': { type: 'string' },
   workers: { type: 'string' },
   'shutdown-grace': { type: 'string' },
@@ -101,6 +102,7 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
     clientHttp2: values.http2 ?? config.edge.http2,
     ticketKeyRotationMs: (ticketKeyRotationFlag(values['ticket-key-rotation']) ?? config.edge.ticket_key_rotation_s) * 1000,
     maxRequestBodyBytes: (requestBodyLimitFlag(values['max-request-body-mib']) ?? config.edge.max_request_body_mib) * MIB,
+    maxOriginConnections: originConnectionLimitFlag(values['max-origin-connections']) ?? config.edge.max_origin_connections,
   };
   const ports = {
     api: portFlag(values['api-port'], 'api-port') ?? config.api_port,

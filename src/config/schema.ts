@@ -5,6 +5,9 @@ import { DEFAULT_BODY_LIMIT } from '../api/server.js';
 import { DEFAULT_MAX_REQUEST_BODY_MIB, MAX_REQUEST_BODY_MIB } from '../edge/body-limit.js';
 import { isTicketKeyRotation, TICKET_KEY_ROTATION_RANGE } from '../edge/ticket-keys.js';
 
+/** The largest cap on connections to one origin (--max-origin-connections, edge.max_origin_connections): past it, a cap means nothing. */
+export const MAX_ORIGIN_CONNECTIONS = 1_000_000;
+
 const port = z.number().int().min(0).max(65535);
 
 export const ConfigSchema = z
@@ -38,11 +41,13 @@ export const ConfigSchema = z
         ticket_key_rotation_s: z.number().refine(isTicketKeyRotation, TICKET_KEY_ROTATION_RANGE).default(3600),
         /** The largest request body passed to an origin, in MiB (100, as Cloudflare's Free and Pro plans); 0 for no limit. */
         max_request_body_mib: z.number().int().min(0).max(MAX_REQUEST_BODY_MIB).default(DEFAULT_MAX_REQUEST_BODY_MIB),
+        /** Connections to one origin at most, as nginx's max_conns; 0 (the default) for as many as requests in flight. */
+        max_origin_connections: z.number().int().min(0).max(MAX_ORIGIN_CONNECTIONS).default(0),
         /** A file to append one JSON line per answered request to (edge/access-log.ts); none by default. */
         access_log: z.string().min(1).optional(),
       })
       .strict()
-      .default({ http_port: 8080, https_port: 8443, metrics_port: 9464, connect_timeout_s: 15, origin_timeout_s: 100, public_roots: 'system', origin_session_resumption: false, workers: 1, http2: true, ticket_key_rotation_s: 3600, max_request_body_mib: DEFAULT_MAX_REQUEST_BODY_MIB }),
+      .default({ http_port: 8080, https_port: 8443, metrics_port: 9464, connect_timeout_s: 15, origin_timeout_s: 100, public_roots: 'system', origin_session_resumption: false, workers: 1, http2: true, ticket_key_rotation_s: 3600, max_request_body_mib: DEFAULT_MAX_REQUEST_BODY_MIB, max_origin_connections: 0 }),
   })
   .strict();
 

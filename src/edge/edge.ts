@@ -36,6 +36,8 @@ export interface EdgeOptions {
   readonly responseTimeoutMs: number;
   /** Origin pools kept at most (default 512): every name under a zone routes to it. */
   readonly maxOriginPools?: number;
+  /** Connections to one origin at most (--max-origin-connections); 0 or absent: no limit. */
+  readonly maxOriginConnections?: number;
   /** PEM roots trusted in strict mode besides the Origin CA roots (default: Node's bundle). */
   readonly publicRoots?: readonly string[];
   /** How often the zone table is checked against the store. */
@@ -155,6 +157,7 @@ export function createEdge(deps: EdgeDeps): Edge {
     instruments,
     nowMs,
     ...(options.maxOriginPools ? { maxPools: options.maxOriginPools } : {}),
+    ...(options.maxOriginConnections ? { maxConnectionsPerOrigin: options.maxOriginConnections } : {}),
   });
   const zones = () => table;
   const cdnId = cdnLoopId(deps.edgeCa.certPem);

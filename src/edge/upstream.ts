@@ -25,7 +25,11 @@ export interface UpstreamOptions {
   readonly sockets: OriginSockets;
   /** Present when strict origins' TLS sessions may be resumed. */
   readonly sessions?: OriginSessions;
-  readonly maxSocketsPerOrigin?: number;
+  /**
+   * Connections to one origin (per pool) at most; 0 or absent: as many as requests in flight, as
+   * nginx by default. Past it, requests wait in the pool's queue for a connection.
+   */
+  readonly maxConnectionsPerOrigin?: number;
   /** At most this many pools are kept (default 512, ~100 KB each); the least recently used go first. */
   readonly maxPools?: number;
   readonly instruments: EdgeInstruments;
@@ -73,7 +77,9 @@ export function createUpstreams(options: UpstreamOptions) {
         const policy = policies[kind];
         const observer = options.instruments.forZone(zone).connect;
         pool = new Pool(`${kind === 'plain' ? 'http' : 'https'}://${origin}`, {
-          connections: options.maxSocketsPerOrigin ?? 256,
+          // A cap (it was 256) queued every other request behind an origin's long polls or
+          // server-sent events once that many clients held them open.
+          connections: options.maxConnectionsPerOrigin || null,
           pipelining: 1,
           keepAliveTimeout: 4_000,
           keepAliveMaxTimeout: 30_000,

@@ -34,6 +34,24 @@ it('refuses a ticket key rotation between 0 and a second, or over a day, saying 
   }
 });
 
+it('refuses a cap on origin connections that is not a whole number from 0 to a million', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'strictedge-config-'));
+  try {
+    const path = join(dir, 'strictedge.yaml');
+    assert.equal(loadConfig(undefined).edge.max_origin_connections, 0, 'no cap by default');
+    for (const count of [-1, 2.5, 1_000_001, '"100"']) {
+      writeFileSync(path, `edge:\n  max_origin_connections: ${count}\n`);
+      assert.throws(() => loadConfig(path), (error: unknown) => error instanceof ConfigError && /edge\.max_origin_connections/.test(error.message), String(count));
+    }
+    for (const count of [0, 1, 1_000_000]) {
+      writeFileSync(path, `edge:\n  max_origin_connections: ${count}\n`);
+      assert.equal(loadConfig(path).edge.max_origin_connections, count);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 it('refuses a request body limit that is not a whole number of MiB from 0 to 1 TiB', () => {
   const dir = mkdtempSync(join(tmpdir(), 'strictedge-config-'));
   try {

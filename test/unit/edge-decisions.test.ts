@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Readable } from 'node:stream';
 import { bodyTooLargeDetail, declaredBodyTooLarge, limitedBody, MIB, RequestBodyTooLarge } from '../../src/edge/body-limit.js';
-import { requestBodyLimitFlag } from '../../src/cli/args.js';
+import { originConnectionLimitFlag, requestBodyLimitFlag } from '../../src/cli/args.js';
 import { bodyIdleAction } from '../../src/edge/body-timeout.js';
 import { cdnLoopId, listsCdnId } from '../../src/edge/cdn-loop.js';
 import { classifyOriginError, cutShortReason, sendAgainOnAnotherConnection, socketCloseReason } from '../../src/edge/classify.js';
@@ -312,6 +312,16 @@ describe('request body limit', () => {
     assert.equal(requestBodyLimitFlag('100'), 100);
     assert.equal(requestBodyLimitFlag(undefined), undefined);
     for (const bad of ['-1', '1.5', '', '1e3', '1048577', '100MB']) assert.throws(() => requestBodyLimitFlag(bad), /--max-request-body-mib must be a whole number of MiB up to 1048576, or 0 for no limit/, bad);
+  });
+});
+
+describe('--max-origin-connections', () => {
+  it('takes a whole number up to a million, 0 for no limit', () => {
+    assert.equal(originConnectionLimitFlag('0'), 0);
+    assert.equal(originConnectionLimitFlag('512'), 512);
+    assert.equal(originConnectionLimitFlag('1000000'), 1_000_000);
+    assert.equal(originConnectionLimitFlag(undefined), undefined);
+    for (const bad of ['-1', '2.5', '', '1e3', '1000001', 'many']) assert.throws(() => originConnectionLimitFlag(bad), /--max-origin-connections must be a whole number up to 1000000, or 0 for no limit/, bad);
   });
 });
 

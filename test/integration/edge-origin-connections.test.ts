@@ -1,0 +1,92 @@
+// How many connections the edge opens to one origin: as many as requests are in flight, as nginx
+// does by default, so that long polls or server-sent events held open by many clients never
+// queue the origin's other requests behind them (a pool of 256 connections did: the 257th request
+// waited for a poll to end); and no more than --max-origin-connections when an operator sets
+// it, the requests past it waiting their turn.
+import assert from 'node:assert/strict';
+import { createServer, request, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { startTestEdge, type TestEdge } from '../helpers/edge.js';
+import { tempDir } from '../helpers/tmp.js';
+import { until } from '../helpers/until.js';
+
+/** An origin whose /poll answers only once released; anything else at once. */
+function pollingOrigin() {
+  const held: ServerResponse[] = [];
+  let connections = 0;
+  const server = createServer((req, res) => {
+    if (req.url === '/poll') return void held.push(res);
+    res.end('now');
+  });
+  server.on('connection', () => connections++);
+  return {
+    server,
+    held: () => held.length,
+    connections: () => connections,
+    release() {
+      for (const res of held.splice(0)) res.end('released');
+    },
+  };
+}
+
+/** A GET through the edge's HTTP port on a connection of its own; resolves with status and body. */
+function get(edge: TestEdge, host: string, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: edge.httpPort, path, headers: { host }, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function withPollingZone(options: { maxOriginConnections?: number }, test: (edge: TestEdge, origin: ReturnType<typeof pollingOrigin>) => Promise<void>): Promise<void> {
+  const edge = await startTestEdge(join(tempDir('strictedge-origin-connections-'), 'state'), { responseTimeoutMs: 30_000, ...options });
+  const origin = pollingOrigin();
+  try {
+    await new Promise<void>((resolve) => origin.server.listen(0, '127.0.0.1', resolve));
+    edge.app.admin.createAccount('site');
+    const zone = edge.app.admin.addZone({ name: 'polls.test', account: 'site', mode: 'flexible' });
+    edge.app.zoneStore.setOrigins(zone.id, `127.0.0.1:${(origin.server.address() as { port: number }).port}`, null, new Date().toISOString());
+    edge.edge.refreshZones();
+    await test(edge, origin);
+  } finally {
+    origin.release();
+    origin.server.closeAllConnections();
+    origin.server.close();
+    await edge.close();
+  }
+}
+
+describe('connections to one origin', () => {
+  it('are opened as requests need them: 300 long polls held open do not hold up another request', { timeout: 60_000 }, async () => {
+    await withPollingZone({}, async (edge, origin) => {
+      const polls = Array.from({ length: 300 }, () => get(edge, 'polls.test', '/poll'));
+      await until(() => origin.held() === 300, 'the origin to hold 300 polls', 20_000);
+      assert.deepEqual(await get(edge, 'polls.test', '/'), { status: 200, body: 'now' });
+      origin.release();
+      const answers = await Promise.all(polls);
+      assert.ok(answers.every((answer) => answer.status === 200 && answer.body === 'released'));
+      assert.equal(origin.connections(), 301);
+    });
+  });
+
+  it('stay within --max-origin-connections, the requests past it waiting their turn', { timeout: 30_000 }, async () => {
+    await withPollingZone({ maxOriginConnections: 2 }, async (edge, origin) => {
+      const polls = [get(edge, 'polls.test', '/poll'), get(edge, 'polls.test', '/poll')];
+      await until(() => origin.held() === 2, 'the origin to hold 2 polls');
+      let answered = false;
+      const waiting = get(edge, 'polls.test', '/').then((answer) => ((answered = true), answer));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.equal(answered, false, 'the third request waits for a connection');
+      assert.equal(origin.connections(), 2);
+      origin.release();
+      assert.deepEqual(await waiting, { status: 200, body: 'now' });
+      await Promise.all(polls);
+      assert.equal(origin.connections(), 2);
+    });
+  });
+});
