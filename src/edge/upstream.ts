@@ -15,6 +15,9 @@ import type { EdgeInstruments } from './instruments.js';
 
 export type PolicyKind = TlsPolicy['kind'];
 
+/** How long an origin connection is kept for reuse after it was opened (see clientTtl below). */
+const CONNECTION_MAX_AGE_MS = 60_000;
+
 export interface UpstreamOptions {
   readonly connectTimeoutMs: number;
   readonly responseTimeoutMs: number;
@@ -80,6 +83,12 @@ export function createUpstreams(options: UpstreamOptions) {
           // A cap (it was 256) queued every other request behind an origin's long polls or
           // server-sent events once that many clients held them open.
           connections: options.maxConnectionsPerOrigin || null,
+          // undici keeps a Client (about 8 KB) for every connection a pool ever had at once: after
+          // a burst of 5,000 requests in flight, 41.6 MB stayed for good. A client that connected
+          // over a minute ago is let go when a later request passes it over (a busy one once its
+          // request is done), so a burst's are freed and a kept-alive connection lives about a
+          // minute (nginx's keepalive_time is an hour).
+          clientTtl: CONNECTION_MAX_AGE_MS,
           pipelining: 1,
           keepAliveTimeout: 4_000,
           keepAliveMaxTimeout: 30_000,
