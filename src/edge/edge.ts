@@ -38,6 +38,8 @@ export interface EdgeOptions {
   readonly maxOriginPools?: number;
   /** Connections to one origin at most (--max-origin-connections); 0 or absent: no limit. */
   readonly maxOriginConnections?: number;
+  /** An uncapped origin pool that has made this many clients is replaced (upstream.ts; default 1024). */
+  readonly maxClientsPerOriginPool?: number;
   /** PEM roots trusted in strict mode besides the Origin CA roots (default: Node's bundle). */
   readonly publicRoots?: readonly string[];
   /** How often the zone table is checked against the store. */
@@ -158,6 +160,7 @@ export function createEdge(deps: EdgeDeps): Edge {
     nowMs,
     ...(options.maxOriginPools ? { maxPools: options.maxOriginPools } : {}),
     ...(options.maxOriginConnections ? { maxConnectionsPerOrigin: options.maxOriginConnections } : {}),
+    ...(options.maxClientsPerOriginPool ? { maxClientsPerPool: options.maxClientsPerOriginPool } : {}),
   });
   const zones = () => table;
   const cdnId = cdnLoopId(deps.edgeCa.certPem);

@@ -102,7 +102,7 @@ export function createProxy({ zones, upstreams, logger, instruments, cdnId, maxR
   function handle(req: IncomingMessage, res: ServerResponse, scheme: Scheme, continueAwaited = false): void {
     if (distrusted.has(req.socket)) return void res.destroy();
     // Node hands over every request a client pipelines at once, though it answers them in
-    // order: one connection could hold as many origin connections as the pool has. A request
+    // order: one connection could hold an origin connection for each request it pipelined. A request
     // whose answer waits its turn (Node has not given it the connection yet) is handled when its
     // turn comes, one after another as nginx does, and the connection is read no further meanwhile.
     if (!res.socket && req.httpVersionMajor === 1) return waitForTurn(req, res, scheme, continueAwaited);
@@ -173,7 +173,6 @@ export function createProxy({ zones, upstreams, logger, instruments, cdnId, maxR
     const tooLarge = () => sendEdgeError(req, res, { status: 413, detail: bodyTooLargeDetail(maxRequestBodyBytes) }, requestId);
     if (declaredBodyTooLarge(req.headers['content-length'], maxRequestBodyBytes)) return tooLarge();
 
-    const pool = upstreams.pool(decision.policy, decision.origin, host, zone.name);
     const originRequest = {
       path: target.path,
       method: req.method as 'GET',
@@ -203,7 +202,8 @@ export function createProxy({ zones, upstreams, logger, instruments, cdnId, maxR
           if (logger.enabled('info')) logger.log('info', 'client took none of its answer: cut off', { zone: zone.name, status: res.statusCode, request_id: requestId, send_timeout_ms: clientSendTimeoutMs });
         },
       }, clientSendTimeoutMs);
-      pool.dispatch(originRequest, relay);
+      // Looked up for each send: a request sent again may find its first pool replaced (upstream.ts).
+      upstreams.pool(decision.policy, decision.origin, host, zone.name).dispatch(originRequest, relay);
     };
     if (continueAwaited) res.writeContinue();
     send(false);

@@ -15,15 +15,22 @@ import { until } from '../helpers/until.js';
 function pollingOrigin() {
   const held: ServerResponse[] = [];
   let connections = 0;
+  let open = 0;
   const server = createServer((req, res) => {
     if (req.url === '/poll') return void held.push(res);
     res.end('now');
   });
-  server.on('connection', () => connections++);
+  server.on('connection', (socket) => {
+    connections++;
+    open++;
+    socket.once('close', () => open--);
+  });
   return {
     server,
     held: () => held.length,
     connections: () => connections,
+    /** Connections open now. */
+    open: () => open,
     release() {
       for (const res of held.splice(0)) res.end('released');
     },
@@ -43,7 +50,7 @@ function get(edge: TestEdge, host: string, path: string): Promise<{ status: numb
   });
 }
 
-async function withPollingZone(options: { maxOriginConnections?: number }, test: (edge: TestEdge, origin: ReturnType<typeof pollingOrigin>) => Promise<void>): Promise<void> {
+async function withPollingZone(options: { maxOriginConnections?: number; maxClientsPerOriginPool?: number }, test: (edge: TestEdge, origin: ReturnType<typeof pollingOrigin>) => Promise<void>): Promise<void> {
   const edge = await startTestEdge(join(tempDir('strictedge-origin-connections-'), 'state'), { responseTimeoutMs: 30_000, ...options });
   const origin = pollingOrigin();
   try {
@@ -87,6 +94,20 @@ describe('connections to one origin', () => {
       assert.deepEqual(await waiting, { status: 200, body: 'now' });
       await Promise.all(polls);
       assert.equal(origin.connections(), 2);
+    });
+  });
+
+  it('come from a new pool once one has made its share, the old one closing with its last request', { timeout: 60_000 }, async () => {
+    await withPollingZone({ maxClientsPerOriginPool: 100 }, async (edge, origin) => {
+      const polls = Array.from({ length: 300 }, () => get(edge, 'polls.test', '/poll'));
+      await until(() => origin.held() === 300, 'the origin to hold 300 polls', 20_000);
+      assert.deepEqual(await get(edge, 'polls.test', '/'), { status: 200, body: 'now' });
+      origin.release();
+      const answers = await Promise.all(polls);
+      assert.ok(answers.every((answer) => answer.status === 200 && answer.body === 'released'));
+      // The pools replaced close their idle connections now, not after the 4 s keep-alive: only
+      // the last pool's stay open.
+      await until(() => origin.open() <= 100, 'the replaced pools to close their connections', 2000);
     });
   });
 });
