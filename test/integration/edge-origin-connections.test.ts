@@ -68,15 +68,23 @@ async function withPollingZone(options: { maxOriginConnections?: number; maxClie
   }
 }
 
+/**
+ * `count` long polls held open by the origin, then a request that must be answered at once
+ * beside them; then the polls released, each answered whole.
+ */
+async function pollsBesideARequest(edge: TestEdge, origin: ReturnType<typeof pollingOrigin>, count: number): Promise<void> {
+  const polls = Array.from({ length: count }, () => get(edge, 'polls.test', '/poll'));
+  await until(() => origin.held() === count, `the origin to hold ${count} polls`, 20_000);
+  assert.deepEqual(await get(edge, 'polls.test', '/'), { status: 200, body: 'now' });
+  origin.release();
+  const answers = await Promise.all(polls);
+  assert.ok(answers.every((answer) => answer.status === 200 && answer.body === 'released'));
+}
+
 describe('connections to one origin', () => {
   it('are opened as requests need them: 300 long polls held open do not hold up another request', { timeout: 60_000 }, async () => {
     await withPollingZone({}, async (edge, origin) => {
-      const polls = Array.from({ length: 300 }, () => get(edge, 'polls.test', '/poll'));
-      await until(() => origin.held() === 300, 'the origin to hold 300 polls', 20_000);
-      assert.deepEqual(await get(edge, 'polls.test', '/'), { status: 200, body: 'now' });
-      origin.release();
-      const answers = await Promise.all(polls);
-      assert.ok(answers.every((answer) => answer.status === 200 && answer.body === 'released'));
+      await pollsBesideARequest(edge, origin, 300);
       assert.equal(origin.connections(), 301);
     });
   });
@@ -99,12 +107,7 @@ describe('connections to one origin', () => {
 
   it('come from a new pool once one has made its share, the old one closing with its last request', { timeout: 60_000 }, async () => {
     await withPollingZone({ maxClientsPerOriginPool: 100 }, async (edge, origin) => {
-      const polls = Array.from({ length: 300 }, () => get(edge, 'polls.test', '/poll'));
-      await until(() => origin.held() === 300, 'the origin to hold 300 polls', 20_000);
-      assert.deepEqual(await get(edge, 'polls.test', '/'), { status: 200, body: 'now' });
-      origin.release();
-      const answers = await Promise.all(polls);
-      assert.ok(answers.every((answer) => answer.status === 200 && answer.body === 'released'));
+      await pollsBesideARequest(edge, origin, 300);
       // The pools replaced close their idle connections now, not after the 4 s keep-alive: only
       // the last pool's stay open.
       await until(() => origin.open() <= 100, 'the replaced pools to close their connections', 2000);
