@@ -69,12 +69,20 @@ export function createUpstreams(options: UpstreamOptions) {
   const onTlsSocket = (socket: TLSSocket, serial: string, notAfterMs?: number) => options.sockets.add(socket, serial, notAfterMs);
 
   const maxClients = options.maxClientsPerPool ?? MAX_CLIENTS_PER_POOL;
+  /** Pools taken out of use, closing once their requests are done; destroyed at shutdown like the others. */
+  const retiring = new Set<Pool>();
   /** Takes a pool that has made maxClients out of use: later requests get a new one; it closes once its own are done. */
   function retire(key: string, pool: Pool): void {
     if (current.get(key) === pool) current.delete(key);
     if (previous.get(key) === pool) previous.delete(key);
+    retiring.add(pool);
     // Not now: undici is making a client for a request in this very pool.
-    setImmediate(() => pool.close().catch(() => undefined));
+    setImmediate(() =>
+      pool
+        .close()
+        .catch(() => undefined)
+        .finally(() => retiring.delete(pool)),
+    );
   }
 
   function policyFor(kind: PolicyKind): TlsPolicy {
@@ -133,9 +141,10 @@ export function createUpstreams(options: UpstreamOptions) {
       return current.size + previous.size;
     },
     async close(): Promise<void> {
-      await Promise.all([...current.values(), ...previous.values()].map((pool) => pool.destroy()));
+      await Promise.all([...current.values(), ...previous.values(), ...retiring].map((pool) => pool.destroy()));
       current.clear();
       previous.clear();
+      retiring.clear();
     },
   };
 }
