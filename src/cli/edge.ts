@@ -182,23 +182,6 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
   const metricsServer = createMetricsServer(metrics.registry, () => edge.refreshGauges());
   const metricsPort = await listenOn(metricsServer, portFlag(values['metrics-port'], 'metrics-port') ?? 9464, host);
   follower.start();
-  process.stdout.write(
-    `${JSON.stringify({
-      event: 'ready',
-      role: 'edge',
-      http: `http://${hostForUrl}:${httpPort}`,
-      https: `https://${hostForUrl}:${httpsPort}`,
-      status: `http://${hostForUrl}:${statusPort}/`,
-      metrics: `http://${hostForUrl}:${metricsPort}/metrics`,
-      edge_ca: paths.edgeCaCert,
-      ca_url: caUrl,
-      last_seq: replica.lastSeq(),
-      index_loaded: { events: loaded, ms: Math.round(loadMs) },
-    })}\n`,
-  );
-
-  // Events applied from SQLite rather than a snapshot: save one so the next start is quick.
-  if (loaded > SNAPSHOT_AFTER_EVENTS) setImmediate(() => writeIndexSnapshot(snapshotPath, index, replica.lastSeq()));
 
   // Answers in flight get graceMs; being `once`, a second signal ends the process at once.
   const stop = (signal: NodeJS.Signals) => {
@@ -219,4 +202,22 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
   };
   for (const signal of STOP_SIGNALS) process.once(signal, stop);
   reopenOnSignal(() => accessLog?.log.reopen());
+  // Only now that the signals are taken: a supervisor may send one the moment it reads this line.
+  process.stdout.write(
+    `${JSON.stringify({
+      event: 'ready',
+      role: 'edge',
+      http: `http://${hostForUrl}:${httpPort}`,
+      https: `https://${hostForUrl}:${httpsPort}`,
+      status: `http://${hostForUrl}:${statusPort}/`,
+      metrics: `http://${hostForUrl}:${metricsPort}/metrics`,
+      edge_ca: paths.edgeCaCert,
+      ca_url: caUrl,
+      last_seq: replica.lastSeq(),
+      index_loaded: { events: loaded, ms: Math.round(loadMs) },
+    })}\n`,
+  );
+
+  // Events applied from SQLite rather than a snapshot: save one so the next start is quick.
+  if (loaded > SNAPSHOT_AFTER_EVENTS) setImmediate(() => writeIndexSnapshot(snapshotPath, index, replica.lastSeq()));
 }

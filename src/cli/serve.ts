@@ -147,23 +147,6 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
     log(demoUsage(app.paths.demoApiKey, apiUrl));
     log(`\nthe edge, one zone per case (origin timeout ${edgeOptions.responseTimeoutMs / 1000} s):\n${demoTable(app.paths.edgeCaCert, httpsPort)}\n`);
   }
-  process.stdout.write(
-    `${JSON.stringify({
-      event: 'ready',
-      api: apiUrl,
-      dashboard: dashboardUrl,
-      http: `http://${hostForUrl}:${httpPort}`,
-      https: `https://${hostForUrl}:${httpsPort}`,
-      metrics: `http://${hostForUrl}:${metricsPort}/metrics`,
-      ca_metrics: `${apiScheme}://${hostForUrl}:${apiPort}/metrics`,
-      edge_ca: app.paths.edgeCaCert,
-      state: app.paths.root,
-      roots: { ecc: app.paths.rootCert('ecdsa'), rsa: app.paths.rootCert('rsa') },
-      demo: values.demo,
-      demo_created: demoCreated,
-      workers: workerCount,
-    })}\n`,
-  );
 
   // Answers in flight on the API and the edge get graceMs; the demo origins behind the edge close
   // after it. Being `once`, a second signal ends the process at once.
@@ -182,6 +165,24 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
   };
   for (const signal of STOP_SIGNALS) process.once(signal, stop);
   reopenOnSignal(() => edgeSide.reopenAccessLog());
+  // Only now that the signals are taken: a supervisor may send one the moment it reads this line.
+  process.stdout.write(
+    `${JSON.stringify({
+      event: 'ready',
+      api: apiUrl,
+      dashboard: dashboardUrl,
+      http: `http://${hostForUrl}:${httpPort}`,
+      https: `https://${hostForUrl}:${httpsPort}`,
+      metrics: `http://${hostForUrl}:${metricsPort}/metrics`,
+      ca_metrics: `${apiScheme}://${hostForUrl}:${apiPort}/metrics`,
+      edge_ca: app.paths.edgeCaCert,
+      state: app.paths.root,
+      roots: { ecc: app.paths.rootCert('ecdsa'), rsa: app.paths.rootCert('rsa') },
+      demo: values.demo,
+      demo_created: demoCreated,
+      workers: workerCount,
+    })}\n`,
+  );
 }
 
 interface EdgeSide {
@@ -234,7 +235,6 @@ async function serveEdgeWorker(dir: string, options: EdgeOptions, ports: Ports, 
   // From the primary, or the signal itself when it reached the whole group.
   receiveReopenAccessLog(() => accessLog?.reopen());
   reopenOnSignal(() => accessLog?.reopen());
-  process.send!({ type: WORKER_MESSAGES.listening, http, https });
   let stopping = false;
   let hungUp = false;
   const stop = () => {
@@ -254,4 +254,6 @@ async function serveEdgeWorker(dir: string, options: EdgeOptions, ports: Ports, 
   // the worker ends by SIGHUP too (see exitAfterStop): it shares the primary's terminal.
   process.once('SIGINT', () => undefined);
   process.once('SIGHUP', () => (hungUp = true));
+  // Only now that the signals are taken: the primary's ready line waits for this.
+  process.send!({ type: WORKER_MESSAGES.listening, http, https });
 }

@@ -42,7 +42,7 @@ export async function startCommand(args: readonly string[], env: Record<string, 
     stderr: () => stderr,
     stop: () =>
       new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        if (child.exitCode !== null || child.signalCode !== null) return resolve(); // ended already, by itself or a signal
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),
