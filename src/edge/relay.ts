@@ -7,6 +7,7 @@
 import type { ServerResponse } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
+import { cutAnswer } from './cut-answer.js';
 import { passableReason } from './headers.js';
 import { watchClientSend, type SendWatch } from './send-watch.js';
 
@@ -62,7 +63,7 @@ export class OriginResponseRelay implements Dispatcher.DispatchHandler {
     this.#clientGone = true;
     this.events.clientStalled();
     this.#controller?.abort(CLIENT_STALLED);
-    this.res.destroy();
+    cutAnswer(this.res);
   }
 
   onRequestStart(controller: Controller): void {
@@ -137,6 +138,6 @@ export class OriginResponseRelay implements Dispatcher.DispatchHandler {
     // After the status line the only honest signal left is to cut the response short.
     if (!this.res.headersSent) return this.events.failed(error);
     this.events.cutShort(error);
-    this.res.destroy();
+    cutAnswer(this.res);
   }
 }

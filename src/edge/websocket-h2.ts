@@ -8,8 +8,9 @@
 // Node's HTTP/1 client reads the origin's answer (requestOriginUpgrade).
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { constants as http2Constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
+import { cutAnswer } from './cut-answer.js';
 import { sendEdgeError, type EdgeFailure } from './error-pages.js';
 import { classifyOriginError } from './classify.js';
 import { createFailureReporter } from './failure-report.js';
@@ -95,9 +96,10 @@ export function createHttp2UpgradeHandler(deps: UpgradeDeps) {
             socket.on('error', () => socket.destroy());
             stream.on('error', () => stream.destroy());
             // An origin that ended cleanly has ended the stream through the pipe (END_STREAM); one
-            // that went away without ending resets it.
+            // that went away without ending resets it with CONNECT_ERROR, as a proxy passes a TCP
+            // reset on (RFC 9113 §8.5), never with the NO_ERROR of destroy().
             socket.once('close', () => {
-              if (!stream.writableEnded) stream.destroy();
+              if (!stream.writableEnded) stream.close(http2Constants.NGHTTP2_CONNECT_ERROR);
             });
             stream.once('close', () => socket.destroy());
             // Every frame either way passes through the stream, so its timer is the WebSocket's.
@@ -127,7 +129,7 @@ export function createHttp2UpgradeHandler(deps: UpgradeDeps) {
             }
             settled = true;
             count(answer.statusCode!);
-            answer.on('error', () => res.destroy());
+            answer.on('error', () => cutAnswer(res));
             answer.pipe(res);
           },
           failed: fail,

@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
+import { connect as http2Connect, constants as http2Constants, type ClientHttp2Session } from 'node:http2';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
@@ -172,19 +172,23 @@ describe('client timeouts', () => {
 
   /**
    * Opens a stream for `path`, takes its head and stops reading. `drain` reads on once the edge
-   * has given up on it, and resolves with the body bytes that came before the stream closed (a
-   * paused stream holding data closes only once that is read).
+   * has given up on it, and resolves with the body bytes that came before the stream closed.
    */
   async function stalledStream(session: ClientHttp2Session, path: string) {
     const stream = session.request({ ':path': path, ':authority': 'reads.test' });
     stream.on('error', () => undefined);
+    // A reset with an error code closes the stream at once, data still unread or not.
+    const closed = new Promise((resolve) => stream.once('close', resolve));
     const [head] = (await once(stream, 'response')) as [Record<string, string>];
     stream.pause();
     let received = 0;
     return {
       status: Number(head[':status']),
+      /** The reset's code, which must say the answer is not whole (NO_ERROR would). */
+      get rstCode() {
+        return stream.rstCode;
+      },
       async drain(): Promise<number> {
-        const closed = once(stream, 'close');
         stream.on('data', (chunk: Buffer) => (received += chunk.length));
         stream.resume();
         await closed;
@@ -203,6 +207,7 @@ describe('client timeouts', () => {
     assert.equal(originAnswers.get(`/bytes/${BIG}?h2`), 'cut');
     const got = await stalled.drain();
     assert.ok(got < BIG, `the client got ${got} of ${BIG} bytes: its stream was reset`);
+    assert.equal(stalled.rstCode, http2Constants.NGHTTP2_INTERNAL_ERROR);
     const next = session.request({ ':path': '/bytes/10', ':authority': 'reads.test' });
     const [head] = (await once(next, 'response')) as [Record<string, string>];
     next.resume();
@@ -220,6 +225,7 @@ describe('client timeouts', () => {
     assert.equal(originAnswers.get('/bytes/10240?ended'), 'finished', 'the origin was done before the client was cut off');
     const got = await stalled.drain();
     assert.ok(got < 10240, `the client got ${got} of 10240 bytes: its stream was reset`);
+    assert.equal(stalled.rstCode, http2Constants.NGHTTP2_INTERNAL_ERROR);
     session.close();
   });
 

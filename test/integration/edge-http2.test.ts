@@ -8,8 +8,8 @@ import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { connect, type ClientHttp2Session, type IncomingHttpHeaders, type IncomingHttpStatusHeader } from 'node:http2';
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import { connect, constants as http2Constants, type ClientHttp2Session, type IncomingHttpHeaders, type IncomingHttpStatusHeader } from 'node:http2';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { once } from 'node:events';
@@ -471,7 +471,7 @@ describe('WebSockets over HTTP/2', () => {
   });
 
   /** A flexible zone whose origin answers an upgrade request with `answer` (raw bytes), or not at all. */
-  async function rawOriginZone(name: string, answer: (key: string) => string | undefined): Promise<void> {
+  async function rawOriginZone(name: string, answer: (key: string) => string | undefined, then?: (socket: Socket) => void): Promise<void> {
     const server = createNetServer((socket) => {
       let head = '';
       const readHead = (chunk: Buffer) => {
@@ -481,6 +481,7 @@ describe('WebSockets over HTTP/2', () => {
         const key = /^sec-websocket-key: (.*)$/im.exec(head)?.[1]?.trim() ?? '';
         const reply = answer(key);
         if (reply !== undefined) socket.write(reply, 'latin1');
+        then?.(socket);
       };
       socket.on('data', readHead);
       socket.on('error', () => undefined);
@@ -550,6 +551,39 @@ describe('WebSockets over HTTP/2', () => {
     }
     const metrics = await (await fetch(edge.metricsUrl)).text();
     for (const [zone, status] of expected) assert.match(metrics, new RegExp(`^strictedge_edge_websockets_total\\{zone="${zone.replaceAll('.', '\\.')}",code="${status}"\\} 1$`, 'm'));
+  });
+
+  it("ends the stream when the origin ends its WebSocket's connection, and resets it with CONNECT_ERROR when the origin resets it", async () => {
+    const accepted = (key: string) => `HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${websocketAccept(key)}\r\n\r\n\x81\x05hello`;
+    await rawOriginZone('ws-origin-ends.test', accepted, (socket) => setTimeout(() => socket.end(), 50));
+    await rawOriginZone('ws-origin-resets.test', accepted, (socket) => setTimeout(() => socket.resetAndDestroy(), 50));
+    for (const [zone, ends] of [['ws-origin-ends.test', true], ['ws-origin-resets.test', false]] as const) {
+      const session = await h2Connect(edge, zone);
+      try {
+        const stream = session.request({ ':method': 'CONNECT', ':protocol': 'websocket', ':scheme': 'https', ':path': '/', ':authority': zone, 'sec-websocket-version': '13' }, { endStream: false });
+        let error: Error | undefined;
+        stream.on('error', (failure) => (error = failure));
+        let ended = false;
+        stream.on('end', () => (ended = true));
+        const closed = new Promise((resolve) => stream.once('close', resolve));
+        const [head] = (await once(stream, 'response')) as [IncomingHttpHeaders & IncomingHttpStatusHeader];
+        assert.equal(head[':status'], 200, zone);
+        stream.resume();
+        if (ends) {
+          await once(stream, 'end'); // END_STREAM, as the origin's FIN
+          stream.end();
+          await closed;
+          assert.equal(stream.rstCode, http2Constants.NGHTTP2_NO_ERROR, zone);
+          assert.equal(error, undefined, zone);
+        } else {
+          await closed;
+          assert.equal(ended, false, zone);
+          assert.equal(stream.rstCode, http2Constants.NGHTTP2_CONNECT_ERROR, zone);
+        }
+      } finally {
+        session.close();
+      }
+    }
   });
 
   it('closes a WebSocket stream left idle past the idle timeout at both ends', { timeout: 10_000 }, async () => {
