@@ -26,6 +26,8 @@ export interface AccessEntry {
   readonly mode?: string;
   /** What the client got; 499 when it left before any status line. */
   readonly status: number;
+  /** The answer's body bytes that went out to the client (none for HEAD); absent on WebSocket lines. */
+  readonly body_bytes_sent?: number;
   /** Strict mode's verdict on the origin's certificate, on a 526. */
   readonly verdict?: string;
   readonly duration_ms: number;
@@ -45,6 +47,7 @@ export interface AccessFacts {
   readonly host?: string;
   readonly zone?: { readonly name: string; readonly mode: string };
   readonly status: number;
+  readonly bodyBytesSent?: number;
   readonly verdict?: string;
 }
 
@@ -64,6 +67,7 @@ export function accessEntry(facts: AccessFacts): AccessEntry {
     zone: zone?.name ?? 'unknown',
     ...(zone ? { mode: zone.mode } : {}),
     status: facts.status,
+    ...(facts.bodyBytesSent !== undefined ? { body_bytes_sent: facts.bodyBytesSent } : {}),
     ...(verdict ? { verdict } : {}),
     duration_ms: Math.round((facts.answeredAt - facts.startedAt) * 1000) / 1000,
     ...(userAgent !== undefined ? { user_agent: userAgent } : {}),

@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../log.js';
 import { accessEntry, type AccessLog } from './access-log.js';
+import { countBodyBytes } from './body-bytes.js';
 import { bodyTooLargeDetail, declaredBodyTooLarge, RequestBodyTooLarge } from './body-limit.js';
 import { classifyOriginError, sendAgainOnAnotherConnection } from './classify.js';
 import { CDN_LOOP_HEADER, listsCdnId } from './cdn-loop.js';
@@ -50,7 +51,8 @@ function answeredCode(res: ServerResponse): number {
 function recordAccess(accessLog: AccessLog, req: IncomingMessage, res: ServerResponse, scheme: Scheme, startedAt: number, requestId: string, routed: () => { host?: string; zone?: EdgeZone; verdict?: Verdict }) {
   // Read now: an HTTP/2 stream's socket may be gone by the time it closes.
   const clientIp = clientAddress(req.socket.remoteAddress);
-  res.once('close', () => accessLog.write(accessEntry({ req, scheme, startedAt, answeredAt: performance.now(), requestId, clientIp, ...routed(), status: answeredCode(res) })));
+  const bodyBytesSent = countBodyBytes(res);
+  res.once('close', () => accessLog.write(accessEntry({ req, scheme, startedAt, answeredAt: performance.now(), requestId, clientIp, ...routed(), status: answeredCode(res), bodyBytesSent: bodyBytesSent() })));
 }
 
 /**

@@ -30,14 +30,15 @@ function readLines(path: string): Line[] {
     .map((line) => JSON.parse(line) as Line);
 }
 
-/** One HTTP/1.1 request to the edge; its status and request id. */
-function get(ready: Record<string, string>, scheme: 'http' | 'https', host: string, path: string): Promise<{ status: number; requestId: string }> {
+/** One HTTP/1.1 request to the edge; its status, request id and the body bytes that came. */
+function get(ready: Record<string, string>, scheme: 'http' | 'https', host: string, path: string, method = 'GET'): Promise<{ status: number; requestId: string; bodyBytes: number }> {
   return new Promise((resolve, reject) => {
     const onResponse = (res: import('node:http').IncomingMessage) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode!, requestId: String(res.headers['x-request-id']) }));
+      let bodyBytes = 0;
+      res.on('data', (chunk: Buffer) => (bodyBytes += chunk.length));
+      res.on('end', () => resolve({ status: res.statusCode!, requestId: String(res.headers['x-request-id']), bodyBytes }));
     };
-    const common = { host: '127.0.0.1', path, headers: { host, 'user-agent': 'access-log-test/1' }, agent: false as const };
+    const common = { host: '127.0.0.1', path, method, headers: { host, 'user-agent': 'access-log-test/1' }, agent: false as const };
     const req =
       scheme === 'https'
         ? httpsRequest({ ...common, port: Number(new URL(ready.https!).port), servername: host, ca: readFileSync(ready.edge_ca!, 'utf8') }, onResponse)
@@ -77,28 +78,43 @@ describe('serve --access-log', () => {
     const ok = await get(ready, 'https', 'strict-ecc.test', '/a/b?token=secret-in-query');
     const refused = await get(ready, 'https', 'expired.test', '/');
     const noZone = await get(ready, 'http', 'nowhere.test', '/x?y=1');
-    assert.deepEqual([ok.status, refused.status, noZone.status], [200, 526, 421]);
-    const session = http2Connect(ready.https, { ca: readFileSync(ready.edge_ca, 'utf8'), servername: 'strict-rsa.test' });
-    const h2Status = await new Promise<number>((resolve, reject) => {
-      const stream = session.request({ ':path': '/h2', ':authority': 'strict-rsa.test' });
-      stream.on('response', (headers) => resolve(Number(headers[':status'])));
-      stream.on('error', reject);
-      stream.resume();
-    });
-    session.close();
-    assert.equal(h2Status, 200);
+    const head = await get(ready, 'https', 'strict-ecc.test', '/head', 'HEAD');
+    assert.deepEqual([ok.status, refused.status, noZone.status, head.status], [200, 526, 421, 200]);
+    /** One HTTP/2 request to the edge; its status and the body bytes that came. */
+    const h2Get = (host: string, path: string) => {
+      const session = http2Connect(ready.https, { ca: readFileSync(ready.edge_ca, 'utf8'), servername: host });
+      return new Promise<{ status: number; bodyBytes: number }>((resolve, reject) => {
+        const stream = session.request({ ':path': path, ':authority': host });
+        let status = 0;
+        let bodyBytes = 0;
+        stream.on('response', (headers) => (status = Number(headers[':status'])));
+        stream.on('data', (chunk: Buffer) => (bodyBytes += chunk.length));
+        stream.on('end', () => resolve({ status, bodyBytes }));
+        stream.on('error', reject);
+      }).finally(() => session.close());
+    };
+    const h2 = await h2Get('strict-rsa.test', '/h2');
+    const h2Refused = await h2Get('expired.test', '/h2'); // the edge's own page
+    assert.deepEqual([h2.status, h2Refused.status], [200, 526]);
     await served.stop();
     served = undefined;
 
     const text = readFileSync(logPath, 'utf8');
     assert.doesNotMatch(text, /secret-in-query|y=1/, 'queries stay out of the log');
     const lines = readLines(logPath);
-    assert.equal(lines.length, 4);
-    const [first, second, third, fourth] = lines as [Line, Line, Line, Line];
+    assert.equal(lines.length, 6);
+    const [first, second, third, headLine, fourth, h2RefusedLine] = lines as [Line, Line, Line, Line, Line, Line];
     assert.deepEqual(
       { ...first, time: undefined, duration_ms: undefined },
-      { time: undefined, duration_ms: undefined, request_id: ok.requestId, client_ip: '127.0.0.1', protocol: 'HTTP/1.1', scheme: 'https', method: 'GET', host: 'strict-ecc.test', path: '/a/b', zone: 'strict-ecc.test', mode: 'strict', status: 200, user_agent: 'access-log-test/1' },
+      { time: undefined, duration_ms: undefined, request_id: ok.requestId, client_ip: '127.0.0.1', protocol: 'HTTP/1.1', scheme: 'https', method: 'GET', host: 'strict-ecc.test', path: '/a/b', zone: 'strict-ecc.test', mode: 'strict', status: 200, body_bytes_sent: ok.bodyBytes, user_agent: 'access-log-test/1' },
     );
+    // The body bytes the clients got: the origin's, the edge's own pages', none for HEAD, over HTTP/2 too.
+    assert.ok(ok.bodyBytes > 0 && refused.bodyBytes > 0 && noZone.bodyBytes > 0 && h2.bodyBytes > 0 && h2Refused.bodyBytes > 0);
+    assert.deepEqual(
+      [second, third, headLine, fourth, h2RefusedLine].map((line) => line.body_bytes_sent),
+      [refused.bodyBytes, noZone.bodyBytes, 0, h2.bodyBytes, h2Refused.bodyBytes],
+    );
+    assert.equal(headLine.method, 'HEAD');
     assert.ok(Math.abs(Date.parse(first.time as string) - Date.now()) < 60_000);
     assert.equal(typeof first.duration_ms, 'number');
     assert.deepEqual([second.request_id, second.zone, second.status, second.verdict], [refused.requestId, 'expired.test', 526, 'expired']);

@@ -16,6 +16,7 @@ import type { SslMode } from '../../src/store/zones.js';
 import { startEdgeWithDemo, startTestEdge, type TestEdge } from '../helpers/edge.js';
 import { openAccessLog, type AccessLog } from '../../src/edge/access-log.js';
 import { tempDir } from '../helpers/tmp.js';
+import { until } from '../helpers/until.js';
 
 function echoThroughEdge(edge: TestEdge, scheme: 'ws' | 'wss', host: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -39,6 +40,8 @@ describe('WebSockets and large bodies through the edge', () => {
   const sockets: WebSocketServer[] = [];
   const accessLogPath = join(dir, 'access.log');
   let accessLog: AccessLog | undefined;
+  /** The access log's lines written so far (within a second of each answer). */
+  const logLines = () => (existsSync(accessLogPath) ? readFileSync(accessLogPath, 'utf8') : '').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
   after(async () => {
     for (const server of sockets) server.close();
     await demo?.close();
@@ -110,10 +113,7 @@ describe('WebSockets and large bodies through the edge', () => {
     await assert.rejects(echoThroughEdge(edge, 'ws', 'no-such-zone.invalid'), /upgrade refused with 421/);
     assert.ok((await metric(noZone)) >= 1);
     // The access log has the WebSocket as its client's answer: 101 when it opened.
-    const openedLine = async () => {
-      const text = existsSync(accessLogPath) ? readFileSync(accessLogPath, 'utf8') : '';
-      return text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => line.status === 101 && line.zone === 'strict-ecc.test');
-    };
+    const openedLine = async () => logLines().find((line) => line.status === 101 && line.zone === 'strict-ecc.test');
     for (let i = 0; i < 60 && !(await openedLine()); i++) await new Promise((resolve) => setTimeout(resolve, 50)); // written within a second
     const line = await openedLine();
     assert.deepEqual([line?.scheme, line?.host, line?.path, line?.mode, line?.protocol], ['https', 'strict-ecc.test', '/chat', 'strict', 'HTTP/1.1']);
@@ -142,6 +142,12 @@ describe('WebSockets and large bodies through the edge', () => {
     const { finished, ms } = await originClosed;
     assert.equal(finished, false, 'the origin must not have sent the whole body');
     assert.ok(ms < 10_000, `the origin's response closed after ${ms} ms`);
+    // Its access log line counts what went out, not the 2 GiB asked for.
+    const cutLine = () => logLines().find((line) => line.path === `/bytes/${size}`);
+    await until(() => cutLine() !== undefined, 'the line of the answer cut short', 5000); // written within a second
+    const sent = cutLine()!.body_bytes_sent as number;
+    assert.equal(cutLine()!.status, 200);
+    assert.ok(sent > 0 && sent < 256 * 1024 * 1024, `${sent} body bytes logged`);
   });
 
   it('streams 50 MB down and 50 MB up through strict mode with memory staying bounded', async () => {
