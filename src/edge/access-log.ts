@@ -51,10 +51,12 @@ export interface AccessFacts {
   readonly verdict?: string;
 }
 
-/** A request's line: one shape for plain requests and WebSocket upgrades. */
+/**
+ * A request's line: one shape for plain requests and WebSocket upgrades. One object literal, an
+ * absent field undefined (JSON leaves it out): spreading optional fields in took a quarter longer.
+ */
 export function accessEntry(facts: AccessFacts): AccessEntry {
-  const { req, zone, host, verdict } = facts;
-  const userAgent = req.headers['user-agent'];
+  const { req, zone, verdict } = facts;
   return {
     time: new Date(performance.timeOrigin + facts.startedAt).toISOString(),
     request_id: facts.requestId,
@@ -62,15 +64,15 @@ export function accessEntry(facts: AccessFacts): AccessEntry {
     protocol: req.httpVersionMajor === 2 ? 'HTTP/2' : `HTTP/${req.httpVersion}`,
     scheme: facts.scheme,
     method: req.method ?? '',
-    ...(host !== undefined ? { host } : {}),
+    host: facts.host,
     path: pathWithoutQuery(req.url ?? '/'),
     zone: zone?.name ?? 'unknown',
-    ...(zone ? { mode: zone.mode } : {}),
+    mode: zone?.mode,
     status: facts.status,
-    ...(facts.bodyBytesSent !== undefined ? { body_bytes_sent: facts.bodyBytesSent } : {}),
-    ...(verdict ? { verdict } : {}),
+    body_bytes_sent: facts.bodyBytesSent,
+    verdict: verdict || undefined,
     duration_ms: Math.round((facts.answeredAt - facts.startedAt) * 1000) / 1000,
-    ...(userAgent !== undefined ? { user_agent: userAgent } : {}),
+    user_agent: req.headers['user-agent'],
   };
 }
 
