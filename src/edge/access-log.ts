@@ -31,6 +31,8 @@ export interface AccessEntry {
   /** Strict mode's verdict on the origin's certificate, on a 526. */
   readonly verdict?: string;
   readonly duration_ms: number;
+  /** From the request's arrival to the origin's answer head (nginx's $upstream_header_time); absent when no origin answered. */
+  readonly origin_header_ms?: number;
   readonly user_agent?: string;
 }
 
@@ -49,7 +51,12 @@ export interface AccessFacts {
   readonly status: number;
   readonly bodyBytesSent?: number;
   readonly verdict?: string;
+  /** performance.now() when the origin's answer head came, if one did. */
+  readonly originHeadAt?: number;
 }
+
+/** To the microsecond. */
+const milliseconds = (ms: number) => Math.round(ms * 1000) / 1000;
 
 /**
  * A request's line: one shape for plain requests and WebSocket upgrades. One object literal, an
@@ -71,7 +78,8 @@ export function accessEntry(facts: AccessFacts): AccessEntry {
     status: facts.status,
     body_bytes_sent: facts.bodyBytesSent,
     verdict: verdict || undefined,
-    duration_ms: Math.round((facts.answeredAt - facts.startedAt) * 1000) / 1000,
+    duration_ms: milliseconds(facts.answeredAt - facts.startedAt),
+    origin_header_ms: facts.originHeadAt === undefined ? undefined : milliseconds(facts.originHeadAt - facts.startedAt),
     user_agent: req.headers['user-agent'],
   };
 }

@@ -48,7 +48,7 @@ function answeredCode(res: ServerResponse): number {
 }
 
 /** Records a request once it is answered (or its client left), with what routing learned of it. */
-function recordAccess(accessLog: AccessLog, req: IncomingMessage, res: ServerResponse, scheme: Scheme, startedAt: number, requestId: string, routed: () => { host?: string; zone?: EdgeZone; verdict?: Verdict }) {
+function recordAccess(accessLog: AccessLog, req: IncomingMessage, res: ServerResponse, scheme: Scheme, startedAt: number, requestId: string, routed: () => { host?: string; zone?: EdgeZone; verdict?: Verdict; originHeadAt?: number }) {
   // Read now: an HTTP/2 stream's socket may be gone by the time it closes.
   const clientIp = clientAddress(req.socket.remoteAddress);
   const bodyBytesSent = countBodyBytes(res);
@@ -114,7 +114,8 @@ export function createProxy({ zones, upstreams, logger, instruments, cdnId, maxR
     let loggedHost: string | undefined;
     let loggedZone: EdgeZone | undefined;
     let loggedVerdict: Verdict | undefined;
-    if (accessLog) recordAccess(accessLog, req, res, scheme, startedAt, requestId, () => ({ host: loggedHost, zone: loggedZone, verdict: loggedVerdict }));
+    let originHeadAt: number | undefined; // performance.now() when the origin's answer head came
+    if (accessLog) recordAccess(accessLog, req, res, scheme, startedAt, requestId, () => ({ host: loggedHost, zone: loggedZone, verdict: loggedVerdict, originHeadAt }));
     let relay: OriginResponseRelay | undefined;
     if (clientBodyTimeoutMs > 0 && hasBody(req)) {
       watchRequestBody(req, res, clientBodyTimeoutMs, () => {
@@ -184,7 +185,8 @@ export function createProxy({ zones, upstreams, logger, instruments, cdnId, maxR
     const send = (retried: boolean) => {
       relay = new OriginResponseRelay(res, {
         headers(_statusCode, headers) {
-          metrics.ttfb((performance.now() - startedAt) / 1000);
+          originHeadAt = performance.now();
+          metrics.ttfb((originHeadAt - startedAt) / 1000);
           return clientResponseHeaders(headers as Record<string, string | string[]>, requestId, req.httpVersionMajor === 2);
         },
         failed: (error) => {

@@ -105,8 +105,8 @@ describe('serve --access-log', () => {
     assert.equal(lines.length, 6);
     const [first, second, third, headLine, fourth, h2RefusedLine] = lines as [Line, Line, Line, Line, Line, Line];
     assert.deepEqual(
-      { ...first, time: undefined, duration_ms: undefined },
-      { time: undefined, duration_ms: undefined, request_id: ok.requestId, client_ip: '127.0.0.1', protocol: 'HTTP/1.1', scheme: 'https', method: 'GET', host: 'strict-ecc.test', path: '/a/b', zone: 'strict-ecc.test', mode: 'strict', status: 200, body_bytes_sent: ok.bodyBytes, user_agent: 'access-log-test/1' },
+      { ...first, time: undefined, duration_ms: undefined, origin_header_ms: undefined },
+      { time: undefined, duration_ms: undefined, origin_header_ms: undefined, request_id: ok.requestId, client_ip: '127.0.0.1', protocol: 'HTTP/1.1', scheme: 'https', method: 'GET', host: 'strict-ecc.test', path: '/a/b', zone: 'strict-ecc.test', mode: 'strict', status: 200, body_bytes_sent: ok.bodyBytes, user_agent: 'access-log-test/1' },
     );
     // The body bytes the clients got: the origin's, the edge's own pages', none for HEAD, over HTTP/2 too.
     assert.ok(ok.bodyBytes > 0 && refused.bodyBytes > 0 && noZone.bodyBytes > 0 && h2.bodyBytes > 0 && h2Refused.bodyBytes > 0);
@@ -117,6 +117,10 @@ describe('serve --access-log', () => {
     assert.equal(headLine.method, 'HEAD');
     assert.ok(Math.abs(Date.parse(first.time as string) - Date.now()) < 60_000);
     assert.equal(typeof first.duration_ms, 'number');
+    // The wait for the origin's answer head, within the whole; none where no origin answered.
+    assert.ok((first.origin_header_ms as number) > 0 && (first.origin_header_ms as number) <= (first.duration_ms as number), JSON.stringify(first));
+    assert.equal(typeof fourth.origin_header_ms, 'number');
+    assert.deepEqual([second, third, h2RefusedLine].map((line) => line.origin_header_ms), [undefined, undefined, undefined]);
     assert.deepEqual([second.request_id, second.zone, second.status, second.verdict], [refused.requestId, 'expired.test', 526, 'expired']);
     assert.deepEqual([third.request_id, third.host, third.zone, third.mode, third.status, third.path], [noZone.requestId, 'nowhere.test', 'unknown', undefined, 421, '/x']);
     assert.deepEqual([fourth.protocol, fourth.client_ip, fourth.zone, fourth.status, fourth.path], ['HTTP/2', '127.0.0.1', 'strict-rsa.test', 200, '/h2']);
