@@ -113,9 +113,9 @@ describe('WebSockets and large bodies through the edge', () => {
     await assert.rejects(echoThroughEdge(edge, 'ws', 'no-such-zone.invalid'), /upgrade refused with 421/);
     assert.ok((await metric(noZone)) >= 1);
     // The access log has the WebSocket as its client's answer: 101 when it opened.
-    const openedLine = async () => logLines().find((line) => line.status === 101 && line.zone === 'strict-ecc.test');
-    for (let i = 0; i < 60 && !(await openedLine()); i++) await new Promise((resolve) => setTimeout(resolve, 50)); // written within a second
-    const line = await openedLine();
+    const openedLine = () => logLines().find((line) => line.status === 101 && line.zone === 'strict-ecc.test');
+    await until(() => openedLine() !== undefined, 'the line of the opened WebSocket', 3000); // written within a second
+    const line = openedLine();
     assert.deepEqual([line?.scheme, line?.host, line?.path, line?.mode, line?.protocol], ['https', 'strict-ecc.test', '/chat', 'strict', 'HTTP/1.1']);
   });
 
