@@ -46,6 +46,8 @@ const FLAGS = {
   'ticket-key-rotation': { type: 'string', default: '3600' },
   'max-request-body-mib': { type: 'string', default: String(DEFAULT_MAX_REQUEST_BODY_MIB) },
   'max-origin-connections': { type: 'string', default: '0' },
+  'client-body-timeout': { type: 'string', default: '60' },
+  'client-send-timeout': { type: 'string', default: '60' },
   'access-log': { type: 'string' },
   'shutdown-grace': { type: 'string', default: '10' },
 } as const;
@@ -102,6 +104,8 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
   const ticketKeyRotationMs = ticketKeyRotationFlag(values['ticket-key-rotation'])! * 1000; // before the CA is asked for anything
   const maxRequestBodyBytes = requestBodyLimitFlag(values['max-request-body-mib'])! * MIB;
   const maxOriginConnections = originConnectionLimitFlag(values['max-origin-connections'])!;
+  const clientBodyTimeoutMs = secondsFlag(values['client-body-timeout'], 'client-body-timeout', { zeroAllowed: true })! * 1000;
+  const clientSendTimeoutMs = secondsFlag(values['client-send-timeout'], 'client-send-timeout', { zeroAllowed: true })! * 1000;
   const accessLog = values['access-log'] === undefined ? undefined : openAccessLogFile(values['access-log'], logger);
   if (accessLog && 'error' in accessLog) throw new UsageError(`--access-log: ${accessLog.error}`);
   const paths = statePaths(values.state);
@@ -140,6 +144,8 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
       ticketKeyRotationMs,
       maxRequestBodyBytes,
       maxOriginConnections,
+      clientBodyTimeoutMs,
+      clientSendTimeoutMs,
     },
   });
   follower = createFollower({

@@ -44,6 +44,8 @@ const FLAGS = {
   'ticket-key-rotation': { type: 'string' },
   'max-request-body-mib': { type: 'string' },
   'max-origin-connections': { type: 'string' },
+  'client-body-timeout': { type: 'string' },
+  'client-send-timeout': { type: 'string' },
   'access-log': { type: 'string' },
   workers: { type: 'string' },
   'shutdown-grace': { type: 'string' },
@@ -103,6 +105,8 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
     ticketKeyRotationMs: (ticketKeyRotationFlag(values['ticket-key-rotation']) ?? config.edge.ticket_key_rotation_s) * 1000,
     maxRequestBodyBytes: (requestBodyLimitFlag(values['max-request-body-mib']) ?? config.edge.max_request_body_mib) * MIB,
     maxOriginConnections: originConnectionLimitFlag(values['max-origin-connections']) ?? config.edge.max_origin_connections,
+    clientBodyTimeoutMs: (secondsFlag(values['client-body-timeout'], 'client-body-timeout', { zeroAllowed: true }) ?? config.edge.client_body_timeout_s) * 1000,
+    clientSendTimeoutMs: (secondsFlag(values['client-send-timeout'], 'client-send-timeout', { zeroAllowed: true }) ?? config.edge.client_send_timeout_s) * 1000,
   };
   const ports = {
     api: portFlag(values['api-port'], 'api-port') ?? config.api_port,

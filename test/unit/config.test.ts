@@ -52,6 +52,27 @@ it('refuses a cap on origin connections that is not a whole number from 0 to a m
   }
 });
 
+it('takes client body and send timeouts of 0 (for ever) to 6000 s, 60 s by default', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'strictedge-config-'));
+  try {
+    const path = join(dir, 'strictedge.yaml');
+    const defaults = loadConfig(undefined).edge;
+    assert.deepEqual([defaults.client_body_timeout_s, defaults.client_send_timeout_s], [60, 60], "nginx's defaults");
+    for (const key of ['client_body_timeout_s', 'client_send_timeout_s'] as const) {
+      for (const seconds of [-1, 6001, '"60"']) {
+        writeFileSync(path, `edge:\n  ${key}: ${seconds}\n`);
+        assert.throws(() => loadConfig(path), (error: unknown) => error instanceof ConfigError && new RegExp(`edge\\.${key}`).test(error.message), `${key} ${seconds}`);
+      }
+      for (const seconds of [0, 0.5, 300, 6000]) {
+        writeFileSync(path, `edge:\n  ${key}: ${seconds}\n`);
+        assert.equal(loadConfig(path).edge[key], seconds);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 it('refuses a request body limit that is not a whole number of MiB from 0 to 1 TiB', () => {
   const dir = mkdtempSync(join(tmpdir(), 'strictedge-config-'));
   try {
