@@ -25,6 +25,7 @@ import { createHttp2UpgradeHandler } from './websocket-h2.js';
 import { rotateTicketKeys } from './ticket-keys.js';
 import { buildZoneTable, type ZoneTable } from './zone-table.js';
 import { createEdgeInstruments } from './instruments.js';
+import { answerRefusedRequests } from './refused-requests.js';
 import type { EdgeMetrics } from '../metrics/metrics.js';
 import type { Counter } from 'prom-client';
 import type { TLSSocket } from 'node:tls';
@@ -215,6 +216,9 @@ export function createEdge(deps: EdgeDeps): Edge {
   };
   deps.metrics?.ticketKeysSetAt.set(nowMs() / 1000); // Node made the server's own just now
   const ticketRotation = rotateTicketKeys(setTicketKeys, options.ticketKeyRotationMs ?? 0);
+  // Requests Node's parser refuses (400, 431, 408) are counted under zone "unknown", as the edge's own 400s.
+  const unknownZone = instruments.forZone('unknown');
+  for (const server of [http, https]) answerRefusedRequests(server, (status, seconds) => unknownZone.answered('none', status, seconds));
   // CONNECT asks for a tunnel, as of a forward proxy; the edge is not one (Node would just drop it).
   for (const server of [http, https]) {
     server.on('connect', (_req, socket: Duplex) => {

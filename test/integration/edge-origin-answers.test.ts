@@ -593,6 +593,25 @@ describe('origin answers through the edge', () => {
     assert.deepEqual(seen.sort(), ['h1 16384 cut', 'h2 16384 cut']);
   });
 
+  it("answers requests Node's parser refuses as Node does (431 for a head over 16 KiB, 400 for a malformed one), closes their connections, and counts them", async () => {
+    const count = async (code: number) => Number(new RegExp(`^strictedge_edge_requests_total\\{zone="unknown",mode="none",code="${code}"\\} (\\d+)$`, 'm').exec(await (await fetch(edge.metricsUrl)).text())?.[1] ?? 0);
+    const before = { 400: await count(400), 431: await count(431) };
+    const cookies = `GET / HTTP/1.1\r\nHost: cookies.test\r\nCookie: ${'c'.repeat(20 * 1024)}\r\n\r\n`;
+    const malformed = 'GET / HTTP/1.1\r\nHost: malformed.test\r\nNo colon here\r\n\r\n';
+    for (const [head, answer] of [[cookies, 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n'], [malformed, 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n']] as const) {
+      const { client, received } = await rawClient();
+      client.write(head);
+      await once(client, 'close');
+      assert.equal(received(), answer);
+    }
+    assert.deepEqual({ 400: await count(400), 431: await count(431) }, { 400: before[400] + 1, 431: before[431] + 1 });
+    // A client that goes away mid-head is nobody to answer, and not counted.
+    const { client } = await rawClient();
+    client.end('GET / HTTP/1.1\r\nHost: gone');
+    await once(client, 'close');
+    assert.deepEqual({ 400: await count(400), 431: await count(431) }, { 400: before[400] + 1, 431: before[431] + 1 });
+  });
+
   it('an answer the origin breaks off after its status line: the client\'s connection is cut, counted and logged by why', async () => {
     const cutOff = 'HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 100\r\n\r\nfirst bytes';
     await zoneAnswering('stalls.test', cutOff); // then nothing: the origin timeout (500 ms here) passes

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { Readable } from 'node:stream';
 import { bodyTooLargeDetail, declaredBodyTooLarge, limitedBody, MIB, RequestBodyTooLarge } from '../../src/edge/body-limit.js';
 import { originConnectionLimitFlag, requestBodyLimitFlag } from '../../src/cli/args.js';
+import { refusedRequestStatus } from '../../src/edge/refused-requests.js';
 import { bodyIdleAction } from '../../src/edge/body-timeout.js';
 import { cdnLoopId, listsCdnId } from '../../src/edge/cdn-loop.js';
 import { classifyOriginError, cutShortReason, sendAgainOnAnotherConnection, socketCloseReason } from '../../src/edge/classify.js';
@@ -353,4 +354,15 @@ describe('bodyIdleAction', () => {
     assert.equal(idle(true, true, true), 'cut');
     assert.equal(idle(true, true, false), 'cut');
   });
+});
+
+it("answers the requests Node's parser refuses as Node does, and a connection that broke not at all", () => {
+  assert.equal(refusedRequestStatus('HPE_HEADER_OVERFLOW'), 431);
+  assert.equal(refusedRequestStatus('HPE_CHUNK_EXTENSIONS_OVERFLOW'), 413);
+  assert.equal(refusedRequestStatus('ERR_HTTP_REQUEST_TIMEOUT'), 408);
+  assert.equal(refusedRequestStatus('HPE_INVALID_HEADER_TOKEN'), 400);
+  assert.equal(refusedRequestStatus('HPE_INVALID_METHOD'), 400);
+  assert.equal(refusedRequestStatus('ECONNRESET'), undefined);
+  assert.equal(refusedRequestStatus('HPE_INVALID_EOF_STATE'), undefined, 'the client left mid-head');
+  assert.equal(refusedRequestStatus(undefined), undefined);
 });

@@ -1,0 +1,35 @@
+// Requests Node's HTTP/1 parser refuses before the edge sees them: a malformed request line or
+// header, a head over 16 KiB (a browser's oversized cookies), a head still incomplete after the
+// headers timeout. Node answers them by itself (400, 431, 408) and nobody counted them, so an
+// operator could not see clients failing on their cookies. With a 'clientError' listener Node
+// leaves the answer to it: the same answers, counted like the edge's other answers given before
+// routing.
+import { STATUS_CODES, type Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
+
+/**
+ * The status a refused request is answered with, as Node answers it; undefined for a connection
+ * that broke or a client that left mid-head (Node would still answer it 400; nginx logs nothing).
+ */
+export function refusedRequestStatus(code: string | undefined): number | undefined {
+  if (code === 'HPE_INVALID_EOF_STATE') return undefined; // the client ended its side mid-head
+  if (code === 'HPE_HEADER_OVERFLOW') return 431;
+  if (code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW') return 413;
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 408;
+  return code?.startsWith('HPE_') ? 400 : undefined; // ECONNRESET and the like: nobody to answer
+}
+
+/** Answers the requests `server`'s parser refuses as Node does, and tells `answered` each status and how long the head took. */
+export function answerRefusedRequests(server: HttpServer, answered: (status: number, seconds: number) => void): void {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    const status = refusedRequestStatus(error.code);
+    // As Node: no status line in the middle of an answer already going out (to a request pipelined
+    // before the refused one). Node keeps that answer on the socket's _httpMessage.
+    const answering = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+    if (status !== undefined && socket.writable && !answering) {
+      socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`);
+      answered(status, status === 408 ? server.headersTimeout / 1000 : 0);
+    }
+    socket.destroy();
+  });
+}
