@@ -5,6 +5,7 @@
 // leaves the answer to it: the same answers, counted like the edge's other answers given before
 // routing.
 import { STATUS_CODES, type Server as HttpServer } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 
 /**
@@ -19,6 +20,14 @@ export function refusedRequestStatus(code: string | undefined): number | undefin
   return code?.startsWith('HPE_') ? 400 : undefined; // ECONNRESET and the like: nobody to answer
 }
 
+/**
+ * Whether a refusal answered a request: a connection that sent nothing before the headers timeout
+ * (a browser's preconnect, left unused) made none, and nginx logs none for it either.
+ */
+export function refusalAnsweredRequest(status: number, bytesRead: number): boolean {
+  return status !== 408 || bytesRead > 0;
+}
+
 /** Answers the requests `server`'s parser refuses as Node does, and tells `answered` each status and how long the head took. */
 export function answerRefusedRequests(server: HttpServer, answered: (status: number, seconds: number) => void): void {
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
@@ -28,7 +37,7 @@ export function answerRefusedRequests(server: HttpServer, answered: (status: num
     const answering = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
     if (status !== undefined && socket.writable && !answering) {
       socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`);
-      answered(status, status === 408 ? server.headersTimeout / 1000 : 0);
+      if (refusalAnsweredRequest(status, (socket as Socket).bytesRead)) answered(status, status === 408 ? server.headersTimeout / 1000 : 0);
     }
     socket.destroy();
   });

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { Readable } from 'node:stream';
 import { bodyTooLargeDetail, declaredBodyTooLarge, limitedBody, MIB, RequestBodyTooLarge } from '../../src/edge/body-limit.js';
 import { originConnectionLimitFlag, requestBodyLimitFlag } from '../../src/cli/args.js';
-import { refusedRequestStatus } from '../../src/edge/refused-requests.js';
+import { refusalAnsweredRequest, refusedRequestStatus } from '../../src/edge/refused-requests.js';
 import { bodyIdleAction } from '../../src/edge/body-timeout.js';
 import { cdnLoopId, listsCdnId } from '../../src/edge/cdn-loop.js';
 import { classifyOriginError, cutShortReason, sendAgainOnAnotherConnection, socketCloseReason } from '../../src/edge/classify.js';
@@ -365,4 +365,8 @@ it("answers the requests Node's parser refuses as Node does, and a connection th
   assert.equal(refusedRequestStatus('ECONNRESET'), undefined);
   assert.equal(refusedRequestStatus('HPE_INVALID_EOF_STATE'), undefined, 'the client left mid-head');
   assert.equal(refusedRequestStatus(undefined), undefined);
+  // A 408 counts only where part of a request came: not for a connection that sent nothing.
+  assert.equal(refusalAnsweredRequest(408, 0), false);
+  assert.equal(refusalAnsweredRequest(408, 25), true);
+  assert.equal(refusalAnsweredRequest(431, 0), true);
 });
