@@ -13,15 +13,15 @@ export interface AccessEntry {
   readonly time: string;
   readonly request_id: string;
   readonly client_ip: string;
-  /** HTTP/1.0, HTTP/1.1 or HTTP/2. */
-  readonly protocol: string;
+  /** HTTP/1.0, HTTP/1.1 or HTTP/2; absent, with the method and path, on a request the parser refused. */
+  readonly protocol?: string;
   readonly scheme: 'http' | 'https';
-  readonly method: string;
+  readonly method?: string;
   /** The authority the request was routed by; absent when it named none the edge could use. */
   readonly host?: string;
   /** The request's path, without its query. */
-  readonly path: string;
-  /** The zone it was routed to, or "unknown" (400, 405, 421). */
+  readonly path?: string;
+  /** The zone it was routed to, or "unknown" (400, 405, 421, and what the parser refused). */
   readonly zone: string;
   readonly mode?: string;
   /** What the client got; 499 when it left before any status line. */
@@ -81,6 +81,35 @@ export function accessEntry(facts: AccessFacts): AccessEntry {
     duration_ms: milliseconds(facts.answeredAt - facts.startedAt),
     origin_header_ms: facts.originHeadAt === undefined ? undefined : milliseconds(facts.originHeadAt - facts.startedAt),
     user_agent: req.headers['user-agent'],
+  };
+}
+
+/** What the edge knows of a request Node's HTTP/1 parser refused (400, 408, 413, 431). */
+export interface RefusedFacts {
+  readonly scheme: 'http' | 'https';
+  /** performance.now() when it was answered, and how long its head took (known only for a 408). */
+  readonly answeredAt: number;
+  readonly seconds: number;
+  readonly requestId: string;
+  readonly clientIp: string;
+  readonly status: number;
+}
+
+/**
+ * A refused request's line, as nginx logs a 400 it could not parse: no method, path or headers the
+ * edge could trust, and no body sent.
+ */
+export function refusedRequestEntry(facts: RefusedFacts): AccessEntry {
+  const startedAt = facts.answeredAt - facts.seconds * 1000;
+  return {
+    time: new Date(performance.timeOrigin + startedAt).toISOString(),
+    request_id: facts.requestId,
+    client_ip: facts.clientIp,
+    scheme: facts.scheme,
+    zone: 'unknown',
+    status: facts.status,
+    body_bytes_sent: 0,
+    duration_ms: milliseconds(facts.seconds * 1000),
   };
 }
 

@@ -15,7 +15,7 @@ import { createOriginSockets, type OriginSockets } from './origin-sockets.js';
 import { createOriginSessions } from './origin-sessions.js';
 import { cdnLoopId } from './cdn-loop.js';
 import { createProxy } from './proxy.js';
-import type { AccessLog } from './access-log.js';
+import { refusedRequestEntry, type AccessLog } from './access-log.js';
 import { DEFAULT_MAX_REQUEST_BODY_MIB, MIB } from './body-limit.js';
 import { createUpstreams } from './upstream.js';
 import { serveHttp2 } from './client-http2.js';
@@ -216,9 +216,14 @@ export function createEdge(deps: EdgeDeps): Edge {
   };
   deps.metrics?.ticketKeysSetAt.set(nowMs() / 1000); // Node made the server's own just now
   const ticketRotation = rotateTicketKeys(setTicketKeys, options.ticketKeyRotationMs ?? 0);
-  // Requests Node's parser refuses (400, 431, 408) are counted under zone "unknown", as the edge's own 400s.
+  // Requests Node's parser refuses (400, 431, 408) are counted under zone "unknown", as the edge's own 400s, and logged.
   const unknownZone = instruments.forZone('unknown');
-  for (const server of [http, https]) answerRefusedRequests(server, (status, seconds) => unknownZone.answered('none', status, seconds));
+  for (const [server, scheme] of [[http, 'http'], [https, 'https']] as const) {
+    answerRefusedRequests(server, (refusal) => {
+      unknownZone.answered('none', refusal.status, refusal.seconds);
+      deps.accessLog?.write(refusedRequestEntry({ ...refusal, scheme, answeredAt: performance.now() }));
+    });
+  }
   // CONNECT asks for a tunnel, as of a forward proxy; the edge is not one (Node would just drop it).
   for (const server of [http, https]) {
     server.on('connect', (_req, socket: Duplex) => {

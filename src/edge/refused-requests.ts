@@ -3,10 +3,12 @@
 // headers timeout. Node answers them by itself (400, 431, 408) and nobody counted them, so an
 // operator could not see clients failing on their cookies. With a 'clientError' listener Node
 // leaves the answer to it: the same answers, counted like the edge's other answers given before
-// routing.
+// routing, and given a request id as they are.
+import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, type Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { clientAddress, REQUEST_ID_HEADER } from './headers.js';
 
 /**
  * The status a refused request is answered with, as Node answers it; undefined for a connection
@@ -28,16 +30,29 @@ export function refusalAnsweredRequest(status: number, bytesRead: number): boole
   return status !== 408 || bytesRead > 0;
 }
 
-/** Answers the requests `server`'s parser refuses as Node does, and tells `answered` each status and how long the head took. */
-export function answerRefusedRequests(server: HttpServer, answered: (status: number, seconds: number) => void): void {
+/** A refused request once answered, for the metrics and the access log. */
+export interface Refusal {
+  readonly status: number;
+  /** How long its head took: the headers timeout for a 408, none known otherwise. */
+  readonly seconds: number;
+  readonly requestId: string;
+  readonly clientIp: string;
+}
+
+/** Answers the requests `server`'s parser refuses as Node does, with a request id, and tells `answered` of each. */
+export function answerRefusedRequests(server: HttpServer, answered: (refusal: Refusal) => void): void {
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     const status = refusedRequestStatus(error.code);
     // As Node: no status line in the middle of an answer already going out (to a request pipelined
     // before the refused one). Node keeps that answer on the socket's _httpMessage.
     const answering = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
     if (status !== undefined && socket.writable && !answering) {
-      socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`);
-      if (refusalAnsweredRequest(status, (socket as Socket).bytesRead)) answered(status, status === 408 ? server.headersTimeout / 1000 : 0);
+      const requestId = randomUUID();
+      socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${REQUEST_ID_HEADER}: ${requestId}\r\nConnection: close\r\n\r\n`);
+      if (refusalAnsweredRequest(status, (socket as Socket).bytesRead)) {
+        const seconds = status === 408 ? server.headersTimeout / 1000 : 0;
+        answered({ status, seconds, requestId, clientIp: clientAddress((socket as Socket).remoteAddress) });
+      }
     }
     socket.destroy();
   });

@@ -1,16 +1,17 @@
 // `--access-log FILE` end to end, through the real `strictedge serve`: one JSON line per answered
 // request with what routing learned (zone, mode, the 526 verdict, 421s under "unknown"), the path
-// without its query, HTTP/2 clients' addresses, lines flushed at shutdown, the file 0640; two
-// edge workers appending to one file without tearing a line; a log that cannot be written (a
-// full disk) said once while the edge goes on; a path that cannot be appended to refused in one
-// line before anything starts; the file reopened on SIGUSR2 once logrotate has moved it, by every
-// worker, and kept when the path cannot be opened.
+// without its query, HTTP/2 clients' addresses, lines flushed at shutdown, the file 0640; requests
+// Node's parser refuses; two edge workers appending to one file without tearing a line; a log that
+// cannot be written (a full disk) said once while the edge goes on; a path that cannot be appended
+// to refused in one line before anything starts; the file reopened on SIGUSR2 once logrotate has
+// moved it, by every worker, and kept when the path cannot be opened.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, statSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect as http2Connect } from 'node:http2';
 import { request as httpsRequest } from 'node:https';
 import { connect as tcpConnect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { after, describe, it } from 'node:test';
@@ -167,6 +168,36 @@ describe('serve --access-log', () => {
         ['http', 'flexible.test', '/h2c', 'flexible.test', 'flexible', 200, undefined],
       ],
     );
+  });
+
+  it("writes a line for a request Node's parser refuses: no method or path, zone unknown, the request id its client got", async () => {
+    const logPath = join(dir, 'refused.log');
+    served = await startServe(['--demo', '--state', join(dir, 'state-refused'), ...PORTS, '--access-log', logPath]);
+    const ready = served.ready;
+    /** Sends `head` raw over plain TCP or TLS; resolves with the answer's request id. */
+    const refusedWith = (scheme: 'http' | 'https', head: string) =>
+      new Promise<{ status: string; requestId: string }>((resolve, reject) => {
+        const port = Number(new URL(scheme === 'https' ? ready.https : ready.http).port);
+        const send = () => socket.write(head);
+        const socket =
+          scheme === 'https'
+            ? tlsConnect({ host: '127.0.0.1', port, servername: 'flexible.test', ca: readFileSync(ready.edge_ca, 'utf8'), ALPNProtocols: ['http/1.1'] }, send)
+            : tcpConnect(port, '127.0.0.1', send);
+        let answer = '';
+        socket.setEncoding('latin1').on('data', (chunk: string) => (answer += chunk));
+        socket.on('close', () => resolve({ status: answer.split('\r\n')[0]!, requestId: /x-request-id: (\S+)/.exec(answer)?.[1] ?? '' }));
+        socket.on('error', reject);
+      });
+    const cookies = await refusedWith('http', `GET /a?token=t HTTP/1.1\r\nHost: flexible.test\r\nCookie: ${'c'.repeat(20 * 1024)}\r\n\r\n`);
+    const malformed = await refusedWith('https', 'GET /b HTTP/1.1\r\nHost: flexible.test\r\nNo colon here\r\n\r\n');
+    assert.deepEqual([cookies.status, malformed.status], ['HTTP/1.1 431 Request Header Fields Too Large', 'HTTP/1.1 400 Bad Request']);
+    await served.stop();
+    served = undefined;
+    const lines = readLines(logPath).map((line) => ({ ...line, time: typeof line.time }));
+    assert.deepEqual(lines, [
+      { time: 'string', request_id: cookies.requestId, client_ip: '127.0.0.1', scheme: 'http', zone: 'unknown', status: 431, body_bytes_sent: 0, duration_ms: 0 },
+      { time: 'string', request_id: malformed.requestId, client_ip: '127.0.0.1', scheme: 'https', zone: 'unknown', status: 400, body_bytes_sent: 0, duration_ms: 0 },
+    ]);
   });
 
   it('keeps every line whole with two edge workers appending to the same file', { timeout: 60_000 }, async () => {
