@@ -1,6 +1,7 @@
 // Flag parsing on node:util parseArgs. Both cfca's "-flag" and "--flag" spellings work.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { MAX_REQUEST_BODY_MIB } from '../edge/body-limit.js';
+import { MAX_REQUEST_HEAD_KIB } from '../edge/request-head.js';
 import { MAX_ORIGIN_CONNECTIONS } from '../config/schema.js';
 import { isTicketKeyRotation, TICKET_KEY_ROTATION_MAX_S, TICKET_KEY_ROTATION_RANGE } from '../edge/ticket-keys.js';
 
@@ -74,6 +75,14 @@ export function requestBodyLimitFlag(value: string | undefined): number | undefi
   const mib = Number(value);
   if (!/^\d+$/.test(value) || mib > MAX_REQUEST_BODY_MIB) throw new UsageError(`--max-request-body-mib must be a whole number of MiB up to ${MAX_REQUEST_BODY_MIB}, or 0 for no limit`);
   return mib;
+}
+
+/** --max-request-head-kib: a whole number of KiB from 1 (edge/request-head.ts); undefined when not given. */
+export function requestHeadLimitFlag(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const kib = Number(value);
+  if (!/^\d+$/.test(value) || kib < 1 || kib > MAX_REQUEST_HEAD_KIB) throw new UsageError(`--max-request-head-kib must be a whole number of KiB from 1 to ${MAX_REQUEST_HEAD_KIB}`);
+  return kib;
 }
 
 /** --max-origin-connections: a whole number, 0 for no limit (edge/upstream.ts); undefined when not given. */

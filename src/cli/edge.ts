@@ -18,8 +18,9 @@ import { readIndexSnapshot, writeIndexSnapshot } from '../revocation/index-snaps
 import { ensureStateFolders, statePaths } from '../store/state-folder.js';
 import type { Zone } from '../store/zones.js';
 import { lockStateFolder } from '../store/state-lock.js';
-import { logLevelFlag, originConnectionLimitFlag, parseFlags, portFlag, requestBodyLimitFlag, secondsFlag, stateOption, ticketKeyRotationFlag, UsageError } from './args.js';
+import { logLevelFlag, originConnectionLimitFlag, parseFlags, portFlag, requestBodyLimitFlag, requestHeadLimitFlag, secondsFlag, stateOption, ticketKeyRotationFlag, UsageError } from './args.js';
 import { DEFAULT_MAX_REQUEST_BODY_MIB, MIB } from '../edge/body-limit.js';
+import { DEFAULT_MAX_REQUEST_HEAD_KIB, KIB } from '../edge/request-head.js';
 import { openAccessLogFile, reopenOnSignal } from './access-log.js';
 import { originRoots } from './edge-roots.js';
 import { readPublicRoots } from './public-roots.js';
@@ -45,6 +46,7 @@ const FLAGS = {
   http2: { type: 'boolean', default: true },
   'ticket-key-rotation': { type: 'string', default: '3600' },
   'max-request-body-mib': { type: 'string', default: String(DEFAULT_MAX_REQUEST_BODY_MIB) },
+  'max-request-head-kib': { type: 'string', default: String(DEFAULT_MAX_REQUEST_HEAD_KIB) },
   'max-origin-connections': { type: 'string', default: '0' },
   'client-body-timeout': { type: 'string', default: '60' },
   'client-send-timeout': { type: 'string', default: '60' },
@@ -103,6 +105,7 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
   const graceMs = secondsFlag(values['shutdown-grace'], 'shutdown-grace', { zeroAllowed: true })! * 1000;
   const ticketKeyRotationMs = ticketKeyRotationFlag(values['ticket-key-rotation'])! * 1000; // before the CA is asked for anything
   const maxRequestBodyBytes = requestBodyLimitFlag(values['max-request-body-mib'])! * MIB;
+  const maxRequestHeadBytes = requestHeadLimitFlag(values['max-request-head-kib'])! * KIB;
   const maxOriginConnections = originConnectionLimitFlag(values['max-origin-connections'])!;
   const clientBodyTimeoutMs = secondsFlag(values['client-body-timeout'], 'client-body-timeout', { zeroAllowed: true })! * 1000;
   const clientSendTimeoutMs = secondsFlag(values['client-send-timeout'], 'client-send-timeout', { zeroAllowed: true })! * 1000;
@@ -143,6 +146,7 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
       clientHttp2: values.http2,
       ticketKeyRotationMs,
       maxRequestBodyBytes,
+      maxRequestHeadBytes,
       maxOriginConnections,
       clientBodyTimeoutMs,
       clientSendTimeoutMs,

@@ -11,8 +11,9 @@ import type { Config } from '../config/schema.js';
 import { createLogger } from '../log.js';
 import { createCaMetrics, createEdgeMetrics } from '../metrics/metrics.js';
 import { createMetricsServer } from '../metrics/server.js';
-import { logLevelFlag, originConnectionLimitFlag, parseFlags, portFlag, requestBodyLimitFlag, secondsFlag, stateOption, ticketKeyRotationFlag } from './args.js';
+import { logLevelFlag, originConnectionLimitFlag, parseFlags, portFlag, requestBodyLimitFlag, requestHeadLimitFlag, secondsFlag, stateOption, ticketKeyRotationFlag } from './args.js';
 import { MIB } from '../edge/body-limit.js';
+import { KIB } from '../edge/request-head.js';
 import { isLoopbackHost, listenOn } from './listen.js';
 import { readPublicRoots } from './public-roots.js';
 import { openAccessLogFile, reopenOnSignal } from './access-log.js';
@@ -43,6 +44,7 @@ const FLAGS = {
   http2: { type: 'boolean' },
   'ticket-key-rotation': { type: 'string' },
   'max-request-body-mib': { type: 'string' },
+  'max-request-head-kib': { type: 'string' },
   'max-origin-connections': { type: 'string' },
   'client-body-timeout': { type: 'string' },
   'client-send-timeout': { type: 'string' },
@@ -104,6 +106,7 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
     clientHttp2: values.http2 ?? config.edge.http2,
     ticketKeyRotationMs: (ticketKeyRotationFlag(values['ticket-key-rotation']) ?? config.edge.ticket_key_rotation_s) * 1000,
     maxRequestBodyBytes: (requestBodyLimitFlag(values['max-request-body-mib']) ?? config.edge.max_request_body_mib) * MIB,
+    maxRequestHeadBytes: (requestHeadLimitFlag(values['max-request-head-kib']) ?? config.edge.max_request_head_kib) * KIB,
     maxOriginConnections: originConnectionLimitFlag(values['max-origin-connections']) ?? config.edge.max_origin_connections,
     clientBodyTimeoutMs: (secondsFlag(values['client-body-timeout'], 'client-body-timeout', { zeroAllowed: true }) ?? config.edge.client_body_timeout_s) * 1000,
     clientSendTimeoutMs: (secondsFlag(values['client-send-timeout'], 'client-send-timeout', { zeroAllowed: true }) ?? config.edge.client_send_timeout_s) * 1000,

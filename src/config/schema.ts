@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { MAX_HOSTNAMES_CEILING, DEFAULT_MAX_HOSTNAMES } from '../ca/policy.js';
 import { DEFAULT_BODY_LIMIT } from '../api/server.js';
 import { DEFAULT_MAX_REQUEST_BODY_MIB, MAX_REQUEST_BODY_MIB } from '../edge/body-limit.js';
+import { DEFAULT_MAX_REQUEST_HEAD_KIB, MAX_REQUEST_HEAD_KIB } from '../edge/request-head.js';
 import { isTicketKeyRotation, TICKET_KEY_ROTATION_RANGE } from '../edge/ticket-keys.js';
 
 /** The largest cap on connections to one origin (--max-origin-connections, edge.max_origin_connections): past it, a cap means nothing. */
@@ -41,6 +42,8 @@ export const ConfigSchema = z
         ticket_key_rotation_s: z.number().refine(isTicketKeyRotation, TICKET_KEY_ROTATION_RANGE).default(3600),
         /** The largest request body passed to an origin, in MiB (100, as Cloudflare's Free and Pro plans); 0 for no limit. */
         max_request_body_mib: z.number().int().min(0).max(MAX_REQUEST_BODY_MIB).default(DEFAULT_MAX_REQUEST_BODY_MIB),
+        /** The largest request head passed to an origin, in KiB (nginx's large_client_header_buffers); over it, 431. */
+        max_request_head_kib: z.number().int().min(1).max(MAX_REQUEST_HEAD_KIB).default(DEFAULT_MAX_REQUEST_HEAD_KIB),
         /** Connections to one origin at most, as nginx's max_conns; 0 (the default) for as many as requests in flight. */
         max_origin_connections: z.number().int().min(0).max(MAX_ORIGIN_CONNECTIONS).default(0),
         /** How long a request body may stop coming before the client gets 408 (nginx's client_body_timeout); 0 for ever. */
@@ -51,7 +54,7 @@ export const ConfigSchema = z
         access_log: z.string().min(1).optional(),
       })
       .strict()
-      .default({ http_port: 8080, https_port: 8443, metrics_port: 9464, connect_timeout_s: 15, origin_timeout_s: 100, public_roots: 'system', origin_session_resumption: false, workers: 1, http2: true, ticket_key_rotation_s: 3600, max_request_body_mib: DEFAULT_MAX_REQUEST_BODY_MIB, max_origin_connections: 0, client_body_timeout_s: 60, client_send_timeout_s: 60 }),
+      .default({ http_port: 8080, https_port: 8443, metrics_port: 9464, connect_timeout_s: 15, origin_timeout_s: 100, public_roots: 'system', origin_session_resumption: false, workers: 1, http2: true, ticket_key_rotation_s: 3600, max_request_body_mib: DEFAULT_MAX_REQUEST_BODY_MIB, max_request_head_kib: DEFAULT_MAX_REQUEST_HEAD_KIB, max_origin_connections: 0, client_body_timeout_s: 60, client_send_timeout_s: 60 }),
   })
   .strict();
 

@@ -17,6 +17,7 @@ import { cdnLoopId } from './cdn-loop.js';
 import { createProxy } from './proxy.js';
 import { refusedRequestEntry, type AccessLog } from './access-log.js';
 import { DEFAULT_MAX_REQUEST_BODY_MIB, MIB } from './body-limit.js';
+import { DEFAULT_MAX_REQUEST_HEAD_KIB, KIB } from './request-head.js';
 import { createUpstreams } from './upstream.js';
 import { serveHttp2 } from './client-http2.js';
 import { answerWithoutUpgrade, createUpgradeHandler, isWebSocketUpgrade } from './websocket.js';
@@ -68,6 +69,11 @@ export interface EdgeOptions {
   readonly ticketKeyRotationMs?: number;
   /** The largest request body passed to an origin (default 100 MiB, as Cloudflare); 0 for no limit. */
   readonly maxRequestBodyBytes?: number;
+  /**
+   * The largest request head passed to an origin (default 16 KiB, Node's): HTTP/1's parser holds
+   * heads to it, and the proxy holds HTTP/2's (request-head.ts). Over it the client gets 431.
+   */
+  readonly maxRequestHeadBytes?: number;
   /** How long a client has from its TCP connect to a finished TLS handshake (default 10 s). */
   readonly clientHandshakeTimeoutMs?: number;
 }
@@ -166,15 +172,16 @@ export function createEdge(deps: EdgeDeps): Edge {
   const zones = () => table;
   const cdnId = cdnLoopId(deps.edgeCa.certPem);
   const clientBodyTimeoutMs = options.clientBodyTimeoutMs ?? CLIENT_BODY_TIMEOUT_MS;
-  const proxy = createProxy({ zones, upstreams, logger, instruments, cdnId, maxRequestBodyBytes: options.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_MIB * MIB, clientSendTimeoutMs: options.clientSendTimeoutMs ?? CLIENT_SEND_TIMEOUT_MS, clientBodyTimeoutMs, ...(deps.accessLog ? { accessLog: deps.accessLog } : {}) });
-  const upgradeDeps = { zones, upstreams, sockets, cdnId, connectTimeoutMs: options.connectTimeoutMs, responseTimeoutMs: options.responseTimeoutMs, idleTimeoutMs: options.websocketIdleTimeoutMs ?? 100_000, logger, instruments, ...(deps.accessLog ? { accessLog: deps.accessLog } : {}) };
+  const maxRequestHeadBytes = options.maxRequestHeadBytes ?? DEFAULT_MAX_REQUEST_HEAD_KIB * KIB;
+  const proxy = createProxy({ zones, upstreams, logger, instruments, cdnId, maxRequestBodyBytes: options.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_MIB * MIB, maxRequestHeadBytes, clientSendTimeoutMs: options.clientSendTimeoutMs ?? CLIENT_SEND_TIMEOUT_MS, clientBodyTimeoutMs, ...(deps.accessLog ? { accessLog: deps.accessLog } : {}) });
+  const upgradeDeps = { zones, upstreams, sockets, cdnId, connectTimeoutMs: options.connectTimeoutMs, responseTimeoutMs: options.responseTimeoutMs, idleTimeoutMs: options.websocketIdleTimeoutMs ?? 100_000, logger, instruments, maxRequestHeadBytes, ...(deps.accessLog ? { accessLog: deps.accessLog } : {}) };
   const upgrade = createUpgradeHandler(upgradeDeps);
 
   const clientHttp2 = options.clientHttp2 ?? true;
   // Node's requestTimeout (300 s) bounds a whole request, however steadily its body comes: a large
   // upload over a slow link got 408 half-way. The body timeout bounds a body that stops coming
   // instead, and Node's headersTimeout (60 s) still bounds the head.
-  const http = createHttpServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => proxy(req, res, 'http'));
+  const http = createHttpServer({ keepAliveTimeout: 65_000, requestTimeout: 0, maxHeaderSize: maxRequestHeadBytes }, (req, res) => proxy(req, res, 'http'));
   /** Node hands over every request with an Upgrade header; only a WebSocket's becomes a tunnel. */
   const takeUpgrade = (scheme: Scheme) => (req: IncomingMessage, socket: Duplex, head: Buffer) =>
     isWebSocketUpgrade(req) ? upgrade(req, socket, head, scheme) : answerWithoutUpgrade(req, socket, scheme, (r, res) => proxy(r, res, scheme), instruments, deps.accessLog);
@@ -192,6 +199,7 @@ export function createEdge(deps: EdgeDeps): Edge {
       // descriptors. A real client's handshake takes a few round trips: well under a second.
       handshakeTimeout: options.clientHandshakeTimeoutMs ?? CLIENT_HANDSHAKE_TIMEOUT_MS,
       requestTimeout: 0, // as the plain server's, above
+      maxHeaderSize: maxRequestHeadBytes,
       SNICallback: (servername, callback) => {
         const zone = table.lookup(servername.toLowerCase());
         // The default context has no certificate, so OpenSSL ends the handshake with an alert

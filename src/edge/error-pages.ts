@@ -1,13 +1,13 @@
 // The edge's own answers: Cloudflare's 52x codes and its 530 (the origin's name does not
 // resolve), 421 for a host with no zone (or another zone than the connection's TLS server name),
 // 400 for a request no origin should see (two Host lines, `OPTIONS *`), 405 for TRACE, 408 for a
-// body that stopped coming (body-timeout.ts), 413 for a body over the limit (body-limit.ts) and
-// 508 for a request that came back to the edge (cdn-loop.ts). Each page names the code and the
+// body that stopped coming (body-timeout.ts), 413 for a body over the limit (body-limit.ts), 431
+// for an HTTP/2 head over the limit (request-head.ts) and 508 for a request that came back to the edge (cdn-loop.ts). Each page names the code and the
 // request id, never the origin's address or an internal error text.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Verdict } from './verify.js';
 
-export type EdgeStatus = 400 | 405 | 408 | 413 | 421 | 508 | 520 | 521 | 522 | 524 | 525 | 526 | 530;
+export type EdgeStatus = 400 | 405 | 408 | 413 | 421 | 431 | 508 | 520 | 521 | 522 | 524 | 525 | 526 | 530;
 
 const TITLES: Record<EdgeStatus, string> = {
   400: 'The request cannot be proxied',
@@ -15,6 +15,7 @@ const TITLES: Record<EdgeStatus, string> = {
   408: 'The request body stopped coming',
   413: 'The request body is too large',
   421: 'This host is not served on this connection',
+  431: 'The request headers are too large',
   508: 'The request came back to the edge',
   520: 'The origin returned an empty or malformed response',
   521: 'The origin refused the connection',
@@ -27,7 +28,7 @@ const TITLES: Record<EdgeStatus, string> = {
 
 /**
  * The status line's reason phrase: Cloudflare's names for its 52x and 530 codes (Node knows none of
- * them and would say "unknown"), the standard ones for 400, 405, 408, 413, 421 and 508.
+ * them and would say "unknown"), the standard ones for 400, 405, 408, 413, 421, 431 and 508.
  */
 const REASON_PHRASES: Record<EdgeStatus, string> = {
   400: 'Bad Request',
@@ -35,6 +36,7 @@ const REASON_PHRASES: Record<EdgeStatus, string> = {
   408: 'Request Timeout',
   413: 'Content Too Large',
   421: 'Misdirected Request',
+  431: 'Request Header Fields Too Large',
   508: 'Loop Detected',
   520: 'Web Server Returned an Unknown Error',
   521: 'Web Server Is Down',
@@ -61,7 +63,7 @@ export const LOOP_DETECTED = "This zone's origin sent the request back to this e
 export interface EdgeFailure {
   readonly status: EdgeStatus;
   readonly verdict?: Verdict;
-  /** What was wrong with the request (400, 405, 408, 413, 421, 508): one of the edge's own fixed sentences. */
+  /** What was wrong with the request (400, 405, 408, 413, 421, 431, 508): one of the edge's own fixed sentences. */
   readonly detail?: string;
 }
 

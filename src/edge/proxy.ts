@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import { accessEntry, type AccessLog } from './access-log.js';
 import { countBodyBytes } from './body-bytes.js';
 import { bodyTooLargeDetail, declaredBodyTooLarge, RequestBodyTooLarge } from './body-limit.js';
+import { headTooLargeDetail, http2HeadBytes } from './request-head.js';
 import { classifyOriginError, sendAgainOnAnotherConnection } from './classify.js';
 import { CDN_LOOP_HEADER, listsCdnId } from './cdn-loop.js';
 import { LOOP_DETECTED, NO_ZONE, OTHER_ZONE, TRACE_REFUSED, sendEdgeError, type EdgeFailure } from './error-pages.js';
@@ -31,6 +32,8 @@ export interface ProxyDeps {
   readonly cdnId: string;
   /** The largest request body passed to an origin, in bytes; 0 for no limit (body-limit.ts). */
   readonly maxRequestBodyBytes: number;
+  /** The largest request head, HTTP/1's and HTTP/2's alike, in bytes (request-head.ts). */
+  readonly maxRequestHeadBytes: number;
   /** One line per answered request (--access-log); absent, nothing is recorded. */
   readonly accessLog?: AccessLog;
   /** How long a client may take none of its answer before it is cut off (send-watch.ts); 0 for ever. */
@@ -64,7 +67,7 @@ function answerBodyTimedOut(req: IncomingMessage, res: ServerResponse, error: Re
   sendEdgeError(req, res, { status: 408, detail: bodyTimedOutDetail(error.timeoutMs) }, requestId);
 }
 
-export function createProxy({ zones, upstreams, logger, instruments, cdnId, maxRequestBodyBytes, accessLog, clientSendTimeoutMs, clientBodyTimeoutMs }: ProxyDeps) {
+export function createProxy({ zones, upstreams, logger, instruments, cdnId, maxRequestBodyBytes, maxRequestHeadBytes, accessLog, clientSendTimeoutMs, clientBodyTimeoutMs }: ProxyDeps) {
   const unknownZone = instruments.forZone('unknown');
   /** An answer the edge gives before any zone is known (400, 421) is counted under zone "unknown". */
   const countAsUnknown = (res: ServerResponse, startedAt: number) =>
@@ -124,6 +127,11 @@ export function createProxy({ zones, upstreams, logger, instruments, cdnId, maxR
         if (relay) relay.abort(timedOut);
         else answerBodyTimedOut(req, res, timedOut, requestId);
       });
+    }
+    // HTTP/1's parser has held the head to the limit already (refused-requests.ts).
+    if (req.httpVersionMajor === 2 && http2HeadBytes(req.rawHeaders) > maxRequestHeadBytes) {
+      countAsUnknown(res, startedAt);
+      return sendEdgeError(req, res, { status: 431, detail: headTooLargeDetail(maxRequestHeadBytes) }, requestId);
     }
     const target = requestTarget(req.url ?? '/', req.rawHeaders);
     if (!target.ok) {

@@ -15,7 +15,8 @@ import { sendEdgeError, type EdgeFailure } from './error-pages.js';
 import { classifyOriginError } from './classify.js';
 import { createFailureReporter } from './failure-report.js';
 import { clientResponseHeaders, originRequestHeaders, requestIdFor, REQUEST_ID_HEADER } from './headers.js';
-import { connectUpgradeOrigin, requestOriginUpgrade, routeUpgrade, upgradeCounter, upgradeError, type UpgradeDeps } from './websocket.js';
+import { connectUpgradeOrigin, requestOriginUpgrade, routeUpgrade, upgradeCounter, upgradeError, type UpgradeDeps, type UpgradeRoute } from './websocket.js';
+import { headTooLargeDetail, http2HeadBytes } from './request-head.js';
 
 const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const EDGE_HANDSHAKE_HEADER = /^sec-websocket-(key|accept)$/i;
@@ -33,7 +34,11 @@ export function createHttp2UpgradeHandler(deps: UpgradeDeps) {
     const res = h2res as unknown as ServerResponse;
     const stream = h2req.stream;
     const requestId = requestIdFor(req);
-    const route = routeUpgrade(deps.zones, req, (req.socket as TLSSocket).servername, 'https', deps.cdnId);
+    // Held to HTTP/1's limit on a head, as the proxy holds HTTP/2's plain requests (request-head.ts).
+    const route: UpgradeRoute =
+      http2HeadBytes(req.rawHeaders) > deps.maxRequestHeadBytes
+        ? { kind: 'refuse', failure: { status: 431, detail: headTooLargeDetail(deps.maxRequestHeadBytes) }, zoneName: 'unknown', logged: {} }
+        : routeUpgrade(deps.zones, req, (req.socket as TLSSocket).servername, 'https', deps.cdnId);
     const count = upgradeCounter(deps, req, 'https', requestId, route);
     if (route.kind === 'refuse') {
       count(route.failure.status);

@@ -43,6 +43,8 @@ export interface UpgradeDeps {
   readonly instruments: EdgeInstruments;
   /** This edge's id in CDN-Loop (cdn-loop.ts). */
   readonly cdnId: string;
+  /** The largest request head, in bytes: HTTP/1's parser holds heads to it, websocket-h2.ts HTTP/2's. */
+  readonly maxRequestHeadBytes: number;
   /** One line per upgrade request, once the client has its answer (101 when the WebSocket opens). */
   readonly accessLog?: AccessLog;
 }

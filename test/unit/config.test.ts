@@ -53,6 +53,12 @@ it('takes client body and send timeouts of 0 (for ever) to 6000 s, 60 s by defau
   }
 });
 
+it('refuses a request head limit that is not a whole number of KiB from 1 to 1024', () => {
+  for (const kib of [0, -1, 1.5, 1025, '"16"']) refusesEdgeKey('max_request_head_kib', kib);
+  for (const kib of [1, 16, 64, 1024]) assert.equal(loadWithEdgeKey('max_request_head_kib', kib).edge.max_request_head_kib, kib);
+  assert.equal(loadConfig(undefined).edge.max_request_head_kib, 16, "Node's maxHeaderSize by default");
+});
+
 it('refuses a request body limit that is not a whole number of MiB from 0 to 1 TiB', () => {
   for (const mib of [-1, 0.5, 1_048_577, '"100"']) refusesEdgeKey('max_request_body_mib', mib);
   for (const mib of [0, 1, 100, 1_048_576]) assert.equal(loadWithEdgeKey('max_request_body_mib', mib).edge.max_request_body_mib, mib);

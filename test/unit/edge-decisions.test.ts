@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Readable } from 'node:stream';
 import { bodyTooLargeDetail, declaredBodyTooLarge, limitedBody, MIB, RequestBodyTooLarge } from '../../src/edge/body-limit.js';
-import { originConnectionLimitFlag, requestBodyLimitFlag } from '../../src/cli/args.js';
+import { originConnectionLimitFlag, requestBodyLimitFlag, requestHeadLimitFlag } from '../../src/cli/args.js';
+import { headTooLargeDetail, http2HeadBytes, KIB } from '../../src/edge/request-head.js';
 import { refusalAnsweredRequest, refusedRequestStatus } from '../../src/edge/refused-requests.js';
 import { bodyIdleAction } from '../../src/edge/body-timeout.js';
 import { cdnLoopId, listsCdnId } from '../../src/edge/cdn-loop.js';
@@ -313,6 +314,22 @@ describe('request body limit', () => {
     assert.equal(requestBodyLimitFlag('100'), 100);
     assert.equal(requestBodyLimitFlag(undefined), undefined);
     for (const bad of ['-1', '1.5', '', '1e3', '1048577', '100MB']) assert.throws(() => requestBodyLimitFlag(bad), /--max-request-body-mib must be a whole number of MiB up to 1048576, or 0 for no limit/, bad);
+  });
+});
+
+describe('the request head limit', () => {
+  it("measures an HTTP/2 head in HTTP/1.1's bytes: each field's name, value, colon, space and CRLF", () => {
+    assert.equal(http2HeadBytes([]), 0);
+    // Each field: its name and value, and 4 for ": " and CRLF.
+    assert.equal(http2HeadBytes([':method', 'GET', ':path', '/', ':authority', 'a.test']), 7 + 3 + 4 + 5 + 1 + 4 + 10 + 6 + 4);
+    assert.equal(http2HeadBytes(['cookie', 'c'.repeat(16 * KIB)]), 16 * KIB + 10);
+  });
+  it('says the limit in KiB in the 431 page, and parses the flag', () => {
+    assert.match(headTooLargeDetail(16 * KIB), /larger than this edge passes to origins \(16 KiB\)/);
+    assert.equal(requestHeadLimitFlag('1'), 1);
+    assert.equal(requestHeadLimitFlag('1024'), 1024);
+    assert.equal(requestHeadLimitFlag(undefined), undefined);
+    for (const bad of ['0', '-1', '1.5', '', '1e3', '1025', '16k']) assert.throws(() => requestHeadLimitFlag(bad), /--max-request-head-kib must be a whole number of KiB from 1 to 1024/, bad);
   });
 });
 
