@@ -48,6 +48,7 @@ const FLAGS = {
   'max-request-body-mib': { type: 'string', default: String(DEFAULT_MAX_REQUEST_BODY_MIB) },
   'max-request-head-kib': { type: 'string', default: String(DEFAULT_MAX_REQUEST_HEAD_KIB) },
   'max-origin-connections': { type: 'string', default: '0' },
+  'client-header-timeout': { type: 'string', default: '60' },
   'client-body-timeout': { type: 'string', default: '60' },
   'client-send-timeout': { type: 'string', default: '60' },
   'access-log': { type: 'string' },
@@ -107,6 +108,7 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
   const maxRequestBodyBytes = requestBodyLimitFlag(values['max-request-body-mib'])! * MIB;
   const maxRequestHeadBytes = requestHeadLimitFlag(values['max-request-head-kib'])! * KIB;
   const maxOriginConnections = originConnectionLimitFlag(values['max-origin-connections'])!;
+  const clientHeaderTimeoutMs = secondsFlag(values['client-header-timeout'], 'client-header-timeout')! * 1000;
   const clientBodyTimeoutMs = secondsFlag(values['client-body-timeout'], 'client-body-timeout', { zeroAllowed: true })! * 1000;
   const clientSendTimeoutMs = secondsFlag(values['client-send-timeout'], 'client-send-timeout', { zeroAllowed: true })! * 1000;
   const accessLog = values['access-log'] === undefined ? undefined : openAccessLogFile(values['access-log'], logger);
@@ -148,6 +150,7 @@ export async function edgeCommand(argv: readonly string[], clock: Clock): Promis
       maxRequestBodyBytes,
       maxRequestHeadBytes,
       maxOriginConnections,
+      clientHeaderTimeoutMs,
       clientBodyTimeoutMs,
       clientSendTimeoutMs,
     },

@@ -18,12 +18,12 @@ const USAGE = `usage: strictedge <command> [flags]
 
   serve [--state DIR] [--api-port N] [--http-port N] [--https-port N] [--origin-connect-timeout S] [--origin-timeout S] [--origin-session-resumption]
         [--metrics-port N] [--listen ADDR] [--log-level LEVEL] [--config FILE] [--demo] [--workers N] [--no-http2]
-        [--ticket-key-rotation S] [--max-request-body-mib N] [--max-request-head-kib N] [--max-origin-connections N] [--client-body-timeout S] [--client-send-timeout S]
-        [--access-log FILE] [--api-tls-cert PEM --api-tls-key PEM] (the API over HTTPS)
+        [--ticket-key-rotation S] [--max-request-body-mib N] [--max-request-head-kib N] [--max-origin-connections N]
+        [--client-header-timeout S] [--client-body-timeout S] [--client-send-timeout S] [--access-log FILE] [--api-tls-cert PEM --api-tls-key PEM] (the API over HTTPS)
   edge --ca-url URL --edge-token TOKEN [--ca-cert PEM] [--public-roots system|none|PEM] [--state DIR] [--http-port N] [--https-port N] [--status-port N]
        [--origin-connect-timeout S] [--origin-timeout S] [--max-feed-staleness S] [--origin-session-resumption] [--no-http2]
-       [--ticket-key-rotation S] [--max-request-body-mib N] [--max-request-head-kib N] [--max-origin-connections N] [--client-body-timeout S] [--client-send-timeout S]
-       [--access-log FILE] (a separate edge following a CA)
+       [--ticket-key-rotation S] [--max-request-body-mib N] [--max-request-head-kib N] [--max-origin-connections N]
+       [--client-header-timeout S] [--client-body-timeout S] [--client-send-timeout S] [--access-log FILE] (a separate edge following a CA)
   ca init [--state DIR]
   backup DEST [--state DIR] (the database as of one moment, the roots and the edge CA; safe while serve runs)
   accounts create NAME [--state DIR]

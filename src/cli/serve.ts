@@ -46,6 +46,7 @@ const FLAGS = {
   'max-request-body-mib': { type: 'string' },
   'max-request-head-kib': { type: 'string' },
   'max-origin-connections': { type: 'string' },
+  'client-header-timeout': { type: 'string' },
   'client-body-timeout': { type: 'string' },
   'client-send-timeout': { type: 'string' },
   'access-log': { type: 'string' },
@@ -108,6 +109,7 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
     maxRequestBodyBytes: (requestBodyLimitFlag(values['max-request-body-mib']) ?? config.edge.max_request_body_mib) * MIB,
     maxRequestHeadBytes: (requestHeadLimitFlag(values['max-request-head-kib']) ?? config.edge.max_request_head_kib) * KIB,
     maxOriginConnections: originConnectionLimitFlag(values['max-origin-connections']) ?? config.edge.max_origin_connections,
+    clientHeaderTimeoutMs: (secondsFlag(values['client-header-timeout'], 'client-header-timeout') ?? config.edge.client_header_timeout_s) * 1000,
     clientBodyTimeoutMs: (secondsFlag(values['client-body-timeout'], 'client-body-timeout', { zeroAllowed: true }) ?? config.edge.client_body_timeout_s) * 1000,
     clientSendTimeoutMs: (secondsFlag(values['client-send-timeout'], 'client-send-timeout', { zeroAllowed: true }) ?? config.edge.client_send_timeout_s) * 1000,
   };

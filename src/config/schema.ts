@@ -46,6 +46,8 @@ export const ConfigSchema = z
         max_request_head_kib: z.number().int().min(1).max(MAX_REQUEST_HEAD_KIB).default(DEFAULT_MAX_REQUEST_HEAD_KIB),
         /** Connections to one origin at most, as nginx's max_conns; 0 (the default) for as many as requests in flight. */
         max_origin_connections: z.number().int().min(0).max(MAX_ORIGIN_CONNECTIONS).default(0),
+        /** How long a request's head may take to arrive whole before the client gets 408 (nginx's client_header_timeout). */
+        client_header_timeout_s: z.number().positive().max(6000).default(60),
         /** How long a request body may stop coming before the client gets 408 (nginx's client_body_timeout); 0 for ever. */
         client_body_timeout_s: z.number().min(0).max(6000).default(60),
         /** How long a client may take none of its answer before it is cut off (nginx's send_timeout); 0 for ever. */
@@ -54,7 +56,7 @@ export const ConfigSchema = z
         access_log: z.string().min(1).optional(),
       })
       .strict()
-      .default({ http_port: 8080, https_port: 8443, metrics_port: 9464, connect_timeout_s: 15, origin_timeout_s: 100, public_roots: 'system', origin_session_resumption: false, workers: 1, http2: true, ticket_key_rotation_s: 3600, max_request_body_mib: DEFAULT_MAX_REQUEST_BODY_MIB, max_request_head_kib: DEFAULT_MAX_REQUEST_HEAD_KIB, max_origin_connections: 0, client_body_timeout_s: 60, client_send_timeout_s: 60 }),
+      .default({ http_port: 8080, https_port: 8443, metrics_port: 9464, connect_timeout_s: 15, origin_timeout_s: 100, public_roots: 'system', origin_session_resumption: false, workers: 1, http2: true, ticket_key_rotation_s: 3600, max_request_body_mib: DEFAULT_MAX_REQUEST_BODY_MIB, max_request_head_kib: DEFAULT_MAX_REQUEST_HEAD_KIB, max_origin_connections: 0, client_header_timeout_s: 60, client_body_timeout_s: 60, client_send_timeout_s: 60 }),
   })
   .strict();
 

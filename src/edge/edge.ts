@@ -26,7 +26,7 @@ import { createHttp2UpgradeHandler } from './websocket-h2.js';
 import { rotateTicketKeys } from './ticket-keys.js';
 import { buildZoneTable, type ZoneTable } from './zone-table.js';
 import { createEdgeInstruments } from './instruments.js';
-import { answerRefusedRequests } from './refused-requests.js';
+import { answerRefusedRequests, headerTimeoutCheckMs } from './refused-requests.js';
 import type { EdgeMetrics } from '../metrics/metrics.js';
 import type { Counter } from 'prom-client';
 import type { TLSSocket } from 'node:tls';
@@ -53,6 +53,11 @@ export interface EdgeOptions {
    * the client gets 408 and the origin request stops (body-timeout.ts).
    */
   readonly clientBodyTimeoutMs?: number;
+  /**
+   * How long an HTTP/1 request's head may take to arrive whole (default 60 s, nginx's
+   * client_header_timeout) before the client gets 408 (refused-requests.ts). Node's headersTimeout.
+   */
+  readonly clientHeaderTimeoutMs?: number;
   /**
    * How long a client may take none of its answer before the edge cuts it off and stops the
    * origin request (nginx's send_timeout; default 60 s; 0: for ever). See send-watch.ts.
@@ -128,6 +133,7 @@ export interface Edge {
 const CLIENT_HANDSHAKE_TIMEOUT_MS = 10_000;
 const CLIENT_SEND_TIMEOUT_MS = 60_000;
 const CLIENT_BODY_TIMEOUT_MS = 60_000;
+const CLIENT_HEADER_TIMEOUT_MS = 60_000;
 
 export function createEdge(deps: EdgeDeps): Edge {
   const { options, logger } = deps;
@@ -180,8 +186,10 @@ export function createEdge(deps: EdgeDeps): Edge {
   const clientHttp2 = options.clientHttp2 ?? true;
   // Node's requestTimeout (300 s) bounds a whole request, however steadily its body comes: a large
   // upload over a slow link got 408 half-way. The body timeout bounds a body that stops coming
-  // instead, and Node's headersTimeout (60 s) still bounds the head.
-  const http = createHttpServer({ keepAliveTimeout: 65_000, requestTimeout: 0, maxHeaderSize: maxRequestHeadBytes }, (req, res) => proxy(req, res, 'http'));
+  // instead, and Node's headersTimeout still bounds the head.
+  const headersTimeout = options.clientHeaderTimeoutMs ?? CLIENT_HEADER_TIMEOUT_MS;
+  const headTimeouts = { headersTimeout, connectionsCheckingInterval: headerTimeoutCheckMs(headersTimeout) };
+  const http = createHttpServer({ keepAliveTimeout: 65_000, requestTimeout: 0, ...headTimeouts, maxHeaderSize: maxRequestHeadBytes }, (req, res) => proxy(req, res, 'http'));
   /** Node hands over every request with an Upgrade header; only a WebSocket's becomes a tunnel. */
   const takeUpgrade = (scheme: Scheme) => (req: IncomingMessage, socket: Duplex, head: Buffer) =>
     isWebSocketUpgrade(req) ? upgrade(req, socket, head, scheme) : answerWithoutUpgrade(req, socket, scheme, (r, res) => proxy(r, res, scheme), instruments, deps.accessLog);
@@ -199,6 +207,7 @@ export function createEdge(deps: EdgeDeps): Edge {
       // descriptors. A real client's handshake takes a few round trips: well under a second.
       handshakeTimeout: options.clientHandshakeTimeoutMs ?? CLIENT_HANDSHAKE_TIMEOUT_MS,
       requestTimeout: 0, // as the plain server's, above
+      ...headTimeouts,
       maxHeaderSize: maxRequestHeadBytes,
       SNICallback: (servername, callback) => {
         const zone = table.lookup(servername.toLowerCase());

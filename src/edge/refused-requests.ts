@@ -30,6 +30,15 @@ export function refusalAnsweredRequest(status: number, bytesRead: number): boole
   return status !== 408 || bytesRead > 0;
 }
 
+/**
+ * How often Node checks heads against the headers timeout (the 408s above): it checks every 30 s
+ * by default, so a head could take the timeout and up to 30 s more. A quarter of the timeout keeps
+ * the overshoot a quarter, at one pass over the open connections each time.
+ */
+export function headerTimeoutCheckMs(timeoutMs: number): number {
+  return Math.min(30_000, Math.max(100, Math.round(timeoutMs / 4)));
+}
+
 /** A refused request once answered, for the metrics and the access log. */
 export interface Refusal {
   readonly status: number;

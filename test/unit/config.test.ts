@@ -44,9 +44,11 @@ it('refuses a cap on origin connections that is not a whole number from 0 to a m
   for (const count of [0, 1, 1_000_000]) assert.equal(loadWithEdgeKey('max_origin_connections', count).edge.max_origin_connections, count);
 });
 
-it('takes client body and send timeouts of 0 (for ever) to 6000 s, 60 s by default', () => {
+it('takes a client header timeout above 0 and body and send timeouts of 0 (for ever) to 6000 s, 60 s by default', () => {
   const defaults = loadConfig(undefined).edge;
-  assert.deepEqual([defaults.client_body_timeout_s, defaults.client_send_timeout_s], [60, 60], "nginx's defaults");
+  assert.deepEqual([defaults.client_header_timeout_s, defaults.client_body_timeout_s, defaults.client_send_timeout_s], [60, 60, 60], "nginx's defaults");
+  for (const seconds of [0, -1, 6001, '"60"']) refusesEdgeKey('client_header_timeout_s', seconds);
+  for (const seconds of [0.5, 60, 6000]) assert.equal(loadWithEdgeKey('client_header_timeout_s', seconds).edge.client_header_timeout_s, seconds);
   for (const key of ['client_body_timeout_s', 'client_send_timeout_s'] as const) {
     for (const seconds of [-1, 6001, '"60"']) refusesEdgeKey(key, seconds);
     for (const seconds of [0, 0.5, 300, 6000]) assert.equal(loadWithEdgeKey(key, seconds).edge[key], seconds);

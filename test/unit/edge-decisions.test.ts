@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { bodyTooLargeDetail, declaredBodyTooLarge, limitedBody, MIB, RequestBodyTooLarge } from '../../src/edge/body-limit.js';
 import { originConnectionLimitFlag, requestBodyLimitFlag, requestHeadLimitFlag } from '../../src/cli/args.js';
 import { headTooLargeDetail, http2HeadBytes, KIB } from '../../src/edge/request-head.js';
-import { refusalAnsweredRequest, refusedRequestStatus } from '../../src/edge/refused-requests.js';
+import { headerTimeoutCheckMs, refusalAnsweredRequest, refusedRequestStatus } from '../../src/edge/refused-requests.js';
 import { bodyIdleAction } from '../../src/edge/body-timeout.js';
 import { cdnLoopId, listsCdnId } from '../../src/edge/cdn-loop.js';
 import { classifyOriginError, cutShortReason, sendAgainOnAnotherConnection, socketCloseReason } from '../../src/edge/classify.js';
@@ -315,6 +315,13 @@ describe('request body limit', () => {
     assert.equal(requestBodyLimitFlag(undefined), undefined);
     for (const bad of ['-1', '1.5', '', '1e3', '1048577', '100MB']) assert.throws(() => requestBodyLimitFlag(bad), /--max-request-body-mib must be a whole number of MiB up to 1048576, or 0 for no limit/, bad);
   });
+});
+
+it("checks heads against the header timeout a quarter of it apart, between Node's 30 s and 100 ms", () => {
+  assert.equal(headerTimeoutCheckMs(60_000), 15_000);
+  assert.equal(headerTimeoutCheckMs(1_000), 250);
+  assert.equal(headerTimeoutCheckMs(6_000_000), 30_000);
+  assert.equal(headerTimeoutCheckMs(100), 100);
 });
 
 describe('the request head limit', () => {
