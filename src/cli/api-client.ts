@@ -25,9 +25,16 @@ interface Envelope<T> {
   result_info?: { page: number; per_page: number; count: number; total_count: number; total_pages: number };
 }
 
+/** What an API key is made of (`v1.0-` and hex); a header could not carry anything else. */
+const KEY_CHARACTERS = /^[\x21-\x7e]+$/;
+
 export function apiSettings(env: NodeJS.ProcessEnv = process.env): { url: string; key: string } {
-  const key = env.STRICTEDGE_API_KEY || env.CF_API_KEY;
+  const name = env.STRICTEDGE_API_KEY ? 'STRICTEDGE_API_KEY' : 'CF_API_KEY';
+  // Spaces and line ends around it are a file's or a paste's (a key file saved with CRLF).
+  const key = (env.STRICTEDGE_API_KEY || env.CF_API_KEY || '').trim();
   if (!key) throw new UsageError('set STRICTEDGE_API_KEY (or CF_API_KEY) to your API key');
+  // fetch would refuse it with an error that quotes the value: the key, on the terminal and in logs.
+  if (!KEY_CHARACTERS.test(key)) throw new UsageError(`${name} is not an API key: it holds a space, a line break or another character no key has (the value is not shown)`);
   return { url: (env.STRICTEDGE_API_URL || DEFAULT_API_URL).replace(/\/+$/, ''), key };
 }
 

@@ -146,6 +146,8 @@ describe('strictedge CLI against a running serve', () => {
     ['-days 0', ['-hostnames', 'demo.test', '-days', '0'], {}, /-days must be a whole number of days, 1 or more/],
     ['no API key', ['-hostnames', 'demo.test', '-key-type', 'ecdsa'], { STRICTEDGE_API_KEY: '', CF_API_KEY: '' }, /set STRICTEDGE_API_KEY/],
     ['a wrong API key', ['-hostnames', 'demo.test', '-key-type', 'ecdsa'], { STRICTEDGE_API_KEY: 'v1.0-wrong' }, /Authentication error.*code 10001/],
+    // Two lines pasted as one key: fetch's own error would have quoted them (the key) on stderr.
+    ['an API key with a line break in it', ['-hostnames', 'demo.test', '-key-type', 'ecdsa'], { STRICTEDGE_API_KEY: 'v1.0-secret-part\nsecond-line' }, /^strictedge: STRICTEDGE_API_KEY is not an API key: it holds a space, a line break or another character no key has \(the value is not shown\)$/m],
     ['an unreachable CA', ['-hostnames', 'demo.test', '-key-type', 'ecdsa'], { STRICTEDGE_API_URL: 'http://127.0.0.1:CLOSED_PORT/client/v4' }, /cannot reach the CA at .*ECONNREFUSED/],
     ['an API URL without /client/v4', ['-hostnames', 'demo.test', '-key-type', 'ecdsa'], { STRICTEDGE_API_URL: 'CA_ORIGIN' }, /No such route \(code 1003\); STRICTEDGE_API_URL is the API's base URL, ending in \/client\/v4/],
     ['a URL of a server that is not the CA (the edge, answering a page)', ['-hostnames', 'demo.test', '-key-type', 'ecdsa'], { STRICTEDGE_API_URL: 'EDGE_HTTP' }, /the CA at http:\/\/127\.0\.0\.1:\d+ answered 421 without the API's JSON envelope; STRICTEDGE_API_URL is the API's base URL/],
@@ -158,9 +160,16 @@ describe('strictedge CLI against a running serve', () => {
       assert.match(result.stderr, expected);
       assert.equal(result.stderr.trim().split('\n').filter((line) => line.startsWith('strictedge:')).length, 1);
       assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+      assert.doesNotMatch(result.stderr, /secret-part/, 'no part of the key');
       assert.deepEqual(filesInWork(), before);
     });
   }
+
+  it('takes an API key with a line end or spaces around it, as a key file saved on Windows gives', () => {
+    const result = run(['certs', 'list', '--json'], { STRICTEDGE_API_KEY: ` ${env.STRICTEDGE_API_KEY}\r\n` });
+    assert.equal(result.status, 0, result.stderr);
+    assert.ok(Array.isArray(JSON.parse(result.stdout)));
+  });
 
   const issuedCount = () => (JSON.parse(run(['certs', 'list', '--json']).stdout) as unknown[]).length;
 
