@@ -93,11 +93,13 @@ export interface RefusedFacts {
   readonly requestId: string;
   readonly clientIp: string;
   readonly status: number;
+  /** The refusal page's bytes. */
+  readonly bodyBytes: number;
 }
 
 /**
  * A refused request's line, as nginx logs a 400 it could not parse: no method, path or headers the
- * edge could trust, and no body sent.
+ * edge could trust.
  */
 export function refusedRequestEntry(facts: RefusedFacts): AccessEntry {
   const startedAt = facts.answeredAt - facts.seconds * 1000;
@@ -108,7 +110,7 @@ export function refusedRequestEntry(facts: RefusedFacts): AccessEntry {
     scheme: facts.scheme,
     zone: 'unknown',
     status: facts.status,
-    body_bytes_sent: 0,
+    body_bytes_sent: facts.bodyBytes,
     duration_ms: milliseconds(facts.seconds * 1000),
   };
 }

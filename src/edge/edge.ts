@@ -236,7 +236,7 @@ export function createEdge(deps: EdgeDeps): Edge {
   // Requests Node's parser refuses (400, 431, 408) are counted under zone "unknown", as the edge's own 400s, and logged.
   const unknownZone = instruments.forZone('unknown');
   for (const [server, scheme] of [[http, 'http'], [https, 'https']] as const) {
-    answerRefusedRequests(server, (refusal) => {
+    answerRefusedRequests(server, maxRequestHeadBytes, (refusal) => {
       unknownZone.answered('none', refusal.status, refusal.seconds);
       deps.accessLog?.write(refusedRequestEntry({ ...refusal, scheme, answeredAt: performance.now() }));
     });

@@ -72,8 +72,13 @@ function escapeHtml(text: string): string {
 }
 
 export function renderEdgeError(req: IncomingMessage, failure: EdgeFailure, requestId: string): { type: string; body: string } {
+  return renderEdgePage(failure, requestId, (req.headers.accept ?? '').includes('application/json'));
+}
+
+/** The page itself: JSON for a client that asked for it, else HTML. */
+export function renderEdgePage(failure: EdgeFailure, requestId: string, json: boolean): { type: string; body: string } {
   const title = TITLES[failure.status];
-  if ((req.headers.accept ?? '').includes('application/json')) {
+  if (json) {
     return {
       type: 'application/json; charset=utf-8',
       body: JSON.stringify({ success: false, error: { code: failure.status, title, ...(failure.verdict ? { verdict: failure.verdict } : {}), ...(failure.detail ? { detail: failure.detail } : {}) }, request_id: requestId }),
@@ -98,6 +103,16 @@ export function edgeErrorHead(failure: EdgeFailure, requestId: string, type: str
       ...(failure.verdict ? { 'x-strictedge-verdict': failure.verdict } : {}),
     },
   };
+}
+
+/**
+ * A whole HTTP/1.1 answer, written straight to a connection that has no ServerResponse (a refused
+ * upgrade, a request Node's parser refused); the connection closes after it.
+ */
+export function rawEdgeAnswer(failure: EdgeFailure, requestId: string, page: { type: string; body: string }): string {
+  const { reason, headers } = edgeErrorHead(failure, requestId, page.type, page.body);
+  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  return `HTTP/1.1 ${failure.status} ${reason}\r\n${lines}connection: close\r\n\r\n${page.body}`;
 }
 
 export function sendEdgeError(req: IncomingMessage, res: ServerResponse, failure: EdgeFailure, requestId: string): void {

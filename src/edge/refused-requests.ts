@@ -2,24 +2,43 @@
 // header, a head over 16 KiB (a browser's oversized cookies), a head still incomplete after the
 // headers timeout. Node answers them by itself (400, 431, 408) and nobody counted them, so an
 // operator could not see clients failing on their cookies. With a 'clientError' listener Node
-// leaves the answer to it: the same answers, counted like the edge's other answers given before
-// routing, and given a request id as they are.
+// leaves the answer to it: the same statuses, counted like the edge's other answers given before
+// routing, and given a request id and a page saying why as they are (Node's had no body, so a
+// browser showed a blank page to a user whose cookies had grown too large).
 import { randomUUID } from 'node:crypto';
-import { STATUS_CODES, type Server as HttpServer } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { clientAddress, REQUEST_ID_HEADER } from './headers.js';
+import { rawEdgeAnswer, renderEdgePage, type EdgeFailure } from './error-pages.js';
+import { clientAddress } from './headers.js';
+import { headTooLargeDetail } from './request-head.js';
 
 /**
  * The status a refused request is answered with, as Node answers it; undefined for a connection
  * that broke or a client that left mid-head (Node would still answer it 400; nginx logs nothing).
  */
-export function refusedRequestStatus(code: string | undefined): number | undefined {
+export function refusedRequestStatus(code: string | undefined): RefusedStatus | undefined {
   if (code === 'HPE_INVALID_EOF_STATE') return undefined; // the client ended its side mid-head
   if (code === 'HPE_HEADER_OVERFLOW') return 431;
   if (code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW') return 413;
   if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 408;
   return code?.startsWith('HPE_') ? 400 : undefined; // ECONNRESET and the like: nobody to answer
+}
+
+export type RefusedStatus = 400 | 408 | 413 | 431;
+
+/** What the refusal's page says (the limits are the server's own, no secret). */
+export function refusalFailure(status: RefusedStatus, limits: { readonly maxHeadBytes: number; readonly headersTimeoutMs: number }): EdgeFailure {
+  switch (status) {
+    case 431:
+      return { status, detail: headTooLargeDetail(limits.maxHeadBytes) };
+    case 408:
+      return { status, detail: `The request's headers did not arrive whole within ${limits.headersTimeoutMs / 1000} s.` };
+    case 413:
+      return { status, detail: "The request body's chunk extensions are too large." };
+    case 400:
+      return { status, detail: 'The request is not valid HTTP/1.1: its request line or a header line is malformed.' };
+  }
 }
 
 /**
@@ -46,10 +65,15 @@ export interface Refusal {
   readonly seconds: number;
   readonly requestId: string;
   readonly clientIp: string;
+  /** The page's bytes. */
+  readonly bodyBytes: number;
 }
 
-/** Answers the requests `server`'s parser refuses as Node does, with a request id, and tells `answered` of each. */
-export function answerRefusedRequests(server: HttpServer, answered: (refusal: Refusal) => void): void {
+/**
+ * Answers the requests `server`'s parser refuses with Node's statuses and the edge's page, and
+ * tells `answered` of each. `maxHeadBytes` is the server's maxHeaderSize, for the 431's page.
+ */
+export function answerRefusedRequests(server: HttpServer, maxHeadBytes: number, answered: (refusal: Refusal) => void): void {
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     const status = refusedRequestStatus(error.code);
     // As Node: no status line in the middle of an answer already going out (to a request pipelined
@@ -57,10 +81,13 @@ export function answerRefusedRequests(server: HttpServer, answered: (refusal: Re
     const answering = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
     if (status !== undefined && socket.writable && !answering) {
       const requestId = randomUUID();
-      socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${REQUEST_ID_HEADER}: ${requestId}\r\nConnection: close\r\n\r\n`);
+      const failure = refusalFailure(status, { maxHeadBytes, headersTimeoutMs: server.headersTimeout });
+      // HTML: the request's Accept header is not to be trusted, if it was read at all.
+      const page = renderEdgePage(failure, requestId, false);
+      socket.write(rawEdgeAnswer(failure, requestId, page));
       if (refusalAnsweredRequest(status, (socket as Socket).bytesRead)) {
         const seconds = status === 408 ? server.headersTimeout / 1000 : 0;
-        answered({ status, seconds, requestId, clientIp: clientAddress((socket as Socket).remoteAddress) });
+        answered({ status, seconds, requestId, clientIp: clientAddress((socket as Socket).remoteAddress), bodyBytes: Buffer.byteLength(page.body) });
       }
     }
     socket.destroy();

@@ -13,7 +13,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../log.js';
 import { classifyOriginError } from './classify.js';
 import { CDN_LOOP_HEADER, listsCdnId } from './cdn-loop.js';
-import { edgeErrorHead, LOOP_DETECTED, NO_ZONE, OTHER_ZONE, renderEdgeError, type EdgeFailure } from './error-pages.js';
+import { LOOP_DETECTED, NO_ZONE, OTHER_ZONE, rawEdgeAnswer, renderEdgeError, type EdgeFailure } from './error-pages.js';
 import { createFailureReporter } from './failure-report.js';
 import type { EdgeInstruments } from './instruments.js';
 import { clientAddress, clientResponseHeaders, originRequestHeaders, passableReason, requestIdFor } from './headers.js';
@@ -74,10 +74,7 @@ function closeAfterWrites(client: Duplex): void {
 }
 
 function refuse(req: IncomingMessage, client: Duplex, failure: EdgeFailure, requestId: string): void {
-  const { type, body } = renderEdgeError(req, failure, requestId);
-  const { reason, headers } = edgeErrorHead(failure, requestId, type, body);
-  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
-  client.write(`HTTP/1.1 ${failure.status} ${reason}\r\n${lines}connection: close\r\n\r\n${body}`);
+  client.write(rawEdgeAnswer(failure, requestId, renderEdgeError(req, failure, requestId)));
   closeAfterWrites(client);
 }
 

@@ -176,7 +176,7 @@ describe('serve --access-log', () => {
     const ready = served.ready;
     /** Sends `head` raw over plain TCP or TLS; resolves with the answer's request id. */
     const refusedWith = (scheme: 'http' | 'https', head: string) =>
-      new Promise<{ status: string; requestId: string }>((resolve, reject) => {
+      new Promise<{ status: string; requestId: string; bodyBytes: number }>((resolve, reject) => {
         const port = Number(new URL(scheme === 'https' ? ready.https : ready.http).port);
         const send = () => socket.write(head);
         const socket =
@@ -185,7 +185,7 @@ describe('serve --access-log', () => {
             : tcpConnect(port, '127.0.0.1', send);
         let answer = '';
         socket.setEncoding('latin1').on('data', (chunk: string) => (answer += chunk));
-        socket.on('close', () => resolve({ status: answer.split('\r\n')[0]!, requestId: /x-request-id: (\S+)/.exec(answer)?.[1] ?? '' }));
+        socket.on('close', () => resolve({ status: answer.split('\r\n')[0]!, requestId: /x-request-id: (\S+)/.exec(answer)?.[1] ?? '', bodyBytes: Buffer.byteLength(answer.split('\r\n\r\n')[1] ?? '') }));
         socket.on('error', reject);
       });
     const cookies = await refusedWith('http', `GET /a?token=t HTTP/1.1\r\nHost: flexible.test\r\nCookie: ${'c'.repeat(20 * 1024)}\r\n\r\n`);
@@ -194,9 +194,10 @@ describe('serve --access-log', () => {
     await served.stop();
     served = undefined;
     const lines = readLines(logPath).map((line) => ({ ...line, time: typeof line.time }));
+    assert.ok(cookies.bodyBytes > 0 && malformed.bodyBytes > 0, 'each got a page');
     assert.deepEqual(lines, [
-      { time: 'string', request_id: cookies.requestId, client_ip: '127.0.0.1', scheme: 'http', zone: 'unknown', status: 431, body_bytes_sent: 0, duration_ms: 0 },
-      { time: 'string', request_id: malformed.requestId, client_ip: '127.0.0.1', scheme: 'https', zone: 'unknown', status: 400, body_bytes_sent: 0, duration_ms: 0 },
+      { time: 'string', request_id: cookies.requestId, client_ip: '127.0.0.1', scheme: 'http', zone: 'unknown', status: 431, body_bytes_sent: cookies.bodyBytes, duration_ms: 0 },
+      { time: 'string', request_id: malformed.requestId, client_ip: '127.0.0.1', scheme: 'https', zone: 'unknown', status: 400, body_bytes_sent: malformed.bodyBytes, duration_ms: 0 },
     ]);
   });
 

@@ -593,17 +593,29 @@ describe('origin answers through the edge', () => {
     assert.deepEqual(seen.sort(), ['h1 16384 cut', 'h2 16384 cut']);
   });
 
-  it("answers requests Node's parser refuses as Node does (431 for a head over 16 KiB, 400 for a malformed one), closes their connections, and counts them", async () => {
+  it("answers requests Node's parser refuses with Node's statuses (431 for a head over 16 KiB, 400 for a malformed one) and the edge's page, closes their connections, and counts them", async () => {
     const count = async (code: number) => Number(new RegExp(`^strictedge_edge_requests_total\\{zone="unknown",mode="none",code="${code}"\\} (\\d+)$`, 'm').exec(await (await fetch(edge.metricsUrl)).text())?.[1] ?? 0);
     const before = { 400: await count(400), 431: await count(431) };
     const cookies = `GET / HTTP/1.1\r\nHost: cookies.test\r\nCookie: ${'c'.repeat(20 * 1024)}\r\n\r\n`;
     const malformed = 'GET / HTTP/1.1\r\nHost: malformed.test\r\nNo colon here\r\n\r\n';
-    for (const [head, statusLine] of [[cookies, 'HTTP/1.1 431 Request Header Fields Too Large'], [malformed, 'HTTP/1.1 400 Bad Request']] as const) {
+    for (const [head, statusLine, why] of [
+      [cookies, 'HTTP/1.1 431 Request Header Fields Too Large', /larger than this edge passes to origins \(16 KiB\): often too many or too large cookies/],
+      [malformed, 'HTTP/1.1 400 Bad Request', /not valid HTTP\/1\.1/],
+    ] as const) {
       const { client, received } = await rawClient();
       client.write(head);
       await once(client, 'close');
-      // With a request id, as every answer of the edge, for the client to quote.
-      assert.match(received(), new RegExp(`^${statusLine}\r\nx-request-id: [0-9a-f-]{36}\r\nConnection: close\r\n\r\n$`));
+      // A page saying why, with a request id, as every answer of the edge (Node's had no body: a
+      // browser showed a blank page), and a length that holds it.
+      const [answerHead, body] = received().split('\r\n\r\n') as [string, string];
+      assert.ok(answerHead.startsWith(`${statusLine}\r\n`), answerHead);
+      const requestId = /\r\nx-request-id: ([0-9a-f-]{36})\r\n/.exec(answerHead)?.[1];
+      assert.ok(requestId, answerHead);
+      assert.match(answerHead, /\r\ncontent-type: text\/html; charset=utf-8\r\n/);
+      assert.match(answerHead, /\r\nconnection: close$/);
+      assert.equal(Number(/\r\ncontent-length: (\d+)\r\n/.exec(answerHead)?.[1]), Buffer.byteLength(body));
+      assert.match(body, why);
+      assert.ok(body.includes(requestId), body);
     }
     assert.deepEqual({ 400: await count(400), 431: await count(431) }, { 400: before[400] + 1, 431: before[431] + 1 });
     // A client that goes away mid-head is nobody to answer, and not counted.

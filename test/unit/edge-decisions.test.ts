@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { bodyTooLargeDetail, declaredBodyTooLarge, limitedBody, MIB, RequestBodyTooLarge } from '../../src/edge/body-limit.js';
 import { originConnectionLimitFlag, requestBodyLimitFlag, requestHeadLimitFlag } from '../../src/cli/args.js';
 import { headTooLargeDetail, http2HeadBytes, KIB } from '../../src/edge/request-head.js';
-import { headerTimeoutCheckMs, refusalAnsweredRequest, refusedRequestStatus } from '../../src/edge/refused-requests.js';
+import { headerTimeoutCheckMs, refusalAnsweredRequest, refusalFailure, refusedRequestStatus } from '../../src/edge/refused-requests.js';
 import { bodyIdleAction } from '../../src/edge/body-timeout.js';
 import { cdnLoopId, listsCdnId } from '../../src/edge/cdn-loop.js';
 import { classifyOriginError, cutShortReason, sendAgainOnAnotherConnection, socketCloseReason } from '../../src/edge/classify.js';
@@ -315,6 +315,15 @@ describe('request body limit', () => {
     assert.equal(requestBodyLimitFlag(undefined), undefined);
     for (const bad of ['-1', '1.5', '', '1e3', '1048577', '100MB']) assert.throws(() => requestBodyLimitFlag(bad), /--max-request-body-mib must be a whole number of MiB up to 1048576, or 0 for no limit/, bad);
   });
+});
+
+it("says on a refused request's page why, with the server's own limits", () => {
+  const limits = { maxHeadBytes: 32 * KIB, headersTimeoutMs: 60_000 };
+  assert.match(refusalFailure(431, limits).detail!, /\(32 KiB\): often too many or too large cookies/);
+  assert.match(refusalFailure(408, limits).detail!, /did not arrive whole within 60 s/);
+  assert.match(refusalFailure(413, limits).detail!, /chunk extensions/);
+  assert.match(refusalFailure(400, limits).detail!, /not valid HTTP\/1\.1/);
+  for (const status of [400, 408, 413, 431] as const) assert.equal(refusalFailure(status, limits).status, status);
 });
 
 it("checks heads against the header timeout a quarter of it apart, between Node's 30 s and 100 ms", () => {
