@@ -58,6 +58,13 @@ export function headerTimeoutCheckMs(timeoutMs: number): number {
   return Math.min(30_000, Math.max(100, Math.round(timeoutMs / 4)));
 }
 
+/**
+ * How long a refused connection is read on after its answer, as nginx's lingering close
+ * (lingering_timeout): a client still sending a large head would otherwise meet a reset for the
+ * bytes the edge never read, and may lose the answer with it (curl did, with a 200 KB head).
+ */
+export const LINGER_MS = 5000;
+
 /** A refused request once answered, for the metrics and the access log. */
 export interface Refusal {
   readonly status: number;
@@ -74,7 +81,10 @@ export interface Refusal {
  * tells `answered` of each. `maxHeadBytes` is the server's maxHeaderSize, for the 431's page.
  */
 export function answerRefusedRequests(server: HttpServer, maxHeadBytes: number, answered: (refusal: Refusal) => void): void {
+  // Connections answered and lingering: Node's parser fails again on each chunk they send.
+  const lingering = new WeakSet<Duplex>();
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (lingering.has(socket)) return;
     const status = refusedRequestStatus(error.code);
     // As Node: no status line in the middle of an answer already going out (to a request pipelined
     // before the refused one). Node keeps that answer on the socket's _httpMessage.
@@ -84,11 +94,17 @@ export function answerRefusedRequests(server: HttpServer, maxHeadBytes: number, 
       const failure = refusalFailure(status, { maxHeadBytes, headersTimeoutMs: server.headersTimeout });
       // HTML: the request's Accept header is not to be trusted, if it was read at all.
       const page = renderEdgePage(failure, requestId, false);
-      socket.write(rawEdgeAnswer(failure, requestId, page));
+      // The answer, then the connection's end; what the client still sends is read and dropped
+      // until it closes its side or LINGER_MS pass.
+      socket.end(rawEdgeAnswer(failure, requestId, page));
+      lingering.add(socket);
+      const linger = setTimeout(() => socket.destroy(), LINGER_MS).unref();
+      socket.once('close', () => clearTimeout(linger));
       if (refusalAnsweredRequest(status, (socket as Socket).bytesRead)) {
         const seconds = status === 408 ? server.headersTimeout / 1000 : 0;
         answered({ status, seconds, requestId, clientIp: clientAddress((socket as Socket).remoteAddress), bodyBytes: Buffer.byteLength(page.body) });
       }
+      return;
     }
     socket.destroy();
   });

@@ -618,11 +618,22 @@ describe('origin answers through the edge', () => {
       assert.ok(body.includes(requestId), body);
     }
     assert.deepEqual({ 400: await count(400), 431: await count(431) }, { 400: before[400] + 1, 431: before[431] + 1 });
+    // A client still sending a head of 2 MB when it is refused gets the whole answer, not a reset:
+    // the edge ends the connection and reads on (lingering close), where destroying it with the
+    // rest unread reset it under the answer (curl: a 431, then "connection reset", exit 56).
+    const huge = await rawClient();
+    let reset: string | undefined;
+    huge.client.on('error', (error: NodeJS.ErrnoException) => (reset = error.code));
+    huge.client.write(`GET / HTTP/1.1\r\nHost: cookies.test\r\nCookie: ${'c'.repeat(2 * 1024 * 1024)}\r\n\r\n`, () => huge.client.end());
+    await once(huge.client, 'close');
+    assert.equal(reset, undefined);
+    assert.match(huge.received(), /^HTTP\/1\.1 431 [^]*\r\n\r\n<!doctype html>[^]*<\/html>\n$/);
+    assert.deepEqual({ 400: await count(400), 431: await count(431) }, { 400: before[400] + 1, 431: before[431] + 2 });
     // A client that goes away mid-head is nobody to answer, and not counted.
     const { client } = await rawClient();
     client.end('GET / HTTP/1.1\r\nHost: gone');
     await once(client, 'close');
-    assert.deepEqual({ 400: await count(400), 431: await count(431) }, { 400: before[400] + 1, 431: before[431] + 1 });
+    assert.deepEqual({ 400: await count(400), 431: await count(431) }, { 400: before[400] + 1, 431: before[431] + 2 });
   });
 
   it('an answer the origin breaks off after its status line: the client\'s connection is cut, counted and logged by why', async () => {
