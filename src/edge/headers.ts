@@ -11,6 +11,17 @@ import type { Scheme } from './route.js';
 // refuses to send it, like the others here, on an HTTP/2 stream.
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect', 'http2-settings']);
 const REPLACED = new Set(['host', 'cf-connecting-ip', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id']);
+
+/**
+ * A client's header that would pass for one the edge sets at an origin that maps names to CGI
+ * variables, where `X_Forwarded_For` and `X-Forwarded-For` are both HTTP_X_FORWARDED_FOR (Python's
+ * wsgiref joined a client's `CF_Connecting_IP: 6.6.6.6` with the edge's CF-Connecting-IP into
+ * "6.6.6.6,127.0.0.1"; older WSGI and Rack servers alike), so that the client chose its own
+ * address. nginx drops every name with an underscore by default; the edge drops only these.
+ */
+function passesForReplaced(name: string): boolean {
+  return name.includes('_') && REPLACED.has(name.replaceAll('_', '-'));
+}
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 export const REQUEST_ID_HEADER = 'x-request-id';
 
@@ -60,7 +71,7 @@ export function originRequestHeaders(req: IncomingMessage, scheme: Scheme, reque
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
     if (name.charCodeAt(0) === 58) continue; // ':': HTTP/2's pseudo-headers are the request line, not headers
-    if (REPLACED.has(name) || (joinCookies && name === 'cookie')) continue;
+    if (REPLACED.has(name) || (joinCookies && name === 'cookie') || passesForReplaced(name)) continue;
     if (keepUpgrade && (name === 'connection' || name === 'upgrade')) {
       out.push(raw[i]!, raw[i + 1]!);
       continue;

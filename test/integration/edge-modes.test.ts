@@ -98,13 +98,27 @@ describe('edge modes and errors', () => {
     assert.equal(withPort.headers.location, 'http://www.off.test/', 'the HTTPS port is not carried into the http:// URL');
   });
 
-  it('sends the Host as SNI and to the origin, with forwarding headers and the request id, and strips hop-by-hop headers', async () => {
+  it('sends the Host as SNI and to the origin, with forwarding headers and the request id, and strips hop-by-hop headers and look-alikes of its own', async () => {
     const response = await edgeRequest(edge, {
       scheme: 'https',
       host: 'www.strict-ecc.test',
       method: 'POST',
       path: '/p',
-      headers: { 'x-request-id': 'client-chosen-id-1', 'x-forwarded-for': '203.0.113.9', 'CF-Connecting-IP': '198.51.100.7', connection: 'keep-alive, x-secret', 'x-secret': 'hop', 'keep-alive': 'timeout=5', te: 'trailers', 'x-keep': 'yes' },
+      headers: {
+        'x-request-id': 'client-chosen-id-1',
+        'x-forwarded-for': '203.0.113.9',
+        'CF-Connecting-IP': '198.51.100.7',
+        // Names a CGI-style origin reads as the edge's own (HTTP_CF_CONNECTING_IP, HTTP_X_FORWARDED_FOR).
+        CF_Connecting_IP: '6.6.6.6',
+        x_forwarded_for: '6.6.6.6',
+        X_Forwarded_Proto: 'http',
+        x_custom_name: 'kept',
+        connection: 'keep-alive, x-secret',
+        'x-secret': 'hop',
+        'keep-alive': 'timeout=5',
+        te: 'trailers',
+        'x-keep': 'yes',
+      },
       body: 'payload',
     });
     assert.equal(response.status, 200);
@@ -120,6 +134,8 @@ describe('edge modes and errors', () => {
     assert.equal(seen.headers['x-request-id'], 'client-chosen-id-1');
     assert.equal(seen.headers['x-keep'], 'yes');
     for (const hop of ['x-secret', 'keep-alive', 'te']) assert.equal(seen.headers[hop], undefined, hop);
+    for (const lookalike of ['cf_connecting_ip', 'x_forwarded_for', 'x_forwarded_proto']) assert.equal(seen.headers[lookalike], undefined, lookalike);
+    assert.equal(seen.headers['x_custom_name'], 'kept', 'other names with underscores pass');
   });
 
   it('answers 421 to a host with no zone and never contacts an origin', async () => {
