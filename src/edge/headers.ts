@@ -10,7 +10,13 @@ import type { Scheme } from './route.js';
 // HTTP2-Settings belongs to an h2c upgrade, one connection's business (RFC 9113 §8.2.2); Node
 // refuses to send it, like the others here, on an HTTP/2 stream.
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect', 'http2-settings']);
-const REPLACED = new Set(['host', 'cf-connecting-ip', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id']);
+const REPLACED = new Set(['host', 'cf-connecting-ip', 'cf-visitor', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id']);
+/**
+ * Cloudflare's CF-Visitor, the scheme the client used, which origins set up for Cloudflare's
+ * flexible mode read (WordPress's Cloudflare plugins among them) to tell HTTPS visitors from HTTP
+ * ones; a client's own would let it pass as either.
+ */
+const CF_VISITOR = { http: '{"scheme":"http"}', https: '{"scheme":"https"}' } as const;
 
 /**
  * A client's header that would pass for one the edge sets at an origin that maps names to CGI
@@ -85,6 +91,7 @@ export function originRequestHeaders(req: IncomingMessage, scheme: Scheme, reque
   out.push('x-forwarded-for', prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${client}` : client);
   out.push('cf-connecting-ip', client);
   out.push('x-forwarded-proto', scheme);
+  out.push('cf-visitor', CF_VISITOR[scheme]);
   out.push('x-forwarded-host', authority);
   out.push(REQUEST_ID_HEADER, requestId);
   out.push(CDN_LOOP_HEADER, cdnId); // a line of its own after the client's: the list, appended to (RFC 8586 §2)

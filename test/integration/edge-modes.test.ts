@@ -88,9 +88,11 @@ describe('edge modes and errors', () => {
 
   it('reaches every mode over plain HTTP too: the origin leg follows the mode', async () => {
     for (const zone of ['strict-ecc.test', 'full.test', 'flexible.test', 'off.test']) {
-      const response = await edgeRequest(edge, { scheme: 'http', host: zone });
+      // A client over HTTP that says it came over HTTPS, in Cloudflare's header, is not believed.
+      const response = await edgeRequest(edge, { scheme: 'http', host: zone, path: '/echo', headers: { 'cf-visitor': '{"scheme":"https"}' } });
       assert.equal(response.status, 200, zone);
       assert.equal(response.headers['x-origin'], 'http-origin', `${zone} over http goes to the http origin`);
+      assert.equal((JSON.parse(response.body.toString()) as { headers: Record<string, string> }).headers['cf-visitor'], '{"scheme":"http"}', zone);
     }
     const offHttps = await edgeRequest(edge, { scheme: 'https', host: 'www.off.test', path: '/a?b=c' });
     assert.equal(offHttps.headers.location, 'http://www.off.test/a?b=c');
@@ -112,6 +114,7 @@ describe('edge modes and errors', () => {
         CF_Connecting_IP: '6.6.6.6',
         x_forwarded_for: '6.6.6.6',
         X_Forwarded_Proto: 'http',
+        'CF-Visitor': '{"scheme":"http"}',
         x_custom_name: 'kept',
         connection: 'keep-alive, x-secret',
         'x-secret': 'hop',
@@ -129,6 +132,7 @@ describe('edge modes and errors', () => {
     assert.equal(seen.headers.host, 'www.strict-ecc.test');
     assert.equal(seen.headers['x-forwarded-for'], '203.0.113.9, 127.0.0.1');
     assert.equal(seen.headers['x-forwarded-proto'], 'https');
+    assert.equal(seen.headers['cf-visitor'], '{"scheme":"https"}', "Cloudflare's, the client's own replaced");
     assert.equal(seen.headers['x-forwarded-host'], 'www.strict-ecc.test');
     assert.equal(seen.headers['cf-connecting-ip'], '127.0.0.1', "the client's own is replaced: origins set up for Cloudflare trust it");
     assert.equal(seen.headers['x-request-id'], 'client-chosen-id-1');
