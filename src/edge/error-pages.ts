@@ -2,8 +2,9 @@
 // resolve), 421 for a host with no zone (or another zone than the connection's TLS server name),
 // 400 for a request no origin should see (two Host lines, `OPTIONS *`), 405 for TRACE, 408 for a
 // body that stopped coming (body-timeout.ts), 413 for a body over the limit (body-limit.ts), 431
-// for an HTTP/2 head over the limit (request-head.ts) and 508 for a request that came back to the edge (cdn-loop.ts). Each page names the code and the
-// request id, never the origin's address or an internal error text.
+// for an HTTP/2 head over the limit (request-head.ts), 508 for a request that came back to the
+// edge (cdn-loop.ts), and the pages of requests Node's HTTP/1 parser refused (refused-requests.ts).
+// Each page names the code and the request id, never the origin's address or an internal error.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Verdict } from './verify.js';
 

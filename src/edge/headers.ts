@@ -28,6 +28,7 @@ const CF_VISITOR = { http: '{"scheme":"http"}', https: '{"scheme":"https"}' } as
 function passesForReplaced(name: string): boolean {
   return name.includes('_') && REPLACED.has(name.replaceAll('_', '-'));
 }
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 export const REQUEST_ID_HEADER = 'x-request-id';
 
