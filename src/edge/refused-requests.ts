@@ -50,15 +50,6 @@ export function refusalAnsweredRequest(status: number, bytesRead: number): boole
 }
 
 /**
- * How often Node checks heads against the headers timeout (the 408s above): it checks every 30 s
- * by default, so a head could take the timeout and up to 30 s more. A quarter of the timeout keeps
- * the overshoot a quarter, at one pass over the open connections each time.
- */
-export function headerTimeoutCheckMs(timeoutMs: number): number {
-  return Math.min(30_000, Math.max(100, Math.round(timeoutMs / 4)));
-}
-
-/**
  * How long a refused connection is read on after its answer, as nginx's lingering close
  * (lingering_timeout): a client still sending a large head would otherwise meet a reset for the
  * bytes the edge never read, and may lose the answer with it (curl did, with a 200 KB head).

@@ -16,9 +16,9 @@ export interface TestCa {
 }
 
 /** Call from a before() hook; pair with after(() => ca.close()) in the suite body. */
-export async function startTestCa(dir: string, options: { clock?: Clock; bodyLimit?: number; maxHostnames?: number } = {}): Promise<TestCa> {
+export async function startTestCa(dir: string, options: { clock?: Clock; bodyLimit?: number; maxHostnames?: number; headersTimeoutMs?: number } = {}): Promise<TestCa> {
   const app = await openCa({ dir, clock: options.clock ?? systemClock, ...(options.maxHostnames ? { maxHostnames: options.maxHostnames } : {}) });
-  const server = createApiServer({ accounts: app.accounts, ca: app.ca, zones: app.zones, crls: app.crls, roots: app.roots, edgeFeed: app.edgeFeed, logger: silentLogger, ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}) });
+  const server = createApiServer({ accounts: app.accounts, ca: app.ca, zones: app.zones, crls: app.crls, roots: app.roots, edgeFeed: app.edgeFeed, logger: silentLogger, ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}), ...(options.headersTimeoutMs ? { headersTimeoutMs: options.headersTimeoutMs } : {}) });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   let closed = false;

@@ -1,6 +1,8 @@
 // The v4 API over real HTTP on loopback, against a real SQLite state folder.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Errors } from '../../src/errors/catalogue.js';
 import { api, startTestCa, type TestCa } from '../helpers/ca.js';
@@ -19,7 +21,7 @@ describe('Origin CA API', () => {
   after(() => ca?.close());
 
   before(async () => {
-    ca = await startTestCa(caDir, { bodyLimit: 64 * 1024 });
+    ca = await startTestCa(caDir, { bodyLimit: 64 * 1024, headersTimeoutMs: 1000 });
     alice = ca.account('alice', ['alice.test', 'alice2.test']);
     bob = ca.account('bob', ['bob.test']);
     eccCsr = opensslCsr(dir, 'p256', 'ecc').csr;
@@ -188,6 +190,20 @@ describe('Origin CA API', () => {
     const wrong = await api(ca.api, 'PUT', '/certificates', { key: alice.key, body: {} });
     assert.deepEqual([wrong.status, wrong.errors[0]!.code], [405, Errors.METHOD_NOT_ALLOWED.code]);
     assert.equal(wrong.headers.get('allow'), 'POST, GET');
+  });
+
+  it('answers 408 to a head that stops half-way within about its headers timeout (1 s here), not up to 30 s later', async () => {
+    const { port } = new URL(ca.api);
+    const socket = connect(Number(port), '127.0.0.1');
+    let answer = '';
+    socket.setEncoding('latin1').on('data', (chunk: string) => (answer += chunk));
+    await once(socket, 'connect');
+    const sentAt = Date.now();
+    socket.write('GET /client/v4/certificates HTTP/1.1\r\nHost: ca\r\nX-Half: ');
+    await once(socket, 'close');
+    const waited = Date.now() - sentAt;
+    assert.match(answer, /^HTTP\/1\.1 408 /);
+    assert.ok(waited >= 900 && waited < 5000, `answered after ${waited} ms`);
   });
 
   it('answers 400 to a body that is not JSON', async () => {
