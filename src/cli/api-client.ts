@@ -25,7 +25,7 @@ interface Envelope<T> {
   result_info?: { page: number; per_page: number; count: number; total_count: number; total_pages: number };
 }
 
-/** What an API key is made of (`v1.0-` and hex); a header could not carry anything else. */
+/** Visible ASCII, all a header can carry; a key (`v1.0-` and hex) never has anything else. */
 const KEY_CHARACTERS = /^[\x21-\x7e]+$/;
 
 export function apiSettings(env: NodeJS.ProcessEnv = process.env): { url: string; key: string } {

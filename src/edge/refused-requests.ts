@@ -1,10 +1,10 @@
 // Requests Node's HTTP/1 parser refuses before the edge sees them: a malformed request line or
-// header, a head over 16 KiB (a browser's oversized cookies), a head still incomplete after the
-// headers timeout. Node answers them by itself (400, 431, 408) and nobody counted them, so an
-// operator could not see clients failing on their cookies. With a 'clientError' listener Node
-// leaves the answer to it: the same statuses, counted like the edge's other answers given before
-// routing, and given a request id and a page saying why as they are (Node's had no body, so a
-// browser showed a blank page to a user whose cookies had grown too large).
+// header, a head over the limit (request-head.ts; a browser's oversized cookies), a head still
+// incomplete after the headers timeout. Node answers them by itself (400, 431, 408) and nobody
+// counted them, so an operator could not see clients failing on their cookies. With a
+// 'clientError' listener Node leaves the answer to it: the same statuses, counted like the edge's
+// other answers given before routing, and given a request id and a page saying why as they are
+// (Node's had no body, so a browser showed a blank page to a user whose cookies had grown too large).
 import { randomUUID } from 'node:crypto';
 import type { Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
@@ -58,7 +58,7 @@ export const LINGER_MS = 5000;
 
 /** A refused request once answered, for the metrics and the access log. */
 export interface Refusal {
-  readonly status: number;
+  readonly status: RefusedStatus;
   /** How long its head took: the headers timeout for a 408, none known otherwise. */
   readonly seconds: number;
   readonly requestId: string;
