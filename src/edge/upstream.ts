@@ -36,7 +36,8 @@ export interface UpstreamOptions {
   readonly sessions?: OriginSessions;
   /**
    * Connections to one origin (per pool) at most; 0 or absent: as many as requests in flight, as
-   * nginx by default. Past it, requests wait in the pool's queue for a connection.
+   * nginx by default. Past it, requests wait in the pool's queue for a connection, for the
+   * connect timeout at most (then 522).
    */
   readonly maxConnectionsPerOrigin?: number;
   /** A pool that has made this many clients is replaced (default MAX_CLIENTS_PER_POOL). */
@@ -91,6 +92,12 @@ export function createUpstreams(options: UpstreamOptions) {
 
   return {
     policyFor,
+    /**
+     * How long a request may wait for a connection in a pool at its cap: the connect timeout, as
+     * HAProxy's `timeout queue` defaults to its `timeout connect`. 0 without a cap, where a
+     * request never waits behind another (a connect has its own timeout).
+     */
+    connectionWaitMs: options.maxConnectionsPerOrigin ? options.connectTimeoutMs : 0,
     /** The pool for this origin, SNI name and policy; made on first use, kept while in use. */
     pool(kind: PolicyKind, origin: string, servername: string, zone: string): Pool {
       // Plain HTTP carries the name in the Host header only: one pool serves the zone's every name

@@ -2,9 +2,11 @@
 // does by default, so that long polls or server-sent events held open by many clients never
 // queue the origin's other requests behind them (a pool of 256 connections did: the 257th request
 // waited for a poll to end); and no more than --max-origin-connections when an operator sets
-// it, the requests past it waiting their turn.
+// it, the requests past it waiting their turn for the connect timeout at most, and dropped from
+// the queue, with no connection closed, when their clients leave.
 import assert from 'node:assert/strict';
 import { createServer, request, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { startTestEdge, type TestEdge } from '../helpers/edge.js';
@@ -14,9 +16,11 @@ import { until } from '../helpers/until.js';
 /** An origin whose /poll answers only once released; anything else at once. */
 function pollingOrigin() {
   const held: ServerResponse[] = [];
+  const paths: string[] = [];
   let connections = 0;
   let open = 0;
   const server = createServer((req, res) => {
+    paths.push(req.url!);
     if (req.url === '/poll') return void held.push(res);
     res.end('now');
   });
@@ -29,6 +33,8 @@ function pollingOrigin() {
     server,
     held: () => held.length,
     connections: () => connections,
+    /** The paths of every request the origin was sent. */
+    paths: () => paths,
     /** Connections open now. */
     open: () => open,
     release() {
@@ -50,7 +56,26 @@ function get(edge: TestEdge, host: string, path: string): Promise<{ status: numb
   });
 }
 
-async function withPollingZone(options: { maxOriginConnections?: number; maxClientsPerOriginPool?: number }, test: (edge: TestEdge, origin: ReturnType<typeof pollingOrigin>) => Promise<void>): Promise<void> {
+/**
+ * A request sent on a raw connection of its own; resolves with the connection's bytes once it
+ * closes, or `leaveAfterMs` after sending, when the client hangs up without waiting.
+ */
+function rawRequest(edge: TestEdge, head: string, leaveAfterMs?: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(edge.httpPort, '127.0.0.1', () => socket.write(head));
+    let got = '';
+    socket.setEncoding('latin1').on('data', (chunk: string) => (got += chunk));
+    socket.on('error', reject).on('close', () => resolve(got));
+    if (leaveAfterMs !== undefined) setTimeout(() => socket.destroy(), leaveAfterMs);
+  });
+}
+
+/** `promise`, or `fallback` if it has not settled within `ms`. */
+function within<T>(ms: number, promise: Promise<T>, fallback: T): Promise<T> {
+  return Promise.race([promise, new Promise<T>((resolve) => setTimeout(() => resolve(fallback), ms))]);
+}
+
+async function withPollingZone(options: { maxOriginConnections?: number; maxClientsPerOriginPool?: number; connectTimeoutMs?: number; clientBodyTimeoutMs?: number }, test: (edge: TestEdge, origin: ReturnType<typeof pollingOrigin>) => Promise<void>): Promise<void> {
   const edge = await startTestEdge(join(tempDir('strictedge-origin-connections-'), 'state'), { responseTimeoutMs: 30_000, ...options });
   const origin = pollingOrigin();
   try {
@@ -102,6 +127,55 @@ describe('connections to one origin', () => {
       assert.deepEqual(await waiting, { status: 200, body: 'now' });
       await Promise.all(polls);
       assert.equal(origin.connections(), 2);
+    });
+  });
+
+  it('stay open for the queue when clients waiting in it leave: their requests are never sent, with or without a body', { timeout: 30_000 }, async () => {
+    await withPollingZone({ maxOriginConnections: 2 }, async (edge, origin) => {
+      const polls = [get(edge, 'polls.test', '/poll'), get(edge, 'polls.test', '/poll')];
+      await until(() => origin.held() === 2, 'the origin to hold 2 polls');
+      const gone = [
+        ...Array.from({ length: 4 }, (_, n) => rawRequest(edge, `GET /gone-${n} HTTP/1.1\r\nHost: polls.test\r\n\r\n`, 300)),
+        rawRequest(edge, 'POST /gone-post HTTP/1.1\r\nHost: polls.test\r\nContent-Length: 5\r\n\r\nhello', 300),
+      ];
+      assert.deepEqual(await Promise.all(gone), ['', '', '', '', ''], 'no answer before they left');
+      origin.release();
+      assert.ok((await Promise.all(polls)).every((answer) => answer.status === 200));
+      assert.deepEqual(await get(edge, 'polls.test', '/after'), { status: 200, body: 'now' });
+      // Aborting them at their turn closed the connection each would have used, and made another.
+      assert.equal(origin.connections(), 2);
+      assert.deepEqual(origin.paths(), ['/poll', '/poll', '/after']);
+    });
+  });
+
+  it('answer 522 to a request that waited the connect timeout for one, which is never sent; the queue goes on', { timeout: 30_000 }, async () => {
+    await withPollingZone({ maxOriginConnections: 1, connectTimeoutMs: 500 }, async (edge, origin) => {
+      const poll = get(edge, 'polls.test', '/poll');
+      await until(() => origin.held() === 1, 'the origin to hold the poll');
+      const startedAt = Date.now();
+      const late = await within(8_000, get(edge, 'polls.test', '/late'), { status: 0, body: 'still waiting after 8 s' });
+      const waitedMs = Date.now() - startedAt;
+      assert.equal(late.status, 522, late.body);
+      assert.ok(waitedMs >= 400 && waitedMs < 5_000, `answered after ${waitedMs} ms`);
+      origin.release();
+      assert.deepEqual(await poll, { status: 200, body: 'released' });
+      assert.deepEqual(await get(edge, 'polls.test', '/after'), { status: 200, body: 'now' });
+      assert.equal(origin.connections(), 1);
+      assert.deepEqual(origin.paths(), ['/poll', '/after']);
+      const metrics = await (await fetch(edge.metricsUrl)).text();
+      assert.match(metrics, /strictedge_edge_requests_total\{zone="polls.test",mode="flexible",code="522"\} 1/);
+    });
+  });
+
+  it('answer 408 at once to a body that stops coming while its request waits for one', { timeout: 30_000 }, async () => {
+    await withPollingZone({ maxOriginConnections: 1, connectTimeoutMs: 20_000, clientBodyTimeoutMs: 300 }, async (edge, origin) => {
+      const poll = get(edge, 'polls.test', '/poll');
+      await until(() => origin.held() === 1, 'the origin to hold the poll');
+      const answer = await within(8_000, rawRequest(edge, 'POST /stalled HTTP/1.1\r\nHost: polls.test\r\nContent-Length: 10\r\n\r\nhello'), 'still waiting after 8 s');
+      assert.match(answer, /^HTTP\/1\.1 408 /);
+      origin.release();
+      await poll;
+      assert.deepEqual(origin.paths(), ['/poll']);
     });
   });
 
