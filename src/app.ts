@@ -100,6 +100,7 @@ export async function openCa(options: StateOptions): Promise<CaApp> {
       onRevoked: (record, seq) => emit({ kind: 'revoked', serial: record.serial, sha256: record.sha256, seq, at: record.revokedAt! }),
       ...(options.metrics ? { metrics: options.metrics } : {}),
     });
+    options.metrics?.followEdges(() => state.edges.list());
     // A long-running CA checkpoints in the background; one-shot admin commands need not.
     const checkpointer = startCheckpointer(state.db);
     const close = async () => {
@@ -112,7 +113,7 @@ export async function openCa(options: StateOptions): Promise<CaApp> {
       ca,
       zones: createZoneService({ zones: state.zoneStore, clock: options.clock }),
       crls,
-      edgeFeed: { edges: state.edges, certificates: state.certificates, zones: state.zoneStore, roots, waiter },
+      edgeFeed: { edges: state.edges, clock: options.clock, certificates: state.certificates, zones: state.zoneStore, roots, waiter },
       onCertEvent: (listener) => void listeners.add(listener),
       close,
     };

@@ -2,11 +2,11 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { Errors, StrictedgeError } from '../errors/catalogue.js';
-import type { Account, AccountStore } from '../store/accounts.js';
+import type { Account, AccountStore, AccountSummary, ApiKeyInfo } from '../store/accounts.js';
 import { SSL_MODES, type SslMode, type Zone, type ZoneStore } from '../store/zones.js';
 import type { Clock } from '../clock.js';
 import { apiKeyId, newApiKey, newEdgeToken } from './api-keys.js';
-import type { EdgeStore } from '../store/edges.js';
+import type { EdgeInfo, EdgeStore } from '../store/edges.js';
 import { normalizeHostname } from './policy.js';
 
 export interface AdminDeps {
@@ -157,6 +157,16 @@ export function createAdmin({ accounts, zones, edges, clock }: AdminDeps) {
     },
     listZones(accountName?: string): readonly Zone[] {
       return accountName === undefined ? zones.all() : zones.forAccount(account(accountName).id);
+    },
+    listAccounts(): readonly AccountSummary[] {
+      return accounts.summaries();
+    },
+    /** Every account's keys, or one account's: ids and dates, never a key. */
+    listKeys(accountName?: string): readonly ApiKeyInfo[] {
+      return accounts.keyInfos(accountName === undefined ? undefined : account(accountName).id);
+    },
+    listEdges(): readonly EdgeInfo[] {
+      return edges.list();
     },
   };
 }

@@ -1,9 +1,9 @@
 // Admin commands that work on the state folder directly:
-//   strictedge accounts create NAME
-//   strictedge keys create --account NAME | keys revoke KEY_OR_ID
+//   strictedge accounts create NAME | accounts list
+//   strictedge keys create --account NAME | keys revoke KEY_OR_ID | keys list [--account NAME]
 //   strictedge zones add NAME --account A [--origin-https H:P] [--origin-http H:P] [--mode M]
 //   strictedge zones set-mode NAME MODE | zones set-origin NAME ... | zones remove NAME | zones list [--account A]
-//   strictedge edges create NAME
+//   strictedge edges create NAME | edges revoke NAME | edges list
 //   strictedge ca init
 //   strictedge backup DEST
 import { openState } from '../app.js';
@@ -24,9 +24,18 @@ function withState<T>(dir: string, clock: Clock, run: (state: ReturnType<typeof 
   }
 }
 
+/** `live`, or when it was revoked: what the lists of keys and edges say of a credential. */
+const standing = (revokedAt: string | null) => (revokedAt === null ? 'live' : `revoked=${revokedAt}`);
+
 export function accounts(argv: readonly string[], clock: Clock, out: Out): void {
   const [action, ...rest] = argv;
-  if (action !== 'create') throw new UsageError('usage: strictedge accounts create NAME');
+  if (action === 'list') {
+    const { values } = parseFlags(rest, stateOption);
+    const list = withState(values.state, clock, (state) => state.admin.listAccounts());
+    for (const account of list) out.stdout(`${account.id}  ${account.name}  keys=${account.liveKeys}  zones=${account.zones}  created=${account.createdAt}\n`);
+    return;
+  }
+  if (action !== 'create') throw new UsageError('usage: strictedge accounts create NAME | accounts list');
   const { values, positionals } = parseFlags(rest, stateOption, 1);
   const name = requiredPositional(positionals, 0, 'account name');
   const { apiKey } = withState(values.state, clock, (state) => state.admin.createAccount(name));
@@ -51,7 +60,15 @@ export function keys(argv: readonly string[], clock: Clock, out: Out): void {
     out.log('API key revoked');
     return;
   }
-  throw new UsageError('usage: strictedge keys create --account NAME | keys revoke KEY');
+  if (action === 'list') {
+    // The id is what `keys revoke` takes, and the part of a key after "v1.0-": a key can be told
+    // and withdrawn without being shown (only its hash is kept).
+    const { values } = parseFlags(rest, { ...stateOption, account: { type: 'string' } });
+    const list = withState(values.state, clock, (state) => state.admin.listKeys(values.account));
+    for (const key of list) out.stdout(`${key.id}  ${key.accountName}  created=${key.createdAt}  ${standing(key.revokedAt)}\n`);
+    return;
+  }
+  throw new UsageError('usage: strictedge keys create --account NAME | keys revoke KEY_OR_ID | keys list [--account NAME]');
 }
 
 const zoneLine = (zone: Zone) => `${zone.id}  ${zone.name}  ${zone.sslMode}  https=${zone.originHttps ?? '-'}  http=${zone.originHttp ?? '-'}\n`;
@@ -107,7 +124,17 @@ export function zones(argv: readonly string[], clock: Clock, out: Out): void {
 
 export function edges(argv: readonly string[], clock: Clock, out: Out): void {
   const [action, ...rest] = argv;
-  if (action !== 'create' && action !== 'revoke') throw new UsageError('usage: strictedge edges create NAME | edges revoke NAME');
+  if (action === 'list') {
+    const { values } = parseFlags(rest, stateOption);
+    const list = withState(values.state, clock, (state) => state.admin.listEdges());
+    for (const edge of list) {
+      // Whether it follows: an edge asks again at least every minute while it runs.
+      const contact = edge.lastContactAt === null ? 'last_contact=never' : `last_contact=${edge.lastContactAt}  events_behind=${edge.eventsBehind}`;
+      out.stdout(`${edge.name}  created=${edge.createdAt}  ${standing(edge.revokedAt)}  ${contact}\n`);
+    }
+    return;
+  }
+  if (action !== 'create' && action !== 'revoke') throw new UsageError('usage: strictedge edges create NAME | edges revoke NAME | edges list');
   const { values, positionals } = parseFlags(rest, stateOption, 1);
   const name = requiredPositional(positionals, 0, 'edge name');
   if (action === 'revoke') {

@@ -26,14 +26,14 @@ const USAGE = `usage: strictedge <command> [flags]
        [--client-header-timeout S] [--client-body-timeout S] [--client-send-timeout S] [--access-log FILE] (a separate edge following a CA)
   ca init [--state DIR]
   backup DEST [--state DIR] (the database as of one moment, the roots and the edge CA; safe while serve runs)
-  accounts create NAME [--state DIR]
-  keys create --account NAME | keys revoke KEY_OR_ID   [--state DIR]
+  accounts create NAME | accounts list [--state DIR]
+  keys create --account NAME | keys revoke KEY_OR_ID | keys list [--account NAME]   [--state DIR]
   zones add NAME --account A [--origin-https HOST:PORT] [--origin-http HOST:PORT] [--mode MODE] [--state DIR]
   zones set-mode NAME off|flexible|full|strict|origin_pull [--state DIR]
   zones set-origin NAME [--origin-https HOST:PORT|none] [--origin-http HOST:PORT|none] [--state DIR]
   zones remove NAME [--state DIR] (refused while certificates for it are in force)
   zones list [--account A] [--state DIR]
-  edges create NAME | edges revoke NAME [--state DIR] (create prints the token a separate edge follows the CA with)
+  edges create NAME | edges revoke NAME | edges list [--state DIR] (create prints the token a separate edge follows the CA with)
   getcert -hostnames a,b [-days N] [-key-type rsa|ecdsa] [-key-size N] [-certificate-out F] [-key-out F] [-format pem|der|p7b] [-overwrite]
   certs list [--zone-id ID] [--json] | certs get ID [--format pem|der|p7b] [--out F] | certs revoke ID
   convert FILE --to pem|der|p7b [--out F]

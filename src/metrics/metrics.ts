@@ -3,6 +3,7 @@
 // Label values stay bounded: zones come from the store, unknown hosts fold into "unknown",
 // API routes are templates.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { EdgeInfo } from '../store/edges.js';
 
 // Few buckets on purpose: series count is what a scrape costs (100 zones must scrape in ≤ 10 ms).
 const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5];
@@ -59,8 +60,35 @@ export function createEdgeMetrics(registry: Registry = new Registry()) {
 export function createCaMetrics(registry: Registry = new Registry()) {
   defaultMetrics(registry);
   const r = [registry];
+  // The separate edges registered with this CA, read at each scrape once the CA has its store.
+  let followers: () => readonly EdgeInfo[] = () => [];
+  const live = () => followers().filter((edge) => edge.revokedAt === null && edge.lastContactAt !== null);
   return {
     registry,
+    /** Gives the edge gauges their source (the CA's edge store). */
+    followEdges(source: () => readonly EdgeInfo[]): void {
+      followers = source;
+    },
+    edgeLastContact: new Gauge({
+      name: 'strictedge_ca_edge_last_contact_timestamp_seconds',
+      help: 'When each separate edge with a token in force last asked this CA for certificate events (Unix time); it long-polls, so more than a minute or two ago means it stopped following',
+      labelNames: ['edge'],
+      registers: r,
+      collect() {
+        this.reset();
+        for (const edge of live()) this.set({ edge: edge.name }, Date.parse(edge.lastContactAt!) / 1000);
+      },
+    }),
+    edgeEventsBehind: new Gauge({
+      name: 'strictedge_ca_edge_events_behind',
+      help: 'Certificate events (issuances, revocations) this CA has that each separate edge had not applied when it last asked',
+      labelNames: ['edge'],
+      registers: r,
+      collect() {
+        this.reset();
+        for (const edge of live()) this.set({ edge: edge.name }, edge.eventsBehind ?? 0);
+      },
+    }),
     issued: new Counter({ name: 'strictedge_ca_certificates_issued_total', help: 'Certificates issued', labelNames: ['request_type'], registers: r }),
     revoked: new Counter({ name: 'strictedge_ca_certificates_revoked_total', help: 'Certificates revoked', registers: r }),
     issueDuration: new Histogram({ name: 'strictedge_ca_issue_duration_seconds', help: 'Issuance, from the parsed request to the committed row', labelNames: ['request_type'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: r }),

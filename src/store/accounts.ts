@@ -15,7 +15,23 @@ export interface ApiKeyRecord {
   readonly revokedAt: string | null;
 }
 
+/** An account as `accounts list` shows it: with its keys in force and its zones counted. */
+export interface AccountSummary extends Account {
+  readonly liveKeys: number;
+  readonly zones: number;
+}
+
+/** What `keys list` shows of a key: never the key or its hash. */
+export interface ApiKeyInfo {
+  readonly id: string;
+  readonly accountName: string;
+  readonly createdAt: string;
+  readonly revokedAt: string | null;
+}
+
 interface AccountRow { id: string; name: string; created_at: string }
+interface AccountSummaryRow extends AccountRow { live_keys: number; zones: number }
+interface ApiKeyInfoRow { id: string; account_name: string; created_at: string; revoked_at: string | null }
 interface ApiKeyRow { id: string; account_id: string; key_hash: Buffer; revoked_at: string | null }
 
 const toAccount = (row: AccountRow): Account => ({ id: row.id, name: row.name, createdAt: row.created_at });
@@ -25,6 +41,15 @@ export function createAccountStore(db: Db, tracker: ChangeTracker) {
   const selectByName = db.prepare<[string], AccountRow>('SELECT id, name, created_at FROM accounts WHERE name = ?');
   const selectById = db.prepare<[string], AccountRow>('SELECT id, name, created_at FROM accounts WHERE id = ?');
   const selectAll = db.prepare<[], AccountRow>('SELECT id, name, created_at FROM accounts ORDER BY name');
+  const selectSummaries = db.prepare<[], AccountSummaryRow>(
+    `SELECT a.id, a.name, a.created_at,
+       (SELECT count(*) FROM api_keys k WHERE k.account_id = a.id AND k.revoked_at IS NULL) AS live_keys,
+       (SELECT count(*) FROM zones z WHERE z.account_id = a.id) AS zones
+     FROM accounts a ORDER BY a.name`,
+  );
+  const keyInfoQuery = 'SELECT k.id, a.name AS account_name, k.created_at, k.revoked_at FROM api_keys k JOIN accounts a ON a.id = k.account_id';
+  const selectKeyInfos = db.prepare<[], ApiKeyInfoRow>(`${keyInfoQuery} ORDER BY a.name, k.created_at, k.id`);
+  const selectKeyInfosOf = db.prepare<[string], ApiKeyInfoRow>(`${keyInfoQuery} WHERE k.account_id = ? ORDER BY k.created_at, k.id`);
   const insertKey = db.prepare('INSERT INTO api_keys (id, account_id, key_hash, created_at) VALUES (?, ?, ?, ?)');
   const selectKey = db.prepare<[string], ApiKeyRow>('SELECT id, account_id, key_hash, revoked_at FROM api_keys WHERE id = ?');
   const revokeKey = db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
@@ -56,6 +81,14 @@ export function createAccountStore(db: Db, tracker: ChangeTracker) {
     byId: cachedAccount,
     list(): Account[] {
       return selectAll.all().map(toAccount);
+    },
+    summaries(): AccountSummary[] {
+      return selectSummaries.all().map((row) => ({ ...toAccount(row), liveKeys: row.live_keys, zones: row.zones }));
+    },
+    /** Every key, or one account's, oldest first; revoked ones too. */
+    keyInfos(accountId?: string): ApiKeyInfo[] {
+      const rows = accountId === undefined ? selectKeyInfos.all() : selectKeyInfosOf.all(accountId);
+      return rows.map((row) => ({ id: row.id, accountName: row.account_name, createdAt: row.created_at, revokedAt: row.revoked_at }));
     },
     addKey(accountId: string, keyId: string, keyHash: Buffer, at: string): void {
       insertKey.run(keyId, accountId, keyHash, at);

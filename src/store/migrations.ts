@@ -65,4 +65,9 @@ export const MIGRATIONS: readonly string[] = [
     revoked_at TEXT
   );
   `,
+  // 3: when each edge last asked for events, and the seq it asked after (what it has applied)
+  `
+  ALTER TABLE edges ADD COLUMN last_contact_at TEXT;
+  ALTER TABLE edges ADD COLUMN applied_seq INTEGER;
+  `,
 ];

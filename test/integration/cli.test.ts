@@ -455,6 +455,26 @@ describe('strictedge admin commands on a state folder', () => {
     } finally {
       await served.stop();
     }
+
+    // The lists: what an operator needs to find a key or an edge to withdraw, never a secret.
+    const keyLines = run(['keys', 'list', '--account', 'acme']).stdout.trim().split('\n');
+    assert.equal(keyLines.length, 2, keyLines.join('\n'));
+    assert.match(keyLines[0]!, new RegExp(`^${key.slice(5, 29)} {2}acme {2}created=\\S+Z {2}live$`));
+    assert.match(keyLines[1]!, new RegExp(`^${second.slice(5, 29)} {2}acme {2}created=\\S+Z {2}revoked=\\S+Z$`));
+    const allKeys = run(['keys', 'list']).stdout;
+    assert.deepEqual(allKeys.trim().split('\n').map((line) => line.split('  ')[1]), ['acme', 'acme', 'rival']);
+    assert.ok(![key, second].some((k) => allKeys.includes(k.slice(30))), 'no key is shown');
+    assert.match(run(['keys', 'list', '--account', 'nobody']).stderr, /code 1701/);
+    const accountLines = run(['accounts', 'list']).stdout.trim().split('\n');
+    assert.equal(accountLines.length, 2);
+    assert.match(accountLines[0]!, /^[0-9a-f]{32} {2}acme {2}keys=1 {2}zones=4 {2}created=\S+Z$/);
+    assert.match(accountLines[1]!, /^[0-9a-f]{32} {2}rival {2}keys=1 {2}zones=2 {2}created=\S+Z$/);
+    const token = run(['edges', 'create', 'edge-a']).stdout.trim();
+    assert.equal(run(['edges', 'create', 'edge-b']).status, 0);
+    assert.equal(run(['edges', 'revoke', 'edge-b']).status, 0);
+    const edgeList = run(['edges', 'list']).stdout;
+    assert.match(edgeList, /^edge-a {2}created=\S+Z {2}live {2}last_contact=never\nedge-b {2}created=\S+Z {2}revoked=\S+Z {2}last_contact=never\n$/);
+    assert.ok(!edgeList.includes(token.slice(-40)), 'no token is shown');
   });
 
   it('serve refuses a bad config file and a busy port with one clear line', async () => {

@@ -185,6 +185,15 @@ describe('separate edges following the CA', () => {
     await edge2.stop();
     assert.equal((await api(ca.ready.api, 'DELETE', `/certificates/${certs['two.test']}`, { key: apiKey })).status, 200);
     await until('edge1 refuses two.test', async () => (await get(edge1.ready, 'two.test')).verdict === 'revoked', 5000);
+    // The CA tells which edges follow it, and how far: edge2, stopped, missed the second revocation.
+    const followers = async () => cli(['edges', 'list', '--state', caState]).stdout;
+    await until('the CA sees edge1 up to date', async () => /^edge1 {2}created=\S+ {2}live {2}last_contact=\S+ {2}events_behind=0$/m.test(await followers()), 5000);
+    assert.match(await followers(), /^edge2 {2}created=\S+ {2}live {2}last_contact=\S+ {2}events_behind=1$/m);
+    const caMetrics = await (await fetch(ca.ready.ca_metrics)).text();
+    assert.match(caMetrics, /^strictedge_ca_edge_events_behind\{edge="edge1"\} 0$/m);
+    assert.match(caMetrics, /^strictedge_ca_edge_events_behind\{edge="edge2"\} 1$/m);
+    const lastContact = Number(/^strictedge_ca_edge_last_contact_timestamp_seconds\{edge="edge1"\} (\S+)$/m.exec(caMetrics)?.[1]);
+    assert.ok(Math.abs(Date.now() / 1000 - lastContact) < 120, `edge1 last seen at ${lastContact}`);
     await ca.stop();
 
     edge2 = await startEdge('edge2', ['--max-feed-staleness', '1']); // the CA is down
@@ -223,6 +232,9 @@ describe('separate edges following the CA', () => {
 
     const revoked = cli(['edges', 'revoke', 'edge3', '--state', caState]);
     assert.equal(revoked.status, 0, revoked.stderr);
+    // A withdrawn edge is no longer one the CA expects to hear from.
+    assert.match(cli(['edges', 'list', '--state', caState]).stdout, /^edge3 {2}created=\S+ {2}revoked=\S+ {2}last_contact=\S+ {2}events_behind=\d+$/m);
+    assert.doesNotMatch(await (await fetch(ca.ready.ca_metrics)).text(), /edge="edge3"/);
     assert.equal((await fetch(`${ca.ready.api}/edge/zones`, { headers: { authorization: `Bearer ${token}` } })).status, 401);
     await until('edge3 logs the refusal', async () => /the CA refuses this edge's token/.test(edge.stderr()), 10_000);
     assert.deepEqual(await get(edge.ready, 'two.test'), { status: 526, verdict: 'revoked' }, 'its last known state still holds');

@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Errors, StrictedgeError } from '../../errors/catalogue.js';
 import { apiKeyMatches, edgeTokenId } from '../../ca/api-keys.js';
 import type { EventWaiter } from '../../ca/event-waiter.js';
+import type { Clock } from '../../clock.js';
 import type { OriginRoots } from '../../ca/roots.js';
 import type { CertificateStore } from '../../store/certificates.js';
 import type { EdgeStore } from '../../store/edges.js';
@@ -16,6 +17,8 @@ import { sendResult } from '../envelope.js';
 
 export interface EdgeFeedDeps {
   readonly edges: EdgeStore;
+  /** When an edge last asked for events is recorded by it (`edges list`, the CA's metrics). */
+  readonly clock: Clock;
   readonly certificates: CertificateStore;
   readonly zones: ZoneStore;
   readonly roots: OriginRoots;
@@ -25,7 +28,8 @@ export interface EdgeFeedDeps {
 const MAX_EVENTS = 1000;
 const MAX_WAIT_S = 60;
 
-function authenticateEdge(req: IncomingMessage, edges: EdgeStore): void {
+/** Returns the edge's id. */
+function authenticateEdge(req: IncomingMessage, edges: EdgeStore): string {
   const authorization = req.headers.authorization;
   const bearer = typeof authorization === 'string' && /^bearer /i.test(authorization) ? authorization.slice(7).trim() : undefined;
   const token = bearer ?? (req.headers['x-edge-token'] as string | undefined);
@@ -37,6 +41,7 @@ function authenticateEdge(req: IncomingMessage, edges: EdgeStore): void {
   const record = id === undefined ? undefined : edges.byId(id);
   const matches = record !== undefined && apiKeyMatches(token, record.tokenHash);
   if (!record || !matches || record.revokedAt !== null) throw new StrictedgeError(Errors.EDGE_TOKEN_INVALID);
+  return record.id;
 }
 
 /**
@@ -66,12 +71,15 @@ function intParam(url: URL, name: string, fallback: number, max: number): number
 export async function serveEdgeFeed(req: IncomingMessage, res: ServerResponse, path: string, url: URL, deps: EdgeFeedDeps): Promise<boolean> {
   if (!path.startsWith('/edge/')) return false;
   if (req.method !== 'GET') throw new StrictedgeError(Errors.METHOD_NOT_ALLOWED, req.method);
-  authenticateEdge(req, deps.edges);
+  const edgeId = authenticateEdge(req, deps.edges);
   switch (path) {
     case '/edge/events': {
       const since = intParam(url, 'since', 0, Number.MAX_SAFE_INTEGER);
       const waitS = intParam(url, 'wait', 0, MAX_WAIT_S);
       checkContinuity(url, since, deps.certificates);
+      // One small write per long poll (a minute apart when nothing happens), so that the CA can
+      // tell an edge that stopped following it, which cannot say so itself.
+      deps.edges.recordContact(edgeId, since, deps.clock().toISOString());
       // Ask to be woken before looking, so an event committed in between is not slept through.
       const wake = deps.waiter.next(waitS * 1000);
       let events = deps.certificates.eventsSince(since, MAX_EVENTS);
