@@ -12,7 +12,8 @@ export function presentedKey(headers: IncomingHttpHeaders): string | undefined {
   return undefined;
 }
 
-export function authenticate(headers: IncomingHttpHeaders, accounts: AccountStore): Account {
+/** The calling account, and the id of the key it called with. */
+export function authenticate(headers: IncomingHttpHeaders, accounts: AccountStore): { account: Account; keyId: string } {
   const key = presentedKey(headers);
   if (key === undefined) throw new StrictedgeError(Errors.AUTH_MISSING);
   const id = apiKeyId(key);
@@ -22,5 +23,5 @@ export function authenticate(headers: IncomingHttpHeaders, accounts: AccountStor
   if (!record || !matches || record.revokedAt !== null) throw new StrictedgeError(Errors.AUTH_INVALID);
   const account = accounts.byId(record.accountId);
   if (!account) throw new StrictedgeError(Errors.AUTH_INVALID);
-  return account;
+  return { account, keyId: record.id };
 }

@@ -35,6 +35,8 @@ export interface ApiDeps {
   readonly metrics?: CaMetrics;
   readonly logger: Logger;
   readonly bodyLimit?: number;
+  /** Told of each request's API key once it is authenticated (key-use.ts). */
+  readonly keyUse?: (keyId: string) => void;
   /** How long a request's head may take to arrive whole before Node answers 408 (default 20 s). */
   readonly headersTimeoutMs?: number;
 }
@@ -80,7 +82,8 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       sendError(res, Errors.METHOD_NOT_ALLOWED, req.method, { allow: found.allow });
       return;
     }
-    const account = authenticate(req.headers, deps.accounts);
+    const { account, keyId } = authenticate(req.headers, deps.accounts);
+    deps.keyUse?.(keyId);
     const body = METHODS_WITH_BODY.has(req.method!) ? await readJsonBody(req, bodyLimit) : undefined;
     const outcome = await found.handler({ account, params: found.params, query: url.searchParams, body });
     sendResult(res, outcome.status ?? 200, outcome.result, outcome.resultInfo);

@@ -65,7 +65,7 @@ export function keys(argv: readonly string[], clock: Clock, out: Out): void {
     // and withdrawn without being shown (only its hash is kept).
     const { values } = parseFlags(rest, { ...stateOption, account: { type: 'string' } });
     const list = withState(values.state, clock, (state) => state.admin.listKeys(values.account));
-    for (const key of list) out.stdout(`${key.id}  ${key.accountName}  created=${key.createdAt}  ${standing(key.revokedAt)}\n`);
+    for (const key of list) out.stdout(`${key.id}  ${key.accountName}  created=${key.createdAt}  ${standing(key.revokedAt)}  last_used=${key.lastUsedAt ?? 'never'}\n`);
     return;
   }
   throw new UsageError('usage: strictedge keys create --account NAME | keys revoke KEY_OR_ID | keys list [--account NAME]');

@@ -5,6 +5,7 @@ import { AggregatorRegistry } from 'prom-client';
 import { createSecureContext } from 'node:tls';
 import { openCa, openEmbeddedEdge } from '../app.js';
 import { createApiServer, API_BASE } from '../api/server.js';
+import { createKeyUseRecorder } from '../api/key-use.js';
 import type { Clock } from '../clock.js';
 import { loadConfig, ConfigError } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -137,7 +138,8 @@ export async function serve(argv: readonly string[], clock: Clock): Promise<void
   const caMetrics = createCaMetrics();
   const app = await openCa({ dir: values.state, clock, maxHostnames: config.max_hostnames, metrics: caMetrics });
   const demoCreated = values.demo && ensureDemo(app, log);
-  const api = createApiServer({ accounts: app.accounts, ca: app.ca, zones: app.zones, crls: app.crls, roots: app.roots, edgeFeed: app.edgeFeed, metrics: caMetrics, logger, bodyLimit: config.max_body_bytes }, tls);
+  const keyUse = createKeyUseRecorder((keyId, at) => app.accounts.recordKeyUse(keyId, at), clock, logger);
+  const api = createApiServer({ accounts: app.accounts, ca: app.ca, zones: app.zones, crls: app.crls, roots: app.roots, edgeFeed: app.edgeFeed, metrics: caMetrics, logger, keyUse, bodyLimit: config.max_body_bytes }, tls);
   if (!tls && !isLoopbackHost(host)) {
     logger.log('warn', 'the API listens beyond this machine over plain HTTP: API keys and edge tokens cross the network in clear; give --api-tls-cert and --api-tls-key', { listen: host });
   }

@@ -27,11 +27,13 @@ export interface ApiKeyInfo {
   readonly accountName: string;
   readonly createdAt: string;
   readonly revokedAt: string | null;
+  /** When it last authenticated a request, to the minute (key-use.ts); null if never. */
+  readonly lastUsedAt: string | null;
 }
 
 interface AccountRow { id: string; name: string; created_at: string }
 interface AccountSummaryRow extends AccountRow { live_keys: number; zones: number }
-interface ApiKeyInfoRow { id: string; account_name: string; created_at: string; revoked_at: string | null }
+interface ApiKeyInfoRow { id: string; account_name: string; created_at: string; revoked_at: string | null; last_used_at: string | null }
 interface ApiKeyRow { id: string; account_id: string; key_hash: Buffer; revoked_at: string | null }
 
 const toAccount = (row: AccountRow): Account => ({ id: row.id, name: row.name, createdAt: row.created_at });
@@ -47,7 +49,8 @@ export function createAccountStore(db: Db, tracker: ChangeTracker) {
        (SELECT count(*) FROM zones z WHERE z.account_id = a.id) AS zones
      FROM accounts a ORDER BY a.name`,
   );
-  const keyInfoQuery = 'SELECT k.id, a.name AS account_name, k.created_at, k.revoked_at FROM api_keys k JOIN accounts a ON a.id = k.account_id';
+  const keyInfoQuery = 'SELECT k.id, a.name AS account_name, k.created_at, k.revoked_at, k.last_used_at FROM api_keys k JOIN accounts a ON a.id = k.account_id';
+  const updateKeyUse = db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ?');
   const selectKeyInfos = db.prepare<[], ApiKeyInfoRow>(`${keyInfoQuery} ORDER BY a.name, k.created_at, k.id`);
   const selectKeyInfosOf = db.prepare<[string], ApiKeyInfoRow>(`${keyInfoQuery} WHERE k.account_id = ? ORDER BY k.created_at, k.id`);
   const insertKey = db.prepare('INSERT INTO api_keys (id, account_id, key_hash, created_at) VALUES (?, ?, ?, ?)');
@@ -88,7 +91,11 @@ export function createAccountStore(db: Db, tracker: ChangeTracker) {
     /** Every key, or one account's, oldest first; revoked ones too. */
     keyInfos(accountId?: string): ApiKeyInfo[] {
       const rows = accountId === undefined ? selectKeyInfos.all() : selectKeyInfosOf.all(accountId);
-      return rows.map((row) => ({ id: row.id, accountName: row.account_name, createdAt: row.created_at, revokedAt: row.revoked_at }));
+      return rows.map((row) => ({ id: row.id, accountName: row.account_name, createdAt: row.created_at, revokedAt: row.revoked_at, lastUsedAt: row.last_used_at }));
+    },
+    /** No touch(): no cached read holds it. */
+    recordKeyUse(keyId: string, at: string): void {
+      updateKeyUse.run(at, keyId);
     },
     addKey(accountId: string, keyId: string, keyHash: Buffer, at: string): void {
       insertKey.run(keyId, accountId, keyHash, at);

@@ -70,4 +70,8 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE edges ADD COLUMN last_contact_at TEXT;
   ALTER TABLE edges ADD COLUMN applied_seq INTEGER;
   `,
+  // 4: when each API key was last used (to the minute), for operators rotating keys
+  `
+  ALTER TABLE api_keys ADD COLUMN last_used_at TEXT;
+  `,
 ];

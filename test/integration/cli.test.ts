@@ -459,8 +459,10 @@ describe('strictedge admin commands on a state folder', () => {
     // The lists: what an operator needs to find a key or an edge to withdraw, never a secret.
     const keyLines = run(['keys', 'list', '--account', 'acme']).stdout.trim().split('\n');
     assert.equal(keyLines.length, 2, keyLines.join('\n'));
-    assert.match(keyLines[0]!, new RegExp(`^${key.slice(5, 29)} {2}acme {2}created=\\S+Z {2}live$`));
-    assert.match(keyLines[1]!, new RegExp(`^${second.slice(5, 29)} {2}acme {2}created=\\S+Z {2}revoked=\\S+Z$`));
+    // Both were used through the running serve; rival's never was.
+    assert.match(keyLines[0]!, new RegExp(`^${key.slice(5, 29)} {2}acme {2}created=\\S+Z {2}live {2}last_used=\\S+Z$`));
+    assert.match(keyLines[1]!, new RegExp(`^${second.slice(5, 29)} {2}acme {2}created=\\S+Z {2}revoked=\\S+Z {2}last_used=\\S+Z$`));
+    assert.match(run(['keys', 'list', '--account', 'rival']).stdout, /^[0-9a-f]{24} {2}rival {2}created=\S+Z {2}live {2}last_used=never\n$/);
     const allKeys = run(['keys', 'list']).stdout;
     assert.deepEqual(allKeys.trim().split('\n').map((line) => line.split('  ')[1]), ['acme', 'acme', 'rival']);
     assert.ok(![key, second].some((k) => allKeys.includes(k.slice(30))), 'no key is shown');
