@@ -76,7 +76,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     }
     if (await serveCrl(req.method ?? 'GET', path, res, deps.crls)) return;
     if (serveRoot(req.method ?? 'GET', path, res, rootFiles)) return;
-    if (await serveEdgeFeed(req, res, path, url, deps.edgeFeed)) return;
+    if (await serveEdgeFeed(req, res, path, url, deps.edgeFeed, deps.logger)) return;
     if (found.kind === 'not_found') throw new StrictedgeError(Errors.ROUTE_NOT_FOUND);
     if (found.kind === 'method_not_allowed') {
       sendError(res, Errors.METHOD_NOT_ALLOWED, req.method, { allow: found.allow });

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { openCa, type CaApp } from '../../src/app.js';
 import { createApiServer, API_BASE } from '../../src/api/server.js';
 import { silentLogger } from '../../src/log.js';
+import { createKeyUseRecorder } from '../../src/api/key-use.js';
 import type { Clock } from '../../src/clock.js';
 import { systemClock } from '../../src/clock.js';
 
@@ -18,7 +19,8 @@ export interface TestCa {
 /** Call from a before() hook; pair with after(() => ca.close()) in the suite body. */
 export async function startTestCa(dir: string, options: { clock?: Clock; bodyLimit?: number; maxHostnames?: number; headersTimeoutMs?: number } = {}): Promise<TestCa> {
   const app = await openCa({ dir, clock: options.clock ?? systemClock, ...(options.maxHostnames ? { maxHostnames: options.maxHostnames } : {}) });
-  const server = createApiServer({ accounts: app.accounts, ca: app.ca, zones: app.zones, crls: app.crls, roots: app.roots, edgeFeed: app.edgeFeed, logger: silentLogger, ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}), ...(options.headersTimeoutMs ? { headersTimeoutMs: options.headersTimeoutMs } : {}) });
+  const keyUse = createKeyUseRecorder((keyId, at) => app.accounts.recordKeyUse(keyId, at), options.clock ?? systemClock, silentLogger);
+  const server = createApiServer({ accounts: app.accounts, ca: app.ca, zones: app.zones, crls: app.crls, roots: app.roots, edgeFeed: app.edgeFeed, logger: silentLogger, keyUse, ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}), ...(options.headersTimeoutMs ? { headersTimeoutMs: options.headersTimeoutMs } : {}) });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   let closed = false;

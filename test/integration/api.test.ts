@@ -252,4 +252,28 @@ describe('Origin CA API', () => {
     const rows = ca.app.db.prepare('SELECT count(*) AS n FROM certificates').get() as { n: number };
     assert.equal(events.n, rows.n, 'every certificate row has exactly one issued event');
   });
+
+  it("serves the edges' feed and authenticated reads while the store cannot write: the bookkeeping writes give way", async () => {
+    const token = ca.app.admin.createEdge('feed-reader');
+    const unusedKey = ca.app.admin.createKey('alice');
+    const poll = () => fetch(`${ca.api}/edge/events?since=0`, { headers: { authorization: `Bearer ${token}` } });
+    const Database = (await import('better-sqlite3')).default;
+    const blocker = new Database(ca.app.paths.database);
+    ca.app.db.pragma('busy_timeout = 50');
+    blocker.exec('BEGIN EXCLUSIVE');
+    try {
+      const feed = await poll();
+      assert.equal(feed.status, 200, 'the edge still gets the revocations made so far');
+      assert.ok(((await feed.json()) as { result: unknown[] }).result.length > 0);
+      const list = await api(ca.api, 'GET', '/certificates', { key: unusedKey });
+      assert.equal(list.status, 200, "a key's first use is not refused for want of recording it");
+    } finally {
+      blocker.exec('ROLLBACK');
+      blocker.close();
+      ca.app.db.pragma('busy_timeout = 5000');
+    }
+    assert.equal(ca.app.admin.listEdges().find((edge) => edge.name === 'feed-reader')?.lastContactAt, null);
+    assert.equal((await poll()).status, 200);
+    assert.notEqual(ca.app.admin.listEdges().find((edge) => edge.name === 'feed-reader')?.lastContactAt, null, 'recorded once the store writes again');
+  });
 });

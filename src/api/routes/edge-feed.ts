@@ -9,6 +9,7 @@ import { Errors, StrictedgeError } from '../../errors/catalogue.js';
 import { apiKeyMatches, edgeTokenId } from '../../ca/api-keys.js';
 import type { EventWaiter } from '../../ca/event-waiter.js';
 import type { Clock } from '../../clock.js';
+import type { Logger } from '../../log.js';
 import type { OriginRoots } from '../../ca/roots.js';
 import type { CertificateStore } from '../../store/certificates.js';
 import type { EdgeStore } from '../../store/edges.js';
@@ -68,7 +69,7 @@ function intParam(url: URL, name: string, fallback: number, max: number): number
 }
 
 /** Serves an /edge/... route; returns false for any other path. */
-export async function serveEdgeFeed(req: IncomingMessage, res: ServerResponse, path: string, url: URL, deps: EdgeFeedDeps): Promise<boolean> {
+export async function serveEdgeFeed(req: IncomingMessage, res: ServerResponse, path: string, url: URL, deps: EdgeFeedDeps, logger: Logger): Promise<boolean> {
   if (!path.startsWith('/edge/')) return false;
   if (req.method !== 'GET') throw new StrictedgeError(Errors.METHOD_NOT_ALLOWED, req.method);
   const edgeId = authenticateEdge(req, deps.edges);
@@ -78,8 +79,13 @@ export async function serveEdgeFeed(req: IncomingMessage, res: ServerResponse, p
       const waitS = intParam(url, 'wait', 0, MAX_WAIT_S);
       checkContinuity(url, since, deps.certificates);
       // One small write per long poll (a minute apart when nothing happens), so that the CA can
-      // tell an edge that stopped following it, which cannot say so itself.
-      deps.edges.recordContact(edgeId, since, deps.clock().toISOString());
+      // tell an edge that stopped following it, which cannot say so itself. Bookkeeping: a store
+      // that refuses writes (a full disk) must not keep revocations already made from the edges.
+      try {
+        deps.edges.recordContact(edgeId, since, deps.clock().toISOString());
+      } catch (error) {
+        if (logger.enabled('warn')) logger.log('warn', "an edge's contact could not be recorded", { edge_id: edgeId, error: String(error) });
+      }
       // Ask to be woken before looking, so an event committed in between is not slept through.
       const wake = deps.waiter.next(waitS * 1000);
       let events = deps.certificates.eventsSince(since, MAX_EVENTS);
