@@ -26,10 +26,11 @@ export interface AccessEntry {
   readonly mode?: string;
   /** What the client got; 499 when it left before any status line. */
   readonly status: number;
-  /** The answer's body bytes that went out to the client (none for HEAD); absent on WebSocket lines. */
+  /** The answer's body bytes that went out to the client (none for HEAD); for a WebSocket, what it carried to the client; absent on the edge's own refusals of upgrades. */
   readonly body_bytes_sent?: number;
   /** Strict mode's verdict on the origin's certificate, on a 526. */
   readonly verdict?: string;
+  /** To the last byte; for a WebSocket, its whole life (its line is written when it closes). */
   readonly duration_ms: number;
   /** From the request's arrival to the origin's answer head (nginx's $upstream_header_time); absent when no origin answered. */
   readonly origin_header_ms?: number;

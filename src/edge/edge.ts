@@ -20,7 +20,7 @@ import { DEFAULT_MAX_REQUEST_BODY_MIB, MIB } from './body-limit.js';
 import { DEFAULT_MAX_REQUEST_HEAD_KIB, KIB } from './request-head.js';
 import { createUpstreams } from './upstream.js';
 import { serveHttp2 } from './client-http2.js';
-import { answerWithoutUpgrade, createUpgradeHandler, isWebSocketUpgrade } from './websocket.js';
+import { answerWithoutUpgrade, closeTunnels, createUpgradeHandler, isWebSocketUpgrade } from './websocket.js';
 import type { Scheme } from './route.js';
 import { createHttp2UpgradeHandler } from './websocket-h2.js';
 import { rotateTicketKeys } from './ticket-keys.js';
@@ -181,7 +181,8 @@ export function createEdge(deps: EdgeDeps): Edge {
   const clientBodyTimeoutMs = options.clientBodyTimeoutMs ?? CLIENT_BODY_TIMEOUT_MS;
   const maxRequestHeadBytes = options.maxRequestHeadBytes ?? DEFAULT_MAX_REQUEST_HEAD_KIB * KIB;
   const proxy = createProxy({ zones, upstreams, logger, instruments, cdnId, maxRequestBodyBytes: options.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_MIB * MIB, maxRequestHeadBytes, clientSendTimeoutMs: options.clientSendTimeoutMs ?? CLIENT_SEND_TIMEOUT_MS, clientBodyTimeoutMs, ...(deps.accessLog ? { accessLog: deps.accessLog } : {}) });
-  const upgradeDeps = { zones, upstreams, sockets, cdnId, connectTimeoutMs: options.connectTimeoutMs, responseTimeoutMs: options.responseTimeoutMs, idleTimeoutMs: options.websocketIdleTimeoutMs ?? 100_000, logger, instruments, maxRequestHeadBytes, ...(deps.accessLog ? { accessLog: deps.accessLog } : {}) };
+  const tunnels = new Set<Duplex>();
+  const upgradeDeps = { zones, upstreams, sockets, tunnels, cdnId, connectTimeoutMs: options.connectTimeoutMs, responseTimeoutMs: options.responseTimeoutMs, idleTimeoutMs: options.websocketIdleTimeoutMs ?? 100_000, logger, instruments, maxRequestHeadBytes, ...(deps.accessLog ? { accessLog: deps.accessLog } : {}) };
   const upgrade = createUpgradeHandler(upgradeDeps);
 
   const clientHttp2 = options.clientHttp2 ?? true;
@@ -308,6 +309,7 @@ export function createEdge(deps: EdgeDeps): Edge {
       clearInterval(timer);
       ticketRotation.stop();
       await Promise.all([closeGracefully(http, graceMs), closeGracefully(https, graceMs), http2?.close(graceMs)]);
+      await closeTunnels(tunnels); // WebSockets outlast any grace
       await upstreams.close();
     },
   };

@@ -15,7 +15,7 @@ import { sendEdgeError, type EdgeFailure } from './error-pages.js';
 import { classifyOriginError } from './classify.js';
 import { createFailureReporter } from './failure-report.js';
 import { clientResponseHeaders, originRequestHeaders, requestIdFor, REQUEST_ID_HEADER } from './headers.js';
-import { connectUpgradeOrigin, requestOriginUpgrade, routeUpgrade, upgradeCounter, upgradeError, type UpgradeDeps, type UpgradeRoute } from './websocket.js';
+import { connectUpgradeOrigin, countBytesFrom, requestOriginUpgrade, routeUpgrade, upgradeCounter, upgradeError, type UpgradeDeps, type UpgradeRoute } from './websocket.js';
 import { headTooLargeDetail, http2HeadBytes } from './request-head.js';
 
 const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -41,11 +41,11 @@ export function createHttp2UpgradeHandler(deps: UpgradeDeps) {
         : routeUpgrade(deps.zones, req, (req.socket as TLSSocket).servername, 'https', deps.cdnId);
     const count = upgradeCounter(deps, req, 'https', requestId, route);
     if (route.kind === 'refuse') {
-      count(route.failure.status);
+      count.answered(route.failure.status);
       return sendEdgeError(req, res, route.failure, requestId);
     }
     if (route.kind === 'redirect') {
-      count(301);
+      count.answered(301);
       res.writeHead(301, { location: route.location, [REQUEST_ID_HEADER]: requestId, 'content-length': '0' });
       return void res.end();
     }
@@ -54,13 +54,13 @@ export function createHttp2UpgradeHandler(deps: UpgradeDeps) {
     const clientLeft = () => {
       if (settled) return;
       settled = true;
-      count(499);
+      count.answered(499);
     };
     const fail = (failure: EdgeFailure, error: unknown) => {
       if (stream.destroyed) return clientLeft();
       if (settled) return;
       settled = true;
-      count(failure.status, false, failure.verdict);
+      count.answered(failure.status, failure.verdict);
       reportOriginFailure(route.zoneName, failure, requestId, error, true);
       sendEdgeError(req, res, failure, requestId);
     };
@@ -90,8 +90,13 @@ export function createHttp2UpgradeHandler(deps: UpgradeDeps) {
               return fail({ status: 520 }, upgradeError("the origin's 101 does not accept the edge's Sec-WebSocket-Key", 'STRICTEDGE_UPGRADE_BAD_ACCEPT'));
             }
             settled = true;
-            const open = count(200, true);
-            stream.once('close', () => open?.close());
+            const open = count.opened(200);
+            const sent = count.logging ? countBytesFrom(socket, head.length) : () => 0;
+            deps.tunnels.add(stream);
+            stream.once('close', () => {
+              deps.tunnels.delete(stream);
+              open.close(sent());
+            });
             const agreed: Record<string, string> = { [REQUEST_ID_HEADER]: requestId };
             for (const name of ['sec-websocket-protocol', 'sec-websocket-extensions']) {
               const value = answer.headers[name];
@@ -133,7 +138,7 @@ export function createHttp2UpgradeHandler(deps: UpgradeDeps) {
               return fail({ status: 520 }, error);
             }
             settled = true;
-            count(answer.statusCode!);
+            count.passedOn(answer.statusCode!, res);
             answer.on('error', () => cutAnswer(res));
             answer.pipe(res);
           },

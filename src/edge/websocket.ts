@@ -23,6 +23,7 @@ import { decideRoute, type Scheme } from './route.js';
 import { parseOrigin, type PolicyKind, type Upstreams } from './upstream.js';
 import { hostOf, servesOnConnection, type EdgeZone, type ZoneTable } from './zone-table.js';
 import { accessEntry, type AccessLog } from './access-log.js';
+import { countBodyBytes } from './body-bytes.js';
 import type { Verdict } from './verify.js';
 import type { OriginSockets } from './origin-sockets.js';
 
@@ -45,21 +46,85 @@ export interface UpgradeDeps {
   readonly cdnId: string;
   /** The largest request head, in bytes: HTTP/1's parser holds heads to it, websocket-h2.ts HTTP/2's. */
   readonly maxRequestHeadBytes: number;
-  /** One line per upgrade request, once the client has its answer (101 when the WebSocket opens). */
+  /**
+   * One line per upgrade request: for the edge's own answer at once; for the origin's refusal
+   * once its body is sent; for a WebSocket once it closes, as nginx logs one.
+   */
   readonly accessLog?: AccessLog;
+  /**
+   * The client ends (connections, or HTTP/2 streams) of the WebSockets open now. The edge's close
+   * ends those still open after its grace, so that each is counted closed and logged before the
+   * access log closes.
+   */
+  readonly tunnels: Set<Duplex>;
+}
+
+/** An open WebSocket, counted open until it closes; `bodyBytesSent` is what its client was sent after the answer's head. */
+export interface OpenWebSocket {
+  close(bodyBytesSent: number): void;
 }
 
 /**
- * Counts an upgrade request's answer (websockets_total, and the open gauge when it opened) and
- * writes its access-log line. Returns the open WebSocket's handle, to be closed with it.
+ * Counts an upgrade request's answer (websockets_total, and the open gauge while a WebSocket is
+ * open) and writes its access-log line. A WebSocket's line, like nginx's, comes when it closes:
+ * its `duration_ms` is the WebSocket's life, `origin_header_ms` the wait for the origin's 101,
+ * and `body_bytes_sent` the bytes sent to the client after the answer's head.
  */
 export function upgradeCounter(deps: UpgradeDeps, req: IncomingMessage, scheme: Scheme, requestId: string, route: UpgradeRoute) {
   const startedAt = performance.now();
   const clientIp = clientAddress(req.socket.remoteAddress);
-  return (code: number, opened = false, verdict?: Verdict) => {
-    deps.accessLog?.write(accessEntry({ req, scheme, startedAt, answeredAt: performance.now(), requestId, clientIp, ...route.logged, status: code, ...(verdict ? { verdict } : {}) }));
-    return deps.instruments.forZone(route.zoneName).websocket(code, opened);
+  const instruments = deps.instruments.forZone(route.zoneName);
+  const log = (status: number, more: { readonly verdict?: Verdict; readonly originHeadAt?: number; readonly bodyBytesSent?: number }) =>
+    deps.accessLog?.write(accessEntry({ req, scheme, startedAt, answeredAt: performance.now(), requestId, clientIp, ...route.logged, status, ...more }));
+  return {
+    /** Whether lines are written: bytes are counted for them only. */
+    logging: deps.accessLog !== undefined,
+    /** The edge's own answer, or 499 for a client that left first: counted and logged now. */
+    answered(code: number, verdict?: Verdict): void {
+      instruments.websocket(code, false);
+      log(code, verdict ? { verdict } : {});
+    },
+    /** The origin's own answer, not a switch, passed on in `res`: logged once `res` is done, with its body's bytes. */
+    passedOn(code: number, res: ServerResponse): void {
+      instruments.websocket(code, false);
+      if (!deps.accessLog) return;
+      const originHeadAt = performance.now();
+      const bodyBytesSent = countBodyBytes(res);
+      res.once('close', () => log(code, { originHeadAt, bodyBytesSent: bodyBytesSent() }));
+    },
+    /** The origin switched, and the client got `code` (101, or 200 over HTTP/2). */
+    opened(code: number): OpenWebSocket {
+      const open = instruments.websocket(code, true);
+      const originHeadAt = performance.now();
+      let closed = false;
+      return {
+        close(bodyBytesSent) {
+          if (closed) return;
+          closed = true;
+          open?.close();
+          log(code, { originHeadAt, bodyBytesSent });
+        },
+      };
+    },
   };
+}
+
+/** Ends the WebSockets still open (UpgradeDeps.tunnels); resolves once each has closed. */
+export async function closeTunnels(tunnels: Set<Duplex>): Promise<void> {
+  await Promise.all(
+    [...tunnels].map((end) => {
+      const closed = end.closed ? Promise.resolve() : new Promise((resolve) => end.once('close', resolve));
+      end.destroy();
+      return closed;
+    }),
+  );
+}
+
+/** Counts the bytes `from` gives (piped to a client): the log's body_bytes_sent of a WebSocket. */
+export function countBytesFrom(from: Socket, initial: number): () => number {
+  let bytes = initial;
+  from.on('data', (chunk: Buffer) => (bytes += chunk.length));
+  return () => bytes;
 }
 
 const noop = () => undefined;
@@ -216,23 +281,23 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
     const route = routeUpgrade(deps.zones, req, (client as TLSSocket).servername, scheme, deps.cdnId);
     const count = upgradeCounter(deps, req, scheme, requestId, route);
     if (route.kind === 'refuse') {
-      count(route.failure.status);
+      count.answered(route.failure.status);
       return refuse(req, client, route.failure, requestId);
     }
     if (route.kind === 'redirect') {
-      count(301);
+      count.answered(301);
       client.write(`HTTP/1.1 301 Moved Permanently\r\nlocation: ${route.location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
       return closeAfterWrites(client);
     }
     const fail = (failure: EdgeFailure, error: unknown) => {
-      count(failure.status, false, failure.verdict);
+      count.answered(failure.status, failure.verdict);
       reportOriginFailure(route.zoneName, failure, requestId, error, true);
       refuse(req, client, failure, requestId);
     };
     connectUpgradeOrigin(deps, route).then(
       (origin) => {
         if (client.destroyed) {
-          count(499);
+          count.answered(499);
           return origin.destroy();
         }
         // Every byte either way is read or written on the client's socket, so its timer is the
@@ -244,16 +309,19 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
         // client's to make up), whenever the origin refuses the upgrade.
         const pending = requestOriginUpgrade(origin, route.path, originRequestHeaders(req, scheme, requestId, route.authority, deps.cdnId, true), deps.responseTimeoutMs, {
           switched(answer, socket, originHead) {
-            const open = count(101, true);
+            const open = count.opened(101);
+            const sent = count.logging ? countBytesFrom(socket, originHead.length) : () => 0;
             let answerHead = `HTTP/1.1 101 ${answer.statusMessage}\r\n`;
             for (let i = 0; i < answer.rawHeaders.length; i += 2) answerHead += `${answer.rawHeaders[i]}: ${answer.rawHeaders[i + 1]}\r\n`;
             client.write(`${answerHead}\r\n`);
             if (originHead.length) client.write(originHead);
             socket.on('error', () => socket.destroy());
             socket.once('close', () => client.destroy());
+            deps.tunnels.add(client);
             client.once('close', () => {
+              deps.tunnels.delete(client);
               socket.destroy();
-              open?.close();
+              open.close(sent());
             });
             if (head.length) socket.write(head);
             socket.pipe(client);
@@ -275,7 +343,7 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
               answer.destroy();
               return fail({ status: 520 }, error);
             }
-            count(answer.statusCode!);
+            count.passedOn(answer.statusCode!, res);
             res.once('finish', () => {
               origin.destroy();
               closeAfterWrites(client);
@@ -288,7 +356,7 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
         });
         client.once('close', () => {
           // The client left first: nobody to answer, nothing to blame.
-          if (pending.cancel()) count(499);
+          if (pending.cancel()) count.answered(499);
         });
       },
       (error: unknown) => fail(classifyOriginError(error), error),

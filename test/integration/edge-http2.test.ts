@@ -13,7 +13,9 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { once } from 'node:events';
-import { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
+import { readFileSync } from 'node:fs';
+import { openAccessLog } from '../../src/edge/access-log.js';
 import { DEMO_CASES, type DemoOrigins } from '../../src/origin/demo.js';
 import { startEdgeWithDemo, startTestEdge, type TestEdge } from '../helpers/edge.js';
 import { startServe } from '../helpers/serve.js';
@@ -629,5 +631,60 @@ describe('WebSockets over HTTP/2', () => {
     } finally {
       session.close();
     }
+  });
+});
+
+// nginx logs a WebSocket when it closes; so does the edge, over either protocol: the line's
+// duration_ms is the WebSocket's life, origin_header_ms the wait for the origin's 101 and
+// body_bytes_sent what the client was sent after the answer's head.
+describe("WebSockets' access-log lines", () => {
+  it('are written when the WebSocket closes, with its life, the wait for the origin and the bytes sent, over HTTP/1.1 and HTTP/2, and for one the edge ends as it closes', async () => {
+    const dir = tempDir('strictedge-ws-log-');
+    const logPath = join(dir, 'access.log');
+    const accessLog = openAccessLog(logPath);
+    const { edge, demo } = await startEdgeWithDemo(join(dir, 'state'), { accessLog });
+    // Each message gets 100 bytes back: a 102-byte frame.
+    const servers = demo.origins.map((origin) => {
+      const wss = new WebSocketServer({ server: origin.server });
+      wss.on('connection', (socket) => socket.on('message', () => socket.send('x'.repeat(100))));
+      return wss;
+    });
+    try {
+      const client = new WebSocket(`wss://127.0.0.1:${edge.httpsPort}/chat?token=s3cret`, { headers: { host: 'strict-ecc.test' }, servername: 'strict-ecc.test', ca: edge.edgeCaPem } as never);
+      await once(client, 'open');
+      for (let i = 0; i < 3; i++) {
+        client.send('more');
+        await once(client, 'message');
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      client.close();
+      await once(client, 'close');
+      const session = await h2Connect(edge, 'strict-rsa.test');
+      try {
+        assert.equal((await websocketOverH2(session, 'strict-rsa.test', 'one')).echoed, 'x'.repeat(100));
+      } finally {
+        session.close();
+      }
+      // One still open when the edge closes is ended by it, and logged before the log closes.
+      const open = new WebSocket(`ws://127.0.0.1:${edge.httpPort}/left-open`, { headers: { host: 'flexible.test' } });
+      await once(open, 'open');
+    } finally {
+      await edge.close();
+      await accessLog.close();
+      for (const wss of servers) wss.close();
+      await demo.close();
+    }
+    const lines = readFileSync(logPath, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const [h1, h2, leftOpen] = [lines.find((line) => line.path === '/chat'), lines.find((line) => line.protocol === 'HTTP/2'), lines.find((line) => line.path === '/left-open')];
+    assert.deepEqual([leftOpen?.status, leftOpen?.zone, leftOpen?.body_bytes_sent], [101, 'flexible.test', 0]);
+    assert.deepEqual([h1?.status, h1?.protocol, h1?.host, h1?.zone], [101, 'HTTP/1.1', 'strict-ecc.test', 'strict-ecc.test']);
+    assert.deepEqual([h2?.status, h2?.host, h2?.zone, h2?.body_bytes_sent], [200, 'strict-rsa.test', 'strict-rsa.test', 102]);
+    // Three frames and the origin's closing frame (2 bytes, or 4 with a code).
+    assert.ok((h1!.body_bytes_sent as number) >= 3 * 102 + 2 && (h1!.body_bytes_sent as number) <= 3 * 102 + 4, String(h1!.body_bytes_sent));
+    for (const line of [h1!, h2!]) {
+      const [originMs, durationMs] = [line.origin_header_ms as number, line.duration_ms as number];
+      assert.ok(originMs > 0 && originMs < durationMs, `origin_header_ms ${originMs}, duration_ms ${durationMs}`);
+    }
+    assert.ok((h1!.duration_ms as number) >= 300, `the WebSocket's life: ${h1!.duration_ms} ms`);
   });
 });
