@@ -160,7 +160,7 @@ export function createEdge(deps: EdgeDeps): Edge {
   const nowMs = () => clock().getTime();
   const sockets = createOriginSockets((serial) => deps.index.isRevoked(serial), nowMs);
   const sessions = options.originSessionResumption ? createOriginSessions() : undefined;
-  const instruments = createEdgeInstruments(deps.metrics);
+  const instruments = createEdgeInstruments(deps.metrics, nowMs);
   let lastSeq = deps.initialSeq ?? 0;
   const upstreams = createUpstreams({
     connectTimeoutMs: options.connectTimeoutMs,

@@ -4,6 +4,7 @@ import type { Counter, Histogram } from 'prom-client';
 import type { EdgeMetrics } from '../metrics/metrics.js';
 import type { CutShortReason, SocketCloseReason } from './classify.js';
 import type { Verdict } from './verify.js';
+import { createCertificateSightings, type AcceptedCertificate } from './origin-certificates.js';
 
 export type HandshakeResult = 'ok' | 'resumed' | 'handshake_failed' | 'verify_failed';
 
@@ -12,6 +13,8 @@ export interface ConnectObserver {
   tcpConnected(seconds: number): void;
   tlsHandshake(result: HandshakeResult, seconds: number): void;
   handshakeBytes(read: number, written: number): void;
+  /** Strict mode accepted this certificate, in a full handshake or a resumption re-checked (origin-certificates.ts). */
+  certificateAccepted(serial: string, certificate: AcceptedCertificate): void;
   opened(): void;
   closed(reason: SocketCloseReason): void;
 }
@@ -34,12 +37,16 @@ export interface ZoneInstruments {
   clientStalled(): void;
 }
 
-export function createEdgeInstruments(metrics: EdgeMetrics | undefined) {
+/** nowMs: the clock the origin certificates' sightings are timed by. */
+export function createEdgeInstruments(metrics: EdgeMetrics | undefined, nowMs: () => number = Date.now) {
   const zones = new Map<string, ZoneInstruments & { live: number }>();
+  const certificates = createCertificateSightings();
+  /** Zones whose certificate gauges are set, to remove those whose certificates were not seen lately. */
+  let certificateZones = new Set<string>();
   function make(zone: string): ZoneInstruments & { live: number } {
     if (!metrics) {
       const noop = () => undefined;
-      return { live: 0, inflight: 0, answered: noop, ttfb: noop, verifyFailure: noop, cutShort: noop, retried: noop, clientStalled: noop, websocket: noop, connect: { tcpConnected: noop, tlsHandshake: noop, handshakeBytes: noop, opened: noop, closed: noop } };
+      return { live: 0, inflight: 0, answered: noop, ttfb: noop, verifyFailure: noop, cutShort: noop, retried: noop, clientStalled: noop, websocket: noop, connect: { tcpConnected: noop, tlsHandshake: noop, handshakeBytes: noop, certificateAccepted: noop, opened: noop, closed: noop } };
     }
     const counters = new Map<string, Counter.Internal>();
     const durations = new Map<string, Histogram.Internal<string>>();
@@ -99,6 +106,7 @@ export function createEdgeInstruments(metrics: EdgeMetrics | undefined) {
           bytesRead.observe(read);
           bytesWritten.observe(written);
         },
+        certificateAccepted: (serial, certificate) => certificates.seen(zone, serial, certificate, nowMs()),
         opened: () => void instruments.live++,
         closed(reason) {
           instruments.live--;
@@ -115,7 +123,7 @@ export function createEdgeInstruments(metrics: EdgeMetrics | undefined) {
       if (!found) zones.set(zone, (found = make(zone)));
       return found;
     },
-    /** Sets the origin-socket gauge; call before a scrape. */
+    /** Sets the origin-socket and origin-certificate gauges; call before a scrape. */
     refreshGauges(): void {
       if (!metrics) return;
       for (const [zone, z] of zones) {
@@ -123,6 +131,17 @@ export function createEdgeInstruments(metrics: EdgeMetrics | undefined) {
         metrics.originSockets.labels(zone, 'active').set(active);
         metrics.originSockets.labels(zone, 'idle').set(Math.max(z.live - active, 0));
       }
+      const earliest = certificates.earliest(nowMs());
+      for (const zone of certificateZones) {
+        if (earliest.has(zone)) continue;
+        metrics.originCertificateExpiry.remove(zone);
+        metrics.originCertificateNotBefore.remove(zone);
+      }
+      for (const [zone, certificate] of earliest) {
+        metrics.originCertificateExpiry.labels(zone).set(certificate.notAfterMs / 1000);
+        metrics.originCertificateNotBefore.labels(zone).set(certificate.notBeforeMs / 1000);
+      }
+      certificateZones = new Set(earliest.keys());
     },
   };
 }

@@ -75,7 +75,7 @@ export function strictIdentityCheck(policy: Extract<TlsPolicy, { kind: 'strict' 
       probe: () => policy.index.probe(serial, sha256),
     });
     if (verdict) return new OriginVerifyError(verdict, serial);
-    onVerified?.({ serial, sha256, originLeaf, notAfterMs: Date.parse(cert.validTo) });
+    onVerified?.({ serial, sha256, originLeaf, notBeforeMs: Date.parse(cert.validFrom), notAfterMs: Date.parse(cert.validTo) });
     return undefined;
   };
 }
@@ -200,7 +200,7 @@ export function connectOrigin(options: ConnectOptions): Promise<Socket> {
             const error = tagged(new OriginVerifyError(verdict, offered?.serial), 'tls');
             return void setImmediate(() => fail(error));
           }
-          verified = { serial: offered!.serial, sha256: offered!.sha256, originLeaf: offered!.originLeaf, notAfterMs: offered!.notAfterMs };
+          verified = { serial: offered!.serial, sha256: offered!.sha256, originLeaf: offered!.originLeaf, notBeforeMs: offered!.notBeforeMs, notAfterMs: offered!.notAfterMs };
         }
         observer?.tlsHandshake(socket.isSessionReused() ? 'resumed' : 'ok', (performance.now() - tlsStartedAt) / 1000);
         // Handshake bytes as openssl s_client counts them: what was read by now (TLS 1.3 session
@@ -215,6 +215,7 @@ export function connectOrigin(options: ConnectOptions): Promise<Socket> {
             const refused = options.onTlsSocket(socket, serial, verified?.notAfterMs);
             if (refused) return fail(tagged(new OriginVerifyError(refused, serial), 'tls'));
           }
+          if (verified) observer?.certificateAccepted(verified.serial, verified);
           succeed(socket);
         });
       });

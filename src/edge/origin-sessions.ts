@@ -10,6 +10,7 @@ export interface VerifiedSession {
   readonly sha256: string;
   /** Issued by an Origin CA root: only those are in the revocation index. */
   readonly originLeaf: boolean;
+  readonly notBeforeMs: number;
   readonly notAfterMs: number;
 }
 

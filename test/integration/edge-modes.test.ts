@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { connect as tlsConnect } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -60,6 +61,21 @@ describe('edge modes and errors', () => {
       }
     });
   }
+
+  it("shows when each strict zone's origin certificate expires, from the certificates strict mode accepted", async () => {
+    assert.equal((await edgeRequest(edge, { scheme: 'https', host: 'strict-ecc.test' })).status, 200);
+    assert.equal((await edgeRequest(edge, { scheme: 'https', host: 'expired.test' })).status, 526);
+    assert.equal((await edgeRequest(edge, { scheme: 'https', host: 'full.test' })).status, 200);
+    const list = await api(edge.api, 'GET', '/certificates?per_page=100', { key: apiKey });
+    const issued = (list.result as { hostnames: string[]; certificate: string }[]).find((c) => c.hostnames.includes('*.strict-ecc.test'))!;
+    const served = new X509Certificate(issued.certificate);
+    const metrics = await (await fetch(edge.metricsUrl)).text();
+    const gauge = (name: string, zone: string) => Number(new RegExp(`^strictedge_edge_origin_certificate_${name}_timestamp_seconds\\{zone="${zone}"\\} (\\S+)$`, 'm').exec(metrics)?.[1]);
+    assert.equal(gauge('expiry', 'strict-ecc.test'), Date.parse(served.validTo) / 1000);
+    assert.equal(gauge('not_before', 'strict-ecc.test'), Date.parse(served.validFrom) / 1000);
+    assert.doesNotMatch(metrics, /origin_certificate_expiry_timestamp_seconds\{zone="expired\.test"\}/, "a certificate strict mode refused is not the zone's");
+    assert.doesNotMatch(metrics, /origin_certificate_expiry_timestamp_seconds\{zone="full\.test"\}/, 'full mode checks none');
+  });
 
   it('full mode accepts an origin whose Origin CA certificate is revoked (and keeps answering)', { timeout: 15_000 }, async () => {
     const zone = edge.app.zoneStore.byName('revoked.test')!;
