@@ -26,7 +26,7 @@ export interface AccessEntry {
   readonly mode?: string;
   /** What the client got; 499 when it left before any status line. */
   readonly status: number;
-  /** The answer's body bytes that went out to the client (none for HEAD); for a WebSocket, what it carried to the client; absent on the edge's own refusals of upgrades. */
+  /** The answer's body bytes that went out to the client (none for HEAD); for a WebSocket, what it carried to the client. */
   readonly body_bytes_sent?: number;
   /** Strict mode's verdict on the origin's certificate, on a 526. */
   readonly verdict?: string;

@@ -11,6 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { constants as http2Constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { cutAnswer } from './cut-answer.js';
+import { countBodyBytes } from './body-bytes.js';
 import { sendEdgeError, type EdgeFailure } from './error-pages.js';
 import { classifyOriginError } from './classify.js';
 import { createFailureReporter } from './failure-report.js';
@@ -40,12 +41,15 @@ export function createHttp2UpgradeHandler(deps: UpgradeDeps) {
         ? { kind: 'refuse', failure: { status: 431, detail: headTooLargeDetail(deps.maxRequestHeadBytes) }, zoneName: 'unknown', logged: {} }
         : routeUpgrade(deps.zones, req, (req.socket as TLSSocket).servername, 'https', deps.cdnId);
     const count = upgradeCounter(deps, req, 'https', requestId, route);
-    if (route.kind === 'refuse') {
-      count.answered(route.failure.status);
-      return sendEdgeError(req, res, route.failure, requestId);
-    }
+    /** The edge's page on the stream; returns its body bytes when they are logged. */
+    const edgePage = (failure: EdgeFailure): number => {
+      const bodyBytes = count.logging ? countBodyBytes(res) : undefined;
+      sendEdgeError(req, res, failure, requestId);
+      return bodyBytes?.() ?? 0;
+    };
+    if (route.kind === 'refuse') return count.answered(route.failure.status, edgePage(route.failure));
     if (route.kind === 'redirect') {
-      count.answered(301);
+      count.answered(301, 0);
       res.writeHead(301, { location: route.location, [REQUEST_ID_HEADER]: requestId, 'content-length': '0' });
       return void res.end();
     }
@@ -54,15 +58,14 @@ export function createHttp2UpgradeHandler(deps: UpgradeDeps) {
     const clientLeft = () => {
       if (settled) return;
       settled = true;
-      count.answered(499);
+      count.answered(499, 0);
     };
     const fail = (failure: EdgeFailure, error: unknown) => {
       if (stream.destroyed) return clientLeft();
       if (settled) return;
       settled = true;
-      count.answered(failure.status, failure.verdict);
       reportOriginFailure(route.zoneName, failure, requestId, error, true);
-      sendEdgeError(req, res, failure, requestId);
+      count.answered(failure.status, edgePage(failure), failure.verdict);
     };
 
     connectUpgradeOrigin(deps, route).then(

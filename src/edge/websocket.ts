@@ -79,10 +79,10 @@ export function upgradeCounter(deps: UpgradeDeps, req: IncomingMessage, scheme: 
   return {
     /** Whether lines are written: bytes are counted for them only. */
     logging: deps.accessLog !== undefined,
-    /** The edge's own answer, or 499 for a client that left first: counted and logged now. */
-    answered(code: number, verdict?: Verdict): void {
+    /** The edge's own answer (its page's body bytes), or 499 for a client that left first: counted and logged now. */
+    answered(code: number, bodyBytesSent: number, verdict?: Verdict): void {
       instruments.websocket(code, false);
-      log(code, verdict ? { verdict } : {});
+      log(code, verdict ? { verdict, bodyBytesSent } : { bodyBytesSent });
     },
     /** The origin's own answer, not a switch, passed on in `res`: logged once `res` is done, with its body's bytes. */
     passedOn(code: number, res: ServerResponse): void {
@@ -138,9 +138,12 @@ function closeAfterWrites(client: Duplex): void {
   (client as Socket).destroySoon();
 }
 
-function refuse(req: IncomingMessage, client: Duplex, failure: EdgeFailure, requestId: string): void {
-  client.write(rawEdgeAnswer(failure, requestId, renderEdgeError(req, failure, requestId)));
+/** Answers with the edge's page and closes the connection after it; returns the page's body bytes. */
+function refuse(req: IncomingMessage, client: Duplex, failure: EdgeFailure, requestId: string): number {
+  const page = renderEdgeError(req, failure, requestId);
+  client.write(rawEdgeAnswer(failure, requestId, page));
   closeAfterWrites(client);
+  return Buffer.byteLength(page.body);
 }
 
 /**
@@ -168,8 +171,9 @@ export function answerWithoutUpgrade(req: IncomingMessage, client: Duplex, schem
     const requestId = requestIdFor(req);
     const now = performance.now();
     instruments.forZone('unknown').answered('none', 400, 0);
-    accessLog?.write(accessEntry({ req, scheme, startedAt: now, answeredAt: now, requestId, clientIp: clientAddress(req.socket.remoteAddress), status: 400 }));
-    return refuse(req, client, { status: 400, detail: 'This edge takes a body with an Upgrade header only for a WebSocket; send the request without the Upgrade.' }, requestId);
+    const bodyBytesSent = refuse(req, client, { status: 400, detail: 'This edge takes a body with an Upgrade header only for a WebSocket; send the request without the Upgrade.' }, requestId);
+    accessLog?.write(accessEntry({ req, scheme, startedAt: now, answeredAt: now, requestId, clientIp: clientAddress(req.socket.remoteAddress), status: 400, bodyBytesSent }));
+    return;
   }
   const res = new ServerResponse(req);
   res.shouldKeepAlive = false;
@@ -281,23 +285,21 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
     const route = routeUpgrade(deps.zones, req, (client as TLSSocket).servername, scheme, deps.cdnId);
     const count = upgradeCounter(deps, req, scheme, requestId, route);
     if (route.kind === 'refuse') {
-      count.answered(route.failure.status);
-      return refuse(req, client, route.failure, requestId);
+      return count.answered(route.failure.status, refuse(req, client, route.failure, requestId));
     }
     if (route.kind === 'redirect') {
-      count.answered(301);
+      count.answered(301, 0);
       client.write(`HTTP/1.1 301 Moved Permanently\r\nlocation: ${route.location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
       return closeAfterWrites(client);
     }
     const fail = (failure: EdgeFailure, error: unknown) => {
-      count.answered(failure.status, failure.verdict);
       reportOriginFailure(route.zoneName, failure, requestId, error, true);
-      refuse(req, client, failure, requestId);
+      count.answered(failure.status, refuse(req, client, failure, requestId), failure.verdict);
     };
     connectUpgradeOrigin(deps, route).then(
       (origin) => {
         if (client.destroyed) {
-          count.answered(499);
+          count.answered(499, 0);
           return origin.destroy();
         }
         // Every byte either way is read or written on the client's socket, so its timer is the
@@ -356,7 +358,7 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
         });
         client.once('close', () => {
           // The client left first: nobody to answer, nothing to blame.
-          if (pending.cancel()) count.answered(499);
+          if (pending.cancel()) count.answered(499, 0);
         });
       },
       (error: unknown) => fail(classifyOriginError(error), error),

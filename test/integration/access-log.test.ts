@@ -159,6 +159,8 @@ describe('serve --access-log', () => {
     served = undefined;
     assert.doesNotMatch(readFileSync(logPath, 'utf8'), /s3cret/);
     const lines = readLines(logPath);
+    // The edge's refusals count their page's bytes, as its answers to requests do.
+    assert.ok(lines.slice(0, 3).every((line) => typeof line.body_bytes_sent === 'number' && line.body_bytes_sent > 200), JSON.stringify(lines.map((line) => line.body_bytes_sent)));
     assert.deepEqual(
       lines.map((line) => [line.scheme, line.host, line.path, line.zone, line.mode, line.status, line.verdict]),
       [

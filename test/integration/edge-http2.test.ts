@@ -644,6 +644,7 @@ describe("WebSockets' access-log lines", () => {
     const accessLog = openAccessLog(logPath);
     const { edge, demo } = await startEdgeWithDemo(join(dir, 'state'), { accessLog });
     // Each message gets 100 bytes back: a 102-byte frame.
+    let refusedPage = '';
     const servers = demo.origins.map((origin) => {
       const wss = new WebSocketServer({ server: origin.server });
       wss.on('connection', (socket) => socket.on('message', () => socket.send('x'.repeat(100))));
@@ -665,6 +666,12 @@ describe("WebSockets' access-log lines", () => {
       } finally {
         session.close();
       }
+      const expired = await h2Connect(edge, 'expired.test');
+      try {
+        refusedPage = (await websocketOverH2(expired, 'expired.test', 'never sent')).body;
+      } finally {
+        expired.close();
+      }
       // One still open when the edge closes is ended by it, and logged before the log closes.
       const open = new WebSocket(`ws://127.0.0.1:${edge.httpPort}/left-open`, { headers: { host: 'flexible.test' } });
       await once(open, 'open');
@@ -675,7 +682,10 @@ describe("WebSockets' access-log lines", () => {
       await demo.close();
     }
     const lines = readFileSync(logPath, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-    const [h1, h2, leftOpen] = [lines.find((line) => line.path === '/chat'), lines.find((line) => line.protocol === 'HTTP/2'), lines.find((line) => line.path === '/left-open')];
+    const [h1, h2, leftOpen, refused] = [lines.find((line) => line.path === '/chat'), lines.find((line) => line.protocol === 'HTTP/2' && line.status === 200), lines.find((line) => line.path === '/left-open'), lines.find((line) => line.status === 526)];
+    // The edge's own refusal counts its page's bytes, as its answers to requests do.
+    assert.deepEqual([refused?.protocol, refused?.verdict, refused?.body_bytes_sent], ['HTTP/2', 'expired', Buffer.byteLength(refusedPage)]);
+    assert.ok(refusedPage.length > 100);
     assert.deepEqual([leftOpen?.status, leftOpen?.zone, leftOpen?.body_bytes_sent], [101, 'flexible.test', 0]);
     assert.deepEqual([h1?.status, h1?.protocol, h1?.host, h1?.zone], [101, 'HTTP/1.1', 'strict-ecc.test', 'strict-ecc.test']);
     assert.deepEqual([h2?.status, h2?.host, h2?.zone, h2?.body_bytes_sent], [200, 'strict-rsa.test', 'strict-rsa.test', 102]);
