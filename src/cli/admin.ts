@@ -61,8 +61,8 @@ export function keys(argv: readonly string[], clock: Clock, out: Out): void {
     return;
   }
   if (action === 'list') {
-    // The id is what `keys revoke` takes, and the part of a key after "v1.0-": a key can be told
-    // and withdrawn without being shown (only its hash is kept).
+    // The id is what `keys revoke` takes, and the 24 hex digits after a key's "v1.0-": a key can
+    // be told and withdrawn without being shown (only its hash is kept).
     const { values } = parseFlags(rest, { ...stateOption, account: { type: 'string' } });
     const list = withState(values.state, clock, (state) => state.admin.listKeys(values.account));
     for (const key of list) out.stdout(`${key.id}  ${key.accountName}  created=${key.createdAt}  ${standing(key.revokedAt)}  last_used=${key.lastUsedAt ?? 'never'}\n`);

@@ -27,7 +27,7 @@ export interface ApiKeyInfo {
   readonly accountName: string;
   readonly createdAt: string;
   readonly revokedAt: string | null;
-  /** When it last authenticated a request, to the minute (key-use.ts); null if never. */
+  /** When it last authenticated a request, within a minute (key-use.ts); null if never. */
   readonly lastUsedAt: string | null;
 }
 
