@@ -1,6 +1,6 @@
 // The edge's metric children, bound once per zone (and mode/code as they appear), so a request
 // costs a few Map lookups and increments. Also tracks open origin sockets per zone.
-import type { Counter, Histogram } from 'prom-client';
+import type { Counter, Gauge, Histogram } from 'prom-client';
 import type { EdgeMetrics } from '../metrics/metrics.js';
 import type { CutShortReason, SocketCloseReason } from './classify.js';
 import type { Verdict } from './verify.js';
@@ -35,6 +35,8 @@ export interface ZoneInstruments {
   retried(): void;
   /** A client took none of its answer for the send timeout and was cut off (send-watch.ts). */
   clientStalled(): void;
+  /** Requests waiting for a connection to the zone's origin rose or fell by `delta` (connection-queue.ts). */
+  queued(delta: number): void;
 }
 
 /** nowMs: the clock the origin certificates' sightings are timed by. */
@@ -46,11 +48,13 @@ export function createEdgeInstruments(metrics: EdgeMetrics | undefined, nowMs: (
   function make(zone: string): ZoneInstruments & { live: number } {
     if (!metrics) {
       const noop = () => undefined;
-      return { live: 0, inflight: 0, answered: noop, ttfb: noop, verifyFailure: noop, cutShort: noop, retried: noop, clientStalled: noop, websocket: noop, connect: { tcpConnected: noop, tlsHandshake: noop, handshakeBytes: noop, certificateAccepted: noop, opened: noop, closed: noop } };
+      return { live: 0, inflight: 0, answered: noop, ttfb: noop, verifyFailure: noop, cutShort: noop, retried: noop, clientStalled: noop, queued: noop, websocket: noop, connect: { tcpConnected: noop, tlsHandshake: noop, handshakeBytes: noop, certificateAccepted: noop, opened: noop, closed: noop } };
     }
     const counters = new Map<string, Counter.Internal>();
     const durations = new Map<string, Histogram.Internal<string>>();
     const ttfb = metrics.originTtfb.labels(zone);
+    // Made on first use: without --max-origin-connections no request ever waits, and no series shows.
+    let waitingForConnection: Gauge.Internal<string> | undefined;
     const connect = metrics.originConnect.labels(zone);
     const handshakeTime = { ok: metrics.originTlsHandshake.labels(zone, 'false'), resumed: metrics.originTlsHandshake.labels(zone, 'true') };
     const handshakes = { ok: metrics.originTlsHandshakes.labels(zone, 'ok', 'false'), resumed: metrics.originTlsHandshakes.labels(zone, 'ok', 'true'), handshake_failed: metrics.originTlsHandshakes.labels(zone, 'handshake_failed', 'false'), verify_failed: metrics.originTlsHandshakes.labels(zone, 'verify_failed', 'false') };
@@ -80,6 +84,7 @@ export function createEdgeInstruments(metrics: EdgeMetrics | undefined, nowMs: (
       verifyFailure: (reason) => metrics.verifyFailures.labels(zone, reason).inc(),
       retried: () => metrics.originRetries.labels(zone).inc(),
       clientStalled: () => metrics.clientSendTimeouts.labels(zone).inc(),
+      queued: (delta) => (waitingForConnection ??= metrics.originQueued.labels(zone)).inc(delta),
       websocket(code, opened) {
         metrics.websockets.labels(zone, String(code)).inc();
         if (!opened) return undefined;

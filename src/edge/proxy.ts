@@ -216,7 +216,6 @@ export function createProxy({ zones, upstreams, logger, instruments, cdnId, maxR
       }, clientSendTimeoutMs);
       // Looked up for each send: a request sent again may find its first pool replaced (upstream.ts).
       upstreams.pool(decision.policy, decision.origin, host, zone.name).dispatch(originRequest, relay);
-      relay.limitWaitForConnection(upstreams.connectionWaitMs);
     };
     if (continueAwaited) res.writeContinue();
     send(false);

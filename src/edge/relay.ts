@@ -3,14 +3,15 @@
 // abort of the origin request when the client leaves. Using dispatch() directly rather than
 // Pool.stream() saves, per request, the AsyncResource, the promise, the AbortSignal listeners
 // and the stream.finished() listeners that stream() adds around the same handler. A client that
-// takes none of its answer for the send timeout is cut off (send-watch.ts). A request waiting for
-// a connection (its pool at --max-origin-connections) waits the connect timeout at most.
+// takes none of its answer for the send timeout is cut off (send-watch.ts). A request may wait
+// for a connection in the edge's queue first (connection-queue.ts).
 import type { ServerResponse } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { cutAnswer } from './cut-answer.js';
 import { passableReason } from './headers.js';
 import { watchClientSend, type SendWatch } from './send-watch.js';
+import type { NoOriginConnectionInTime, QueueableHandler } from './connection-queue.js';
 
 type Controller = Dispatcher.DispatchController;
 
@@ -28,26 +29,11 @@ export interface RelayEvents {
 const CLIENT_GONE = Object.assign(new Error('the client closed the connection'), { code: 'STRICTEDGE_CLIENT_GONE' });
 const CLIENT_STALLED = Object.assign(new Error('the client took none of its answer for the send timeout'), { code: 'STRICTEDGE_CLIENT_SEND_TIMEOUT' });
 
-/**
- * No connection to the origin was free within the wait: answered 522, like a connect that timed
- * out (HAProxy's `timeout queue` defaults to its connect timeout likewise, and answers 503).
- */
-export class NoOriginConnectionInTime extends Error {
-  readonly code = 'STRICTEDGE_ORIGIN_QUEUE_TIMEOUT';
-  /** Classified as a connect timeout (classify.ts), and never sent again on another connection. */
-  readonly originPhase = 'tcp_timeout';
-  constructor(readonly waitedMs: number) {
-    super(`no connection to the origin was free within ${waitedMs} ms`);
-  }
-}
-
-export class OriginResponseRelay implements Dispatcher.DispatchHandler {
+export class OriginResponseRelay implements QueueableHandler {
   /** Set once undici gives the request a connection. */
   #controller: Controller | undefined;
   #clientGone = false;
   #abortedWith: Error | undefined;
-  /** Bounds the wait for a connection (limitWaitForConnection). */
-  #waitTimer: NodeJS.Timeout | undefined;
   /** Made the first time the client falls behind: most answers never wait on their client. */
   #watch: SendWatch | undefined;
 
@@ -65,31 +51,29 @@ export class OriginResponseRelay implements Dispatcher.DispatchHandler {
   /** The client went away before the response was complete: stop asking the origin. */
   clientGone(): void {
     this.#clientGone = true;
-    clearTimeout(this.#waitTimer);
     this.#watch?.flowing();
     this.#controller?.abort(CLIENT_GONE);
   }
 
   /**
    * Stops the origin request with `error`, which `failed` gets if the client has no status line
-   * yet: at once for a request still waiting for a connection, which is then dropped.
+   * yet: at once for a request still waiting for a connection, which is then never sent. The
+   * first error stands.
    */
   abort(error: Error): void {
+    if (this.#abortedWith) return;
     this.#abortedWith = error;
     if (this.#controller) return this.#controller.abort(error);
-    clearTimeout(this.#waitTimer);
     if (!this.#clientGone) this.events.failed(error);
   }
 
-  /**
-   * For a request undici has not given a connection at once (its pool is at its cap): past
-   * `waitMs` without one, it fails with NoOriginConnectionInTime. Without the bound it would
-   * wait as long as the requests ahead hold theirs: for ever behind server-sent events.
-   */
-  limitWaitForConnection(waitMs: number): void {
-    if (this.#controller || this.#clientGone || this.#abortedWith || waitMs <= 0) return;
-    this.#waitTimer = setTimeout(() => this.abort(new NoOriginConnectionInTime(waitMs)), waitMs);
-    this.#waitTimer.unref();
+  get wanted(): boolean {
+    return !this.#clientGone && !this.#abortedWith;
+  }
+
+  /** It waited in the edge's queue for a connection too long (connection-queue.ts): 522. */
+  expire(error: NoOriginConnectionInTime): void {
+    this.abort(error);
   }
 
   #stalled(): void {
@@ -101,15 +85,12 @@ export class OriginResponseRelay implements Dispatcher.DispatchHandler {
   }
 
   onRequestStart(controller: Controller): void {
-    clearTimeout(this.#waitTimer);
-    // A request whose client left, or that failed, while it waited for a connection is not sent.
-    // controller.abort() here would make undici close the connection it was about to use, a
-    // kept-alive one or one just made: behind a cap, each client that gave up in the queue cost
-    // a connection and a new handshake. undici drops a request whose handler throws here, before
-    // writing it, and goes on to the next on the same connection (client-h1.js, writeH1).
-    if (this.#clientGone) throw CLIENT_GONE;
-    if (this.#abortedWith) throw this.#abortedWith;
     this.#controller = controller;
+    // The client left, or the request failed, while its connection was being made. (One that
+    // waited in the edge's queue is not handed to undici at all then: this abort closes the
+    // connection the request was to use.)
+    if (this.#clientGone) controller.abort(CLIENT_GONE);
+    else if (this.#abortedWith) controller.abort(this.#abortedWith);
   }
 
   onResponseStart(_controller: Controller, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {

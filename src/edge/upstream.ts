@@ -9,6 +9,7 @@ import { createSecureContext, type SecureContext, type TLSSocket } from 'node:tl
 import { Client, Pool } from 'undici';
 import type { RevocationIndex } from '../revocation/revocation-index.js';
 import { connectOrigin, type OriginAddress, type TlsPolicy } from './origin-connector.js';
+import { queueForConnections, type OriginDispatcher } from './connection-queue.js';
 import type { OriginSessions } from './origin-sessions.js';
 import type { OriginSockets } from './origin-sockets.js';
 import type { EdgeInstruments } from './instruments.js';
@@ -36,8 +37,8 @@ export interface UpstreamOptions {
   readonly sessions?: OriginSessions;
   /**
    * Connections to one origin (per pool) at most; 0 or absent: as many as requests in flight, as
-   * nginx by default. Past it, requests wait in the pool's queue for a connection, for the
-   * connect timeout at most (then 522).
+   * nginx by default. Past it, requests wait in the edge's queue for a connection, for the
+   * connect timeout at most (then 522; connection-queue.ts).
    */
   readonly maxConnectionsPerOrigin?: number;
   /** A pool that has made this many clients is replaced (default MAX_CLIENTS_PER_POOL). */
@@ -89,59 +90,18 @@ export function createUpstreams(options: UpstreamOptions) {
   function policyFor(kind: PolicyKind): TlsPolicy {
     return policies[kind];
   }
+  /** The queues in front of capped pools. */
+  const queues = new WeakMap<Pool, OriginDispatcher>();
 
   return {
     policyFor,
     /**
-     * How long a request may wait for a connection in a pool at its cap: the connect timeout, as
-     * HAProxy's `timeout queue` defaults to its `timeout connect`. 0 without a cap, where a
-     * request never waits behind another (a connect has its own timeout).
+     * Where a request for this origin, SNI name and policy goes: its pool, made on first use and
+     * kept while in use; with a cap, the queue in front of it.
      */
-    connectionWaitMs: options.maxConnectionsPerOrigin ? options.connectTimeoutMs : 0,
-    /** The pool for this origin, SNI name and policy; made on first use, kept while in use. */
-    pool(kind: PolicyKind, origin: string, servername: string, zone: string): Pool {
-      // Plain HTTP carries the name in the Host header only: one pool serves the zone's every name
-      // (per zone still, so that connection metrics go to the right zone).
-      const key = kind === 'plain' ? `plain ${origin} ${zone}` : `${kind} ${origin} ${servername}`;
-      let pool = current.get(key);
-      if (pool) return pool;
-      pool = previous.get(key);
-      if (pool) previous.delete(key);
-      else {
-        const address = parseOrigin(origin);
-        const policy = policies[kind];
-        const observer = options.instruments.forZone(zone).connect;
-        let clientsMade = 0;
-        const made: Pool = new Pool(`${kind === 'plain' ? 'http' : 'https'}://${origin}`, {
-          // A cap (it was 256) queued every other request behind an origin's long polls or
-          // server-sent events once that many clients held them open.
-          connections: options.maxConnectionsPerOrigin || null,
-          factory: (url, clientOptions) => {
-            // With a cap the pool never holds more than it; replacing it would lift the cap.
-            if (++clientsMade === maxClients && !options.maxConnectionsPerOrigin) retire(key, made);
-            return new Client(url, clientOptions as Client.Options);
-          },
-          pipelining: 1,
-          keepAliveTimeout: 4_000,
-          keepAliveMaxTimeout: 30_000,
-          headersTimeout: options.responseTimeoutMs,
-          bodyTimeout: options.responseTimeoutMs,
-          connect: (_opts, callback) => {
-            connectOrigin({ address, servername, policy, connectTimeoutMs: options.connectTimeoutMs, onTlsSocket: policy.kind === 'strict' ? onTlsSocket : undefined, observer, sessions: options.sessions, now: options.nowMs }).then(
-              (socket) => callback(null, socket),
-              (error: Error) => callback(error, null),
-            );
-          },
-        });
-        pool = made;
-      }
-      if (current.size >= generationSize) {
-        for (const unused of previous.values()) unused.close().catch(() => undefined);
-        previous = current;
-        current = new Map();
-      }
-      current.set(key, pool);
-      return pool;
+    pool(kind: PolicyKind, origin: string, servername: string, zone: string): OriginDispatcher {
+      const pool = poolFor(kind, origin, servername, zone);
+      return queues.get(pool) ?? pool;
     },
     /** Pools kept (the current generation and the one before). */
     get poolCount(): number {
@@ -154,6 +114,55 @@ export function createUpstreams(options: UpstreamOptions) {
       retiring.clear();
     },
   };
+
+  function poolFor(kind: PolicyKind, origin: string, servername: string, zone: string): Pool {
+    // Plain HTTP carries the name in the Host header only: one pool serves the zone's every name
+    // (per zone still, so that connection metrics go to the right zone).
+    const key = kind === 'plain' ? `plain ${origin} ${zone}` : `${kind} ${origin} ${servername}`;
+    let pool = current.get(key);
+    if (pool) return pool;
+    pool = previous.get(key);
+    if (pool) previous.delete(key);
+    else {
+      const address = parseOrigin(origin);
+      const policy = policies[kind];
+      const observer = options.instruments.forZone(zone).connect;
+      let clientsMade = 0;
+      const made: Pool = new Pool(`${kind === 'plain' ? 'http' : 'https'}://${origin}`, {
+        // A cap (it was 256) queued every other request behind an origin's long polls or
+        // server-sent events once that many clients held them open.
+        connections: options.maxConnectionsPerOrigin || null,
+        factory: (url, clientOptions) => {
+          // With a cap the pool never holds more than it; replacing it would lift the cap.
+          if (++clientsMade === maxClients && !options.maxConnectionsPerOrigin) retire(key, made);
+          return new Client(url, clientOptions as Client.Options);
+        },
+        pipelining: 1,
+        keepAliveTimeout: 4_000,
+        keepAliveMaxTimeout: 30_000,
+        headersTimeout: options.responseTimeoutMs,
+        bodyTimeout: options.responseTimeoutMs,
+        connect: (_opts, callback) => {
+          connectOrigin({ address, servername, policy, connectTimeoutMs: options.connectTimeoutMs, onTlsSocket: policy.kind === 'strict' ? onTlsSocket : undefined, observer, sessions: options.sessions, now: options.nowMs }).then(
+            (socket) => callback(null, socket),
+            (error: Error) => callback(error, null),
+          );
+        },
+      });
+      pool = made;
+      // The wait for a connection is the connect timeout's, as HAProxy's `timeout queue`
+      // defaults to its `timeout connect`.
+      const queued = options.instruments.forZone(zone).queued;
+      if (options.maxConnectionsPerOrigin) queues.set(made, queueForConnections(made, options.connectTimeoutMs, queued));
+    }
+    if (current.size >= generationSize) {
+      for (const unused of previous.values()) unused.close().catch(() => undefined);
+      previous = current;
+      current = new Map();
+    }
+    current.set(key, pool);
+    return pool;
+  }
 }
 
 export type Upstreams = ReturnType<typeof createUpstreams>;

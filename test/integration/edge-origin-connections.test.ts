@@ -2,8 +2,8 @@
 // does by default, so that long polls or server-sent events held open by many clients never
 // queue the origin's other requests behind them (a pool of 256 connections did: the 257th request
 // waited for a poll to end); and no more than --max-origin-connections when an operator sets
-// it, the requests past it waiting their turn for the connect timeout at most, and dropped from
-// the queue, with no connection closed, when their clients leave.
+// it, the requests past it waiting their turn in the edge's queue for the connect timeout at
+// most, and dropped from it, with no connection closed, when their clients leave.
 import assert from 'node:assert/strict';
 import { createServer, request, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
@@ -148,22 +148,28 @@ describe('connections to one origin', () => {
     });
   });
 
-  it('answer 522 to a request that waited the connect timeout for one, which is never sent; the queue goes on', { timeout: 30_000 }, async () => {
-    await withPollingZone({ maxOriginConnections: 1, connectTimeoutMs: 500 }, async (edge, origin) => {
+  it('answer 522 to requests that waited the connect timeout for one, which are never sent and leave the queue; the queue goes on', { timeout: 30_000 }, async () => {
+    await withPollingZone({ maxOriginConnections: 1, connectTimeoutMs: 1500 }, async (edge, origin) => {
       const poll = get(edge, 'polls.test', '/poll');
       await until(() => origin.held() === 1, 'the origin to hold the poll');
       const startedAt = Date.now();
-      const late = await within(8_000, get(edge, 'polls.test', '/late'), { status: 0, body: 'still waiting after 8 s' });
+      const lateOnes = Array.from({ length: 20 }, () => within(12_000, get(edge, 'polls.test', '/late'), { status: 0, body: 'still waiting after 12 s' }));
+      const queued = async () => /^strictedge_edge_origin_requests_queued\{zone="polls\.test"\} (\d+)$/m.exec(await (await fetch(edge.metricsUrl)).text())?.[1];
+      for (let i = 0; i < 100 && (await queued()) !== '20'; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+      assert.equal(await queued(), '20', 'the 20 wait in the queue');
+      const late = await Promise.all(lateOnes);
       const waitedMs = Date.now() - startedAt;
-      assert.equal(late.status, 522, late.body);
-      assert.ok(waitedMs >= 400 && waitedMs < 5_000, `answered after ${waitedMs} ms`);
+      assert.deepEqual(late.map((answer) => answer.status), Array(20).fill(522), late[0]!.body);
+      assert.ok(waitedMs >= 1400 && waitedMs < 8_000, `answered after ${waitedMs} ms`);
+      // Gone from the queue, though the poll still holds the one connection: nothing piles up.
+      assert.equal(await queued(), '0');
       origin.release();
       assert.deepEqual(await poll, { status: 200, body: 'released' });
       assert.deepEqual(await get(edge, 'polls.test', '/after'), { status: 200, body: 'now' });
       assert.equal(origin.connections(), 1);
       assert.deepEqual(origin.paths(), ['/poll', '/after']);
       const metrics = await (await fetch(edge.metricsUrl)).text();
-      assert.match(metrics, /strictedge_edge_requests_total\{zone="polls.test",mode="flexible",code="522"\} 1/);
+      assert.match(metrics, /strictedge_edge_requests_total\{zone="polls.test",mode="flexible",code="522"\} 20/);
     });
   });
 
