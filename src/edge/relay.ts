@@ -86,9 +86,9 @@ export class OriginResponseRelay implements QueueableHandler {
 
   onRequestStart(controller: Controller): void {
     this.#controller = controller;
-    // The client left, or the request failed, while its connection was being made. (One that
-    // waited in the edge's queue is not handed to undici at all then: this abort closes the
-    // connection the request was to use.)
+    // The client left, or the request failed, while its connection was being made: this abort
+    // closes that connection too. One that does so while still in the edge's queue is never
+    // handed to undici (connection-queue.ts), and no connection is lost for it.
     if (this.#clientGone) controller.abort(CLIENT_GONE);
     else if (this.#abortedWith) controller.abort(this.#abortedWith);
   }
