@@ -111,8 +111,10 @@ describe('CPU time from /proc', () => {
 
   it('counts a child process in its parent\'s tree', async () => {
     const { spawn } = await import('node:child_process');
-    // A child that burns ~300 ms of CPU, then exits only when told to (so it is still in the tree).
-    const child = spawn(process.execPath, ['-e', 'const end = Date.now() + 300; while (Date.now() < end); process.stdout.write("done"); setInterval(() => {}, 1000)'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // A child that burns 300 ms of CPU, then exits only when told to (so it is still in the tree).
+    // Burnt by its own CPU clock, not the wall's: on a busy machine 300 ms of wall time gave it
+    // less than the 200 ms asserted below.
+    const child = spawn(process.execPath, ['-e', 'const used = () => { const u = process.cpuUsage(); return u.user + u.system; }; while (used() < 300_000); process.stdout.write("done"); setInterval(() => {}, 1000)'], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
       await new Promise((resolve) => child.stdout!.once('data', resolve));
       const tree = treeCpuSeconds(process.pid);
