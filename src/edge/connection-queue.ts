@@ -32,7 +32,7 @@ export interface OriginDispatcher {
 }
 
 /** `counted(+1 | -1)` follows the number waiting (the zone's gauge). */
-export function queueForConnections(pool: Dispatcher, waitMs: number, counted: (delta: number) => void): OriginDispatcher & { readonly waiting: number } {
+export function queueForConnections(pool: Dispatcher, waitMs: number, counted: (delta: number) => void): OriginDispatcher {
   interface Entry {
     readonly options: Dispatcher.DispatchOptions;
     readonly handler: QueueableHandler;
@@ -71,9 +71,6 @@ export function queueForConnections(pool: Dispatcher, waitMs: number, counted: (
       entry.timer.unref();
       waiting.add(entry);
       counted(1);
-    },
-    get waiting() {
-      return waiting.size;
     },
   };
 }

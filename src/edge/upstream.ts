@@ -101,7 +101,7 @@ export function createUpstreams(options: UpstreamOptions) {
      */
     pool(kind: PolicyKind, origin: string, servername: string, zone: string): OriginDispatcher {
       const pool = poolFor(kind, origin, servername, zone);
-      return queues.get(pool) ?? pool;
+      return options.maxConnectionsPerOrigin ? queues.get(pool)! : pool;
     },
     /** Pools kept (the current generation and the one before). */
     get poolCount(): number {
@@ -152,8 +152,7 @@ export function createUpstreams(options: UpstreamOptions) {
       pool = made;
       // The wait for a connection is the connect timeout's, as HAProxy's `timeout queue`
       // defaults to its `timeout connect`.
-      const queued = options.instruments.forZone(zone).queued;
-      if (options.maxConnectionsPerOrigin) queues.set(made, queueForConnections(made, options.connectTimeoutMs, queued));
+      if (options.maxConnectionsPerOrigin) queues.set(made, queueForConnections(made, options.connectTimeoutMs, options.instruments.forZone(zone).queued));
     }
     if (current.size >= generationSize) {
       for (const unused of previous.values()) unused.close().catch(() => undefined);
